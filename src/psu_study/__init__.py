@@ -1,0 +1,1 @@
+"""Analysis of the PSU junior doctors study."""

@@ -1,0 +1,58 @@
+"""Where things are: every default folder derived once from the package's own location.
+
+Notebook parameters left as ``None`` resolve here, so the same notebooks run on the
+repository's data, on another directory named by ``PSU_STUDY_DATA_DIR``, or on whatever a
+runner injects.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO_ROOT / "data"
+FIGURES_DIR = REPO_ROOT / "figures"
+TABLES_DIR = REPO_ROOT / "tables"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+BUILD_DIR = REPO_ROOT / "build"
+
+
+@dataclass(frozen=True)
+class StudyDirs:
+    """The three folders a notebook reads from and writes to."""
+
+    data: Path
+    figures: Path
+    tables: Path
+
+
+def _pick(value: str | os.PathLike[str] | None, env: str, default: Path) -> Path:
+    if value is not None and str(value) != "":
+        return Path(value).expanduser().resolve()
+    if os.environ.get(env):
+        return Path(os.environ[env]).expanduser().resolve()
+    return default
+
+
+def resolve_dirs(
+    data_dir: str | os.PathLike[str] | None = None,
+    figures_dir: str | os.PathLike[str] | None = None,
+    tables_dir: str | os.PathLike[str] | None = None,
+) -> StudyDirs:
+    """Turn notebook parameters into folders: explicit value, then environment, then repo."""
+    return StudyDirs(
+        data=_pick(data_dir, "PSU_STUDY_DATA_DIR", DATA_DIR),
+        figures=_pick(figures_dir, "PSU_STUDY_FIGURES_DIR", FIGURES_DIR),
+        tables=_pick(tables_dir, "PSU_STUDY_TABLES_DIR", TABLES_DIR),
+    )
+
+
+def display_path(path: Path) -> str:
+    """A path as shown in outputs: relative to the repo when inside it, so outputs stay
+    identical across clones; otherwise only its final component, never a full private path."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return f".../{path.name}"

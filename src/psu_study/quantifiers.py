@@ -1,0 +1,47 @@
+"""What the article's verbal quantifiers mean as counts of participants.
+
+The article never defines its words; this mapping is the project's documented convention
+(data/README.md), stated as proportions of the N participants so that it scales to other
+data. For N = 8: one = 1; some = 2-4; several = 3-4; many = 4-7; most = 5-7; all = 8; none = 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+QUANTIFIERS = ("none", "one", "some", "several", "many", "most", "all")
+CONVENTION = {
+    "none": "exactly 0 (a fact, not a convention)",
+    "one": "exactly 1 (a fact, not a convention)",
+    "some": "at least 2 and at most half of N (convention)",
+    "several": "at least 3 and at most half of N (convention)",
+    "many": "at least half of N and fewer than N (convention)",
+    "most": "more than half of N and fewer than N (convention)",
+    "all": "exactly N (a fact, not a convention)",
+}
+IS_CONVENTION = {word: "(convention)" in text for word, text in CONVENTION.items()}
+
+
+def count_range(word: str, n: int) -> tuple[int, int]:
+    """Inclusive range of participant counts that ``word`` admits among ``n`` participants."""
+    if n < 1:
+        raise ValueError(f"need at least one participant, got {n}")
+    word = word.lower()
+    ranges = {
+        "none": (0, 0),
+        "one": (1, 1),
+        "some": (2, n // 2),
+        "several": (3, n // 2),
+        "many": (math.ceil(n / 2), n - 1),
+        "most": (n // 2 + 1, n - 1),
+        "all": (n, n),
+    }
+    if word not in ranges:
+        raise ValueError(f"unknown quantifier {word!r}; known: {', '.join(QUANTIFIERS)}")
+    return ranges[word]
+
+
+def holds(word: str, count: int, n: int) -> bool:
+    """Whether ``count`` of ``n`` participants is described truthfully by ``word``."""
+    low, high = count_range(word, n)
+    return low <= count <= high

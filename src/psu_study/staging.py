@@ -1,0 +1,65 @@
+"""The hand-off between a notebook and the runner that executes it.
+
+When the runner executes a notebook it sets ``PSU_STUDY_STAGE_DIR``: every output is then
+written there and only moved into place once the whole notebook has succeeded, so a failed
+build leaves the previous good outputs untouched. The same folder records which data files
+the notebook read, so the runner re-executes exactly the notebooks whose inputs changed.
+Outside the runner (JupyterLab, pytest) files are written straight to their targets, each
+one atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+STAGE_ENV = "PSU_STUDY_STAGE_DIR"
+MOVES_FILE = "moves.jsonl"
+READS_FILE = "reads.jsonl"
+
+
+def stage_dir() -> Path | None:
+    value = os.environ.get(STAGE_ENV)
+    return Path(value) if value else None
+
+
+def _append(name: str, record: dict[str, str]) -> None:
+    stage = stage_dir()
+    if stage is None:
+        return
+    with open(stage / name, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def record_read(path: Path) -> None:
+    """Note that the notebook read ``path`` (a no-op outside the runner)."""
+    _append(READS_FILE, {"path": str(Path(path).resolve())})
+
+
+def write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` for ``target``: staged under the runner, else atomically in place."""
+    target = Path(target).resolve()
+    stage = stage_dir()
+    if stage is not None:
+        staged = Path(tempfile.mkstemp(dir=stage, suffix="-" + target.name)[1])
+        staged.write_bytes(data)
+        _append(MOVES_FILE, {"staged": str(staged), "target": str(target)})
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_records(stage: Path, name: str) -> list[dict[str, str]]:
+    path = stage / name
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
