@@ -75,7 +75,8 @@ def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file as UTF-8, refusing missing, oversized, empty and non-UTF-8 files."""
     where = display_path(path)
     if not path.is_file():
-        raise DataError(where, "file is missing (every data directory needs it; see data/README.md)")
+        raise DataError(where, "file is missing (every data directory needs it; "
+                        "see data/README.md)")
     size = path.stat().st_size
     if size > max_bytes:
         raise DataError(
@@ -95,7 +96,9 @@ def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_table(data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES) -> pd.DataFrame:
+def read_table(
+    data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES
+) -> pd.DataFrame:
     """Read one CSV and check its header, types, allowed values, ranges and unique ids."""
     path = Path(data_dir) / table.file
     where = display_path(path)
@@ -158,7 +161,8 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
     if column.allowed is not None:
         refuse(present & ~values.isin(column.allowed), f"one of {', '.join(column.allowed)}")
     if column.pattern is not None:
-        refuse(present & ~values.str.fullmatch(column.pattern), f"a value matching {column.pattern}")
+        refuse(present & ~values.str.fullmatch(column.pattern),
+               f"a value matching {column.pattern}")
     if column.unique:
         refuse(present & values.duplicated(), "a unique value (it repeats an earlier row)")
     return values.where(present, None) if column.nullable else values
@@ -173,7 +177,9 @@ def _check_provenance(frame: pd.DataFrame, table: schema.Table, where: str) -> N
                                 row=int(i) + 1, column="provenance")
 
 
-def _refuse_rows(where: str, frame: pd.DataFrame, bad: pd.Series, column: str, message: str) -> None:
+def _refuse_rows(
+    where: str, frame: pd.DataFrame, bad: pd.Series, column: str, message: str
+) -> None:
     if bad.any():
         i = _first(bad)
         raise DataError(where, message.format(value=_show(frame[column].iloc[i])), row=i + 1,
@@ -205,7 +211,8 @@ def _check_recruitment(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
     participants = frames["participants"]
     missing = ~participants["participant_id"].isin(rec["participant_id"])
     _refuse_rows(display_path(data_dir / "participants.csv"), participants, missing,
-                 "participant_id", "participant {value} has no interviewed trainee in recruitment.csv")
+                 "participant_id",
+                 "participant {value} has no interviewed trainee in recruitment.csv")
 
 
 def _check_psu_users(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:

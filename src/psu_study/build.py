@@ -1,0 +1,434 @@
+"""Execute the study's notebooks: only those whose inputs changed, several kernels at once,
+each notebook's outputs moved into place only when the whole notebook succeeded.
+
+``python -m psu_study.build`` is what ``make`` runs. A notebook is re-executed when its
+cells, the package's code, the pinned environment, its parameters or any data file it read
+last time (recorded in the manifest) changed, or when one of its outputs is missing or
+edited. Nothing it writes holds a date, a timing or a random id, so a rebuild gives the same
+bytes and a committed notebook only changes when its results do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import numbers, staging
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+from .paths import BUILD_DIR, DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+PACKAGE_DIR = Path(__file__).resolve().parent
+LOCK_FILE = REPO_ROOT / "requirements.lock"
+KERNEL_NAME = "psu-study"
+CELL_TIMEOUT_S = 600
+ENV_OVERRIDES = ("PSU_STUDY_DATA_DIR", "PSU_STUDY_FIGURES_DIR", "PSU_STUDY_TABLES_DIR")
+KEY_PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "scipy", "statsmodels",
+                "papermill", "nbclient", "ipykernel", "krippendorff")
+
+
+class BuildError(RuntimeError):
+    """The build was refused or a notebook failed; the message says which and why."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one build reads and writes; keys in the manifest are relative to ``root``."""
+
+    data: Path
+    figures: Path
+    tables: Path
+    notebooks_out: Path
+    failed: Path
+    stage: Path
+    root: Path
+    default: bool
+
+    @property
+    def manifest(self) -> Path:
+        return self.tables / "manifest.json"
+
+    def parameters(self) -> dict[str, str]:
+        """What to inject: nothing for the default run, so committed notebooks stay as
+        written; explicit folders for any other run."""
+        if self.default:
+            return {}
+        return {"data_dir": str(self.data), "figures_dir": str(self.figures),
+                "tables_dir": str(self.tables)}
+
+    def key(self, path: Path) -> str:
+        """A stable name for ``path`` in the manifest (never a machine-specific prefix)."""
+        path = path.resolve()
+        for prefix, folder in (("data", self.data), ("figures", self.figures),
+                               ("tables", self.tables), ("notebooks", self.notebooks_out)):
+            if path.is_relative_to(folder):
+                return f"{prefix}/{path.relative_to(folder).as_posix()}"
+        raise BuildError(f"{path} is outside the build's data and output folders")
+
+    def resolve(self, key: str) -> Path:
+        prefix, _, rest = key.partition("/")
+        folder = {"data": self.data, "figures": self.figures, "tables": self.tables,
+                  "notebooks": self.notebooks_out}[prefix]
+        return folder / rest
+
+
+def layout(data_dir: Path | None, out_dir: Path | None) -> Layout:
+    """The default run writes into the repository; any other data must go to ``out_dir``,
+    outside the work tree, so confidential results can never be committed by accident."""
+    data = (data_dir or DATA_DIR).resolve()
+    if out_dir is None:
+        if data != DATA_DIR.resolve():
+            raise BuildError(f"data from {data} needs OUT_DIR: results of other data are never "
+                             "written into the repository (make DATA_DIR=... OUT_DIR=...)")
+        return Layout(data, FIGURES_DIR, TABLES_DIR, NOTEBOOKS_DIR, BUILD_DIR / "failed",
+                      BUILD_DIR / "stage", REPO_ROOT, default=True)
+    out = out_dir.resolve()
+    if out.is_relative_to(REPO_ROOT.resolve()):
+        raise BuildError(f"OUT_DIR {out} is inside the repository; choose a folder outside "
+                         f"{REPO_ROOT} so nothing derived from other data can be committed")
+    return Layout(data, out / "figures", out / "tables", out / "notebooks", out / "failed",
+                  out / ".stage", out, default=False)
+
+
+def notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(folder.glob(NOTEBOOK_GLOB))
+
+
+def read_source(path: Path) -> dict:
+    """A notebook as plain JSON: enough to decide whether it must run, without the cost of
+    importing nbformat on a build that has nothing to do."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _text(source: str | list[str]) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+def cells_fingerprint(nb: dict) -> str:
+    """What a notebook computes: its cells' sources and tags, not their outputs."""
+    cells = [(c["cell_type"], _text(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
+             for c in nb["cells"]]
+    kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name", "")
+    return sha256_bytes(json.dumps([cells, kernel]).encode())
+
+
+def package_fingerprint() -> str:
+    """The package's code and the pinned environment: a change to either may change any
+    result, so every notebook depends on it."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in PACKAGE_DIR.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    if LOCK_FILE.exists():
+        files.append(LOCK_FILE)
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def after_numbers(nb: dict) -> bool:
+    """Whether the notebook reads ``numbers.json`` and so runs after the others."""
+    return bool(nb.get("metadata", {}).get("psu_study", {}).get("after_numbers", False))
+
+
+def inputs_digest(cells: str, package: str, parameters: dict[str, str],
+                  reads: dict[str, str]) -> str:
+    return sha256_bytes(json.dumps([cells, package, parameters, sorted(reads.items())]).encode())
+
+
+def stale_reason(name: str, nb: dict, entry: dict | None, lay: Layout,
+                 package: str) -> str | None:
+    """Why ``name`` must run again, or None when its recorded inputs and outputs still hold."""
+    if entry is None:
+        return "never built here"
+    reads = {}
+    for key in entry.get("reads", {}):
+        path = lay.resolve(key)
+        if not path.exists():
+            return f"{key} is gone"
+        reads[key] = sha256_file(path)
+    digest = inputs_digest(cells_fingerprint(nb), package, lay.parameters(), reads)
+    if digest != entry.get("inputs_sha256"):
+        changed = [k for k, v in reads.items() if entry["reads"].get(k) != v]
+        return ("changed: " + ", ".join(changed)) if changed else "code or parameters changed"
+    for key, expected in entry.get("outputs", {}).items():
+        path = lay.resolve(key)
+        if not path.exists() or sha256_file(path) != expected:
+            return f"{key} is missing or was edited"
+    return None
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    nb: NotebookNode
+    moves: list[tuple[Path, Path]] = field(default_factory=list)
+    reads: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _failure(nb: NotebookNode, exc: BaseException) -> str:
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc) else ''}"
+
+
+async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progress) -> Result:
+    """Run one notebook in a fresh kernel that talks over IPC sockets, not TCP ports."""
+    import nbformat
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+
+    name = path.stem
+    nb = nbformat.read(path, as_version=4)
+    parameters = lay.parameters()
+    if parameters:
+        from papermill.parameterize import parameterize_notebook
+
+        nb = parameterize_notebook(nb, parameters)
+        for cell in nb.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.id = "injected-parameters"
+        nb.metadata.pop("papermill", None)
+    async with slots:
+        lay.stage.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=name + "-", dir=lay.stage))
+        env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
+        env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
+        kernel = nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME)
+        km = AsyncKernelManager(kernel_name=kernel, transport="ipc",
+                                connection_file=str(stage / "kernel.json"))
+        client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, record_timing=False,
+                                store_widget_state=False, startup_timeout=120,
+                                shutdown_kernel="immediate",
+                                resources={"metadata": {"path": str(path.parent)}})
+        log.start(name)
+        started = time.perf_counter()
+        result = Result(name, 0.0, nb)
+        try:
+            await client.async_execute(env=env, cwd=str(path.parent), cleanup_kc=True)
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
+            result.error = _failure(nb, exc)
+        result.seconds = time.perf_counter() - started
+        if result.error is None:
+            for record in staging.read_records(stage, staging.MOVES_FILE):
+                result.moves.append((Path(record["staged"]), Path(record["target"])))
+            for record in staging.read_records(stage, staging.READS_FILE):
+                read = Path(record["path"])
+                result.reads[lay.key(read)] = sha256_file(read)
+        log.end(result)
+        return result
+
+
+class Progress:
+    """One line as each notebook starts and ends, so a person can follow a build."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def start(self, name: str) -> None:
+        self.say(f"  start  {name}")
+
+    def end(self, result: Result) -> None:
+        self.done += 1
+        status = "FAILED" if result.error else "done  "
+        self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, target)
+
+
+def notebook_bytes(nb: NotebookNode) -> bytes:
+    import nbformat
+
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def commit(result: Result, lay: Layout, entry: dict | None, package: str, source: dict) -> dict:
+    """Move a succeeded notebook's outputs into place and return its manifest entry."""
+    allowed = (lay.figures, lay.tables)
+    outputs: dict[str, str] = {}
+    for staged, target in result.moves:
+        if not any(target.resolve().is_relative_to(folder) for folder in allowed):
+            raise BuildError(f"{result.name} wrote {target}, outside {lay.figures} and "
+                             f"{lay.tables}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        outputs[lay.key(target)] = sha256_file(target)
+    for key in set((entry or {}).get("outputs", {})) - set(outputs):
+        if not key.startswith("notebooks/"):
+            lay.resolve(key).unlink(missing_ok=True)  # no longer made: not left stale
+    target = lay.notebooks_out / f"{result.name}.ipynb"
+    data = notebook_bytes(result.nb)
+    _write_atomic(target, data)
+    outputs[lay.key(target)] = sha256_bytes(data)
+    return {
+        "notebook": f"notebooks/{result.name}.ipynb",
+        "parameters": lay.parameters(),
+        "inputs_sha256": inputs_digest(cells_fingerprint(source), package, lay.parameters(),
+                                       result.reads),
+        "reads": dict(sorted(result.reads.items())),
+        "outputs": dict(sorted(outputs.items())),
+    }
+
+
+def environment() -> dict[str, object]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages = {}
+    for name in KEY_PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"python": sys.version.split()[0], "packages": packages}
+
+
+def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
+    """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
+    fragments = [lay.tables / "numbers" / f"{n}.json" for n in names]
+    merged = numbers.merge([f for f in fragments if f.exists()])
+    written = {}
+    for target, text in ((lay.tables / "numbers.json", numbers.dumps(merged)),
+                         (lay.tables / "numbers.tex", numbers.to_latex(merged))):
+        data = text.encode("utf-8")
+        if not target.exists() or target.read_bytes() != data:
+            _write_atomic(target, data)
+        written[lay.key(target)] = sha256_bytes(data)
+    return written
+
+
+def load_manifest(lay: Layout) -> dict:
+    if lay.manifest.exists():
+        return json.loads(lay.manifest.read_text(encoding="utf-8"))
+    return {}
+
+
+def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int | None = None,
+          force: bool = False, dry_run: bool = False) -> int:
+    """Bring every output up to date; returns the number of notebooks executed."""
+    lay = layout(data_dir, out_dir)
+    paths = notebooks()
+    if not paths:
+        raise BuildError(f"no notebooks matching {NOTEBOOK_GLOB} in {NOTEBOOKS_DIR}")
+    sources = {p.stem: read_source(p) for p in paths}
+    manifest = load_manifest(lay)
+    entries: dict[str, dict] = manifest.get("notebooks", {})
+    package = package_fingerprint()
+    progress = Progress(0)
+    waves = [[p for p in paths if not after_numbers(sources[p.stem])],
+             [p for p in paths if after_numbers(sources[p.stem])]]
+    executed = 0
+    failed: list[Result] = []
+    for wave in waves:
+        todo = []
+        for path in wave:
+            reason = "forced" if force else stale_reason(
+                path.stem, sources[path.stem], entries.get(path.stem), lay, package)
+            if reason is None:
+                continue
+            todo.append(path)
+            progress.say(f"  run    {path.stem}: {reason}")
+        if dry_run or not todo:
+            continue
+        progress.total += len(todo)
+        slots = asyncio.Semaphore(jobs or os.cpu_count() or 1)
+
+        async def run_wave(todo: list[Path] = todo, slots: asyncio.Semaphore = slots) -> list:
+            return await asyncio.gather(*(execute(p, lay, slots, progress) for p in todo))
+
+        for result in asyncio.run(run_wave()):
+            executed += 1
+            if result.error:
+                failed.append(result)
+                lay.failed.mkdir(parents=True, exist_ok=True)
+                kept = lay.failed / f"{result.name}.ipynb"
+                _write_atomic(kept, notebook_bytes(result.nb))
+                progress.say(f"  FAILED {result.name} at {result.error}\n"
+                             f"         partial notebook kept in {kept}; its previous outputs "
+                             "are untouched")
+                continue
+            entries[result.name] = commit(result, lay, entries.get(result.name), package,
+                                          sources[result.name])
+        shutil.rmtree(lay.stage, ignore_errors=True)
+        if failed:
+            break
+    if dry_run:
+        return 0
+    if executed or not lay.manifest.exists():
+        manifest = {
+            "about": "Every output of the build: its sha256, the notebook that wrote it, the "
+                     "data it read (with sha256), its parameters, and the environment.",
+            "environment": environment(),
+            "notebooks": dict(sorted((k, v) for k, v in entries.items() if k in sources)),
+            "combined": write_numbers(lay, sorted(sources)),
+        }
+        _write_atomic(lay.manifest, (json.dumps(manifest, indent=2, sort_keys=True)
+                                     + "\n").encode("utf-8"))
+    else:
+        os.utime(lay.manifest)  # up to date: tell make so, without changing a byte
+    if failed:
+        raise BuildError(f"{len(failed)} notebook(s) failed: "
+                         + "; ".join(f"{r.name} ({r.error})" for r in failed))
+    return executed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Execute the study's notebooks.")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="kernels at once (default: one per core)")
+    parser.add_argument("--force", action="store_true", help="execute every notebook")
+    parser.add_argument("--dry-run", "-n", action="store_true",
+                        help="say what would run, run nothing")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        executed = build(args.data_dir, args.out_dir, args.jobs, args.force, args.dry_run)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    if not args.dry_run:
+        print(f"  {executed} notebook(s) executed in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

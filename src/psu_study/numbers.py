@@ -1,0 +1,66 @@
+"""Headline numbers: merge each notebook's share into ``numbers.json`` and LaTeX macros.
+
+A manuscript then cites ``\\nContacted`` instead of a typed 20, and cannot drift from the data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+_DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
+
+
+def macro_name(key: str) -> str:
+    """``n_contacted`` -> ``nContacted``; ``n_participants_code_C1_2`` ->
+    ``nParticipantsCodeCOneTwo`` (TeX control words take letters only)."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", key) if w]
+    spelled = []
+    for i, word in enumerate(words):
+        word = re.sub(r"[0-9]", lambda m: _DIGITS[int(m.group())], word)
+        spelled.append(word if i == 0 else word[:1].upper() + word[1:])
+    return "".join(spelled)
+
+
+def format_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def to_latex(numbers: dict[str, object]) -> str:
+    """Every number as ``\\newcommand{\\name}{value}``, in key order."""
+    lines = ["% Generated from tables/numbers.json by psu_study.numbers; do not edit."]
+    seen: dict[str, str] = {}
+    for key in sorted(numbers):
+        name = macro_name(key)
+        if name in seen:
+            raise ValueError(f"keys {seen[name]!r} and {key!r} give the same macro \\{name}")
+        seen[name] = key
+        text = format_value(numbers[key])
+        for char, escaped in (("\\", r"\textbackslash{}"), ("%", r"\%"), ("_", r"\_"),
+                              ("&", r"\&"), ("#", r"\#")):
+            text = text.replace(char, escaped)
+        lines.append(f"\\newcommand{{\\{name}}}{{{text}}}")
+    return "\n".join(lines) + "\n"
+
+
+def merge(fragments: list[Path]) -> dict[str, object]:
+    """One dict from every notebook's fragment; a key written by two notebooks is an error."""
+    merged: dict[str, object] = {}
+    owner: dict[str, str] = {}
+    for path in sorted(fragments):
+        for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in merged and merged[key] != value:
+                raise ValueError(f"numbers key {key!r} is written by both {owner[key]} and "
+                                 f"{path.stem} with different values")
+            merged[key] = value
+            owner[key] = path.stem
+    return dict(sorted(merged.items()))
+
+
+def dumps(numbers: dict[str, object]) -> str:
+    return json.dumps(numbers, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,193 @@
+"""Themes: which participants each theme, sub-theme and code was coded for, and the
+quotations the article uses to illustrate them (Table 2)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+
+from . import style
+
+PRIMARY_CODER = "EW"
+"""The coder who coded every transcript ("EW coded all data"): prevalence is counted on her
+coding, so it covers all participants; the second coder's half is for agreement."""
+
+
+def ancestors(codebook: pd.DataFrame) -> pd.DataFrame:
+    """For every code_id, its theme and (where it sits under one) its sub-theme."""
+    parent = codebook.set_index("code_id")["parent_id"]
+    level = codebook.set_index("code_id")["level"]
+    theme = pd.Series(codebook["code_id"].to_numpy(), index=codebook["code_id"])
+    subtheme = pd.Series(np.where(level == "subtheme", theme, None), index=theme.index)
+    for _ in range(len(codebook)):
+        up = theme.map(parent)
+        if up.isna().all():
+            break
+        theme = up.where(up.notna(), theme)
+        subtheme = subtheme.where(subtheme.notna(), theme.where(theme.map(level) == "subtheme"))
+    return pd.DataFrame({"theme_id": theme, "subtheme_id": subtheme})
+
+
+def _coded(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None) -> pd.DataFrame:
+    rows = segments if coder is None else segments[segments["coder"] == coder]
+    up = ancestors(codebook)
+    return rows[["participant_id", "code_id"]].assign(
+        theme_id=rows["code_id"].map(up["theme_id"]).to_numpy(),
+        subtheme_id=rows["code_id"].map(up["subtheme_id"]).to_numpy(),
+    )
+
+
+def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
+               coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """Participants (n, %) and segments (n) per theme, sub-theme and code, in codebook order.
+
+    A participant counts once for a node however many of her segments it holds.
+    """
+    coded = _coded(segments, codebook, coder)
+    # One row per (segment, node it counts for); a segment coded at a theme itself has the
+    # theme as code_id and theme_id, and must count once.
+    stacked = pd.concat([
+        coded[[column, "participant_id"]].rename(columns={column: "node"})
+        for column in ("code_id", "subtheme_id", "theme_id")
+    ]).dropna().reset_index().drop_duplicates()
+    seg_counts = stacked["node"].value_counts()
+    n_part = stacked[["participant_id", "node"]].drop_duplicates()["node"].value_counts()
+    n = len(participants)
+    table = codebook[["code_id", "parent_id", "level", "name"]].copy()
+    table["n_participants"] = table["code_id"].map(n_part).fillna(0).astype(int)
+    table["pct_participants"] = 100 * table["n_participants"] / n if n else np.nan
+    table["n_segments"] = table["code_id"].map(seg_counts).fillna(0).astype(int)
+    return table.reset_index(drop=True)
+
+
+def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
+           coder: str | None = PRIMARY_CODER, level: str = "theme") -> pd.DataFrame:
+    """Participant-by-node presence (0/1) at ``level`` ('theme', 'subtheme' or 'code')."""
+    coded = _coded(segments, codebook, coder)
+    column = {"theme": "theme_id", "subtheme": "subtheme_id", "code": "code_id"}[level]
+    nodes = codebook.loc[codebook["level"] == level, "code_id"].tolist()
+    present = coded[["participant_id", column]].dropna().drop_duplicates()
+    table = pd.crosstab(present["participant_id"], present[column])
+    return table.reindex(index=participants["participant_id"], columns=nodes, fill_value=0) \
+        .clip(upper=1).astype(int).rename_axis(index="participant_id", columns="node")
+
+
+def themes_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Prevalence of the themes and sub-themes, as printed in the paper."""
+    rows = table[table["level"].isin(["theme", "subtheme"])]
+    return pd.DataFrame({
+        "Theme": [("    " if lvl == "subtheme" else "") + name
+                  for lvl, name in zip(rows["level"], rows["name"], strict=True)],
+        "Participants": rows["n_participants"].to_numpy(),
+        "Participants (%)": rows["pct_participants"].round(0).astype(int).to_numpy(),
+        "Coded segments": rows["n_segments"].to_numpy(),
+    })
+
+
+def quotations(segments: pd.DataFrame, codebook: pd.DataFrame,
+               coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """Table 2: the published quotations per theme and sub-theme, tagged with the participant.
+
+    A quotation whose participant the article does not name carries a dagger.
+    """
+    published = segments[segments["provenance"].str.startswith("published")]
+    if coder is not None:
+        published = published[published["coder"] == coder]
+    up = ancestors(codebook)
+    names = codebook.set_index("code_id")["name"]
+    order = pd.Series(range(len(codebook)), index=codebook["code_id"])
+    theme = published["code_id"].map(up["theme_id"])
+    sub = published["code_id"].map(up["subtheme_id"])
+    unnamed = published["provenance"].str.contains("participant_id", regex=False)
+    table = pd.DataFrame({
+        "Theme": theme.map(names).to_numpy(),
+        "Sub-theme": sub.map(names).fillna("").to_numpy(),
+        "Quotation": ("\u201c" + published["text"] + "\u201d").to_numpy(),
+        "Participant": ("PPT " + published["participant_id"].str[1:]
+                        + np.where(unnamed, "\u2020", "")).to_numpy(),
+        "_order": published["code_id"].map(order).to_numpy(),
+        "_start": published["start"].to_numpy(),
+    })
+    return table.sort_values(["_order", "_start"], kind="stable").drop(
+        columns=["_order", "_start"]).reset_index(drop=True)
+
+
+def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
+    """Which participant was coded for which theme."""
+    style.use()
+    names = codebook.set_index("code_id")["name"]
+    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 2.9))
+    ax = fig.add_axes((0.3, 0.12, 0.62, 0.8))
+    cax = fig.add_axes((0.935, 0.3, 0.012, 0.4))
+    labels = [textwrap.shorten(names[c], 48, placeholder="…") for c in presence.columns]
+    sns.heatmap(presence.T.set_axis(labels, axis=0), ax=ax, cbar_ax=cax, cmap="cividis",
+                vmin=0, vmax=1, linewidths=0.5, linecolor="white",
+                cbar_kws={"ticks": [0, 1], "label": "coded"})
+    ax.set_xlabel("Participant")
+    ax.set_ylabel("")
+    ax.tick_params(length=0)
+    return fig
+
+
+def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
+    """The thematic map: themes in the article's order, sub-themes beneath their theme,
+    each box giving how many participants it was coded for."""
+    style.use()
+    counts = table.set_index("code_id")["n_participants"]
+    themes = codebook[codebook["level"] == "theme"].sort_values("order")
+    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 3.2))
+    ax = fig.add_axes((0, 0.07, 1, 0.93))
+    ax.set_axis_off()
+    ax.set_xlim(0, len(themes))
+    ax.set_ylim(0, 1)
+    for i, (code_id, name) in enumerate(zip(themes["code_id"], themes["name"], strict=True)):
+        x = i + 0.5
+        ax.add_patch(FancyBboxPatch((i + 0.06, 0.68), 0.88, 0.3, boxstyle="round,pad=0.01",
+                                    facecolor="#DCEBF5", edgecolor=style.PALETTE[0]))
+        ax.text(x, 0.83, textwrap.fill(name, 16) + f"\n(n = {counts[code_id]})", ha="center",
+                va="center", fontsize=6)
+        if i:
+            ax.annotate("", xy=(i + 0.06, 0.83), xytext=(i - 0.06, 0.83),
+                        arrowprops={"arrowstyle": "->", "color": "0.4"})
+        subs = codebook[(codebook["parent_id"] == code_id) & (codebook["level"] == "subtheme")]
+        for j, (sub_id, sub_name) in enumerate(zip(subs["code_id"], subs["name"], strict=True)):
+            y = 0.55 - j * 0.2
+            ax.add_patch(FancyBboxPatch((i + 0.1, y - 0.07), 0.8, 0.14, boxstyle="round,pad=0.01",
+                                        facecolor="#F3E5C8", edgecolor=style.PALETTE[1]))
+            ax.text(x, y, textwrap.fill(sub_name, 18) + f"\n(n = {counts[sub_id]})", ha="center",
+                    va="center", fontsize=5.5)
+            ax.plot([x, x], [0.67 if j == 0 else y + 0.2 - 0.08, y + 0.08], color="0.5", lw=0.6)
+    return fig
+
+
+def numbers_key(level: str, code_id: str) -> str:
+    """``n_participants_code_C1_2``: a stable key per node for numbers.json."""
+    return f"n_participants_{level}_{code_id.replace('.', '_').replace('-', '_')}"
+
+
+def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame) -> dict:
+    """Counts of themes and how many participants each node was coded for; and who coded
+    how many transcripts (the double coding)."""
+    values: dict[str, object] = {
+        "n_themes": int((table["level"] == "theme").sum()),
+        "n_subthemes": int((table["level"] == "subtheme").sum()),
+        "n_codes": int((table["level"] == "code").sum()),
+        "n_segments": int(len(segments)),
+    }
+    themes_with_subthemes = table.loc[table["level"] == "subtheme", "parent_id"].nunique()
+    values["n_themes_with_subthemes"] = int(themes_with_subthemes)
+    for level, code_id, n in zip(table["level"], table["code_id"], table["n_participants"],
+                                 strict=True):
+        values[numbers_key(level, code_id)] = int(n)
+    transcripts = segments.groupby("coder")["participant_id"].nunique()
+    n = len(participants)
+    values["n_coders"] = int(len(transcripts))
+    for coder, count in transcripts.items():
+        values[f"n_transcripts_coded_{coder}"] = int(count)
+        values[f"pct_transcripts_coded_{coder}"] = 100 * int(count) / n if n else None
+    return values
