@@ -1,0 +1,216 @@
+"""Inter-coder agreement per theme on the transcripts both coders coded ("FF independently
+coded half the data"), at two units: a participant's transcript (was the theme coded in it?)
+and a character (was it inside a span coded at the theme? NVivo's coding comparison unit).
+
+Every unit reduces to one of four cells (neither, only the second coder, only the first,
+both), so each theme is a 2x2 table per transcript. Point estimates come from statsmodels
+(Cohen's kappa) and the ``krippendorff`` package (alpha, nominal); the bootstrap, which
+resamples transcripts and needs thousands of tables, uses the same coefficients in closed
+form over arrays of tables (the tests hold the two equal). Definitions and degenerate cases
+are documented in ``docs/qda.md``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from statsmodels.stats.inter_rater import cohens_kappa
+
+from . import style, themes
+
+UNITS = ("participant", "character")
+N_BOOT = 2000
+SEED = 20150331
+"""Bootstrap seed: a fixed value makes the intervals, and the tables holding them, repeat."""
+POOLED_ID = "all"
+
+
+def _natural(pid: str) -> tuple[int, str]:
+    return len(pid), pid
+
+
+def kappa_from_cells(cells: np.ndarray) -> np.ndarray:
+    """Cohen's kappa of 2x2 tables given as (..., 4) counts (n00, n01, n10, n11); NaN where
+    neither coder varies (chance agreement is then 1 and kappa 0/0)."""
+    n00, n01, n10, n11 = np.moveaxis(np.asarray(cells, dtype=float), -1, 0)
+    n = n00 + n01 + n10 + n11
+    with np.errstate(invalid="ignore", divide="ignore"):
+        first, second = (n10 + n11) / n, (n01 + n11) / n
+        chance = first * second + (1 - first) * (1 - second)
+        kappa = ((n00 + n11) / n - chance) / (1 - chance)
+    return np.where(_no_variation(n00, n01, n10, n11), np.nan, kappa)
+
+
+def alpha_from_cells(cells: np.ndarray) -> np.ndarray:
+    """Krippendorff's alpha (nominal, two coders, no missing values) of (..., 4) counts:
+    1 - (n - 1) * D / (n_0 * n_1), n = 2N pairable values, D the disagreeing units, n_v how
+    often value v was given; NaN where only one value occurs."""
+    n00, n01, n10, n11 = np.moveaxis(np.asarray(cells, dtype=float), -1, 0)
+    disagree = n01 + n10
+    zeros, ones = 2 * n00 + disagree, 2 * n11 + disagree
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = 1 - (zeros + ones - 1) * disagree / (zeros * ones)
+    return np.where(_no_variation(n00, n01, n10, n11), np.nan, alpha)
+
+
+def _no_variation(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray,
+                  n11: np.ndarray) -> np.ndarray:
+    return (n01 + n10 == 0) & ((n00 == 0) | (n11 == 0))
+
+
+def _library_estimates(cells: np.ndarray) -> tuple[float, float]:
+    """Kappa and alpha of one table by the reference implementations."""
+    n00, n01, n10, n11 = (int(x) for x in cells)
+    if _no_variation(n00, n01, n10, n11):
+        return np.nan, np.nan
+    kappa = float(cohens_kappa(np.array([[n00, n01], [n10, n11]]), return_results=False))
+    # One row per unit: how many coders gave value 0 and value 1.
+    counts = np.repeat([[2, 0], [1, 1], [1, 1], [0, 2]], [n00, n01, n10, n11], axis=0)
+    alpha = float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
+    return kappa, alpha
+
+
+def _note(cells: np.ndarray, coders: tuple[str, str]) -> str:
+    n00, n01, n10, n11 = (int(x) for x in cells)
+    if n01 + n10 + n11 == 0:
+        return "neither coder coded this theme: no variation, kappa and alpha undefined"
+    if n00 + n01 + n10 == 0:
+        return "both coders coded every unit: no variation, kappa and alpha undefined"
+    constant = [f"{coder} coded {'every' if ones == total else 'no'} unit"
+                for coder, ones, total in ((coders[0], n10 + n11, n00 + n01 + n10 + n11),
+                                           (coders[1], n01 + n11, n00 + n01 + n10 + n11))
+                if ones in (0, total)]
+    if constant:
+        return "; ".join(constant) + ": kappa is 0 by construction (chance agreement = observed)"
+    return "perfect agreement" if n01 + n10 == 0 else ""
+
+
+def _coverage(rows: pd.DataFrame, n_themes: int, length: int) -> np.ndarray:
+    """(themes, characters) booleans: is the character inside a span coded at the theme?"""
+    change = np.zeros((n_themes, length + 1), dtype=np.int32)
+    np.add.at(change, (rows["theme_index"].to_numpy(), rows["start"].to_numpy(dtype=int)), 1)
+    np.add.at(change, (rows["theme_index"].to_numpy(), rows["end"].to_numpy(dtype=int)), -1)
+    return np.cumsum(change, axis=1)[:, :length] > 0
+
+
+def _cells(segments: pd.DataFrame, n_themes: int, pids: list[str], coders: tuple[str, str],
+           unit: str, transcripts: Mapping[str, str] | None) -> np.ndarray:
+    """(themes, transcripts, 4) counts of units in each cell."""
+    cells = np.zeros((n_themes, len(pids), 4), dtype=np.int64)
+    for p, pid in enumerate(pids):
+        rows = segments[segments["participant_id"] == pid]
+        if unit == "participant":
+            first, second = (np.isin(np.arange(n_themes),
+                                     rows.loc[rows["coder"] == c, "theme_index"].to_numpy())
+                             for c in coders)
+            cell = 2 * first[:, None] + second[:, None]
+        else:
+            length = len(transcripts[pid])  # type: ignore[index]
+            if (rows["end"] > length).any():
+                raise ValueError(f"a segment of {pid} ends past its transcript ({length} chars)")
+            cell = (2 * _coverage(rows[rows["coder"] == coders[0]], n_themes, length)
+                    + _coverage(rows[rows["coder"] == coders[1]], n_themes, length))
+        cells[:, p, :] = np.stack([(cell == k).sum(axis=1) for k in range(4)], axis=-1)
+    return cells
+
+
+def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
+                    transcripts: Mapping[str, str] | None, coders: tuple[str, str] = ("EW", "FF"),
+                    unit: str = "participant", n_boot: int = N_BOOT,
+                    seed: int = SEED) -> pd.DataFrame:
+    """Percent agreement, Cohen's kappa and Krippendorff's alpha per theme and pooled over
+    themes, with percentile bootstrap 95% intervals from resampling transcripts.
+
+    Only transcripts both coders coded (each has at least one segment there) count. Segments
+    count for the theme their code rolls up to. ``transcripts`` is needed for
+    ``unit="character"`` only.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+    if unit == "character" and transcripts is None:
+        raise ValueError("character-level agreement needs the transcripts")
+    book = codebook.sort_values("order", kind="stable")
+    theme_rows = book[book["level"] == "theme"]
+    theme_ids = theme_rows["code_id"].tolist()
+    theme_of = themes.ancestors(codebook)["theme_id"]
+    unknown = ~segments["code_id"].isin(theme_of.index)
+    if unknown.any():
+        raise ValueError(f"code {segments['code_id'][unknown].iloc[0]!r} is not in the codebook")
+    coded = segments[segments["coder"].isin(coders)].assign(
+        theme_index=lambda f: f["code_id"].map(theme_of).map(
+            {t: i for i, t in enumerate(theme_ids)}))
+    per_coder = [set(coded.loc[coded["coder"] == c, "participant_id"]) for c in coders]
+    pids = sorted(per_coder[0] & per_coder[1], key=_natural)
+    if not pids:
+        raise ValueError(f"no transcript was coded by both {coders[0]} and {coders[1]}")
+    cells = _cells(coded, len(theme_ids), pids, coders, unit, transcripts)
+    cells = np.concatenate([cells, cells.sum(axis=0, keepdims=True)])  # last: pooled
+
+    weights = np.random.default_rng(seed).multinomial(len(pids), np.full(len(pids), 1 / len(
+        pids)), size=n_boot)
+    boot = np.einsum("bp,tpk->tbk", weights, cells)
+    boot_kappa, boot_alpha = kappa_from_cells(boot), alpha_from_cells(boot)
+
+    rows = []
+    names = [*theme_rows["name"], "All themes (pooled)"]
+    for i, (theme_id, name) in enumerate(zip([*theme_ids, POOLED_ID], names, strict=True)):
+        total = cells[i].sum(axis=0)
+        kappa, alpha = _library_estimates(total)
+        note = _note(total, coders)
+        defined = int(np.isfinite(boot_kappa[i]).sum())
+        if np.isfinite(kappa) and defined < n_boot:
+            note = "; ".join(filter(None, [note, f"interval from the {defined} of {n_boot} "
+                                           "resamples with variation"]))
+        with np.errstate(all="ignore"):
+            ci = {f"{stat}_ci_{side}": (np.nanpercentile(values[i], q) if defined else np.nan)
+                  for stat, values in (("kappa", boot_kappa), ("alpha", boot_alpha))
+                  for side, q in (("low", 2.5), ("high", 97.5))}
+        rows.append({
+            "theme_id": theme_id, "theme": name, "unit": unit, "n_transcripts": len(pids),
+            "n_units": int(total.sum()),
+            "percent_agreement": 100 * (total[0] + total[3]) / total.sum(),
+            "kappa": kappa, "kappa_ci_low": ci["kappa_ci_low"],
+            "kappa_ci_high": ci["kappa_ci_high"], "alpha": alpha,
+            "alpha_ci_low": ci["alpha_ci_low"], "alpha_ci_high": ci["alpha_ci_high"],
+            "note": note,
+        })
+    return pd.DataFrame(rows)
+
+
+def plot_agreement(table: pd.DataFrame) -> Figure:
+    """Kappa and alpha with their 95% intervals per theme, one panel per unit; undefined
+    coefficients are labelled rather than left blank."""
+    style.use()
+    units = list(dict.fromkeys(table["unit"]))
+    labels = list(dict.fromkeys(table["theme"]))
+    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 0.9 + 0.28 * len(labels)),
+                 layout="constrained")
+    axes = fig.subplots(1, len(units), sharey=True, squeeze=False)[0]
+    y_of = {name: i for i, name in enumerate(labels)}
+    for ax, unit in zip(axes, units, strict=True):
+        rows = table[table["unit"] == unit]
+        y = rows["theme"].map(y_of).to_numpy(dtype=float)
+        for offset, stat, colour, label in ((-0.15, "kappa", style.PALETTE[0], "Cohen's kappa"),
+                                            (0.15, "alpha", style.PALETTE[1],
+                                             "Krippendorff's alpha")):
+            ax.hlines(y + offset, rows[f"{stat}_ci_low"], rows[f"{stat}_ci_high"], color=colour,
+                      lw=1)
+            ax.plot(rows[stat], y + offset, "o", ms=3.5, color=colour, label=label)
+        for level in y[rows["kappa"].isna().to_numpy()]:
+            ax.text(0, level, "undefined (no variation)", ha="center", va="center",
+                    fontsize=6, color="0.35")
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_xlabel("Coefficient (95% bootstrap interval)")
+        ax.set_title(f"Unit: {unit}")
+    axes[0].set_yticks(range(len(labels)), [textwrap.shorten(n, 40, placeholder="…")
+                                            for n in labels])
+    axes[0].invert_yaxis()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
+               frameon=False)
+    return fig
