@@ -212,10 +212,16 @@ async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progre
     if parameters:
         from papermill.parameterize import parameterize_notebook
 
+        untagged = [c for c in nb.cells if "tags" not in c.metadata]
+        for cell in untagged:
+            cell.metadata["tags"] = []  # papermill expects every cell to carry tags
+        nb.metadata["papermill"] = {}
         nb = parameterize_notebook(nb, parameters)
         for cell in nb.cells:
             if "injected-parameters" in cell.metadata.get("tags", []):
-                cell.id = "injected-parameters"
+                cell.id = "injected-parameters"  # not a random id: same bytes every run
+            elif cell.metadata.get("tags") == []:
+                del cell.metadata["tags"]
         nb.metadata.pop("papermill", None)
     async with slots:
         lay.stage.mkdir(parents=True, exist_ok=True)

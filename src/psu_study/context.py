@@ -7,7 +7,7 @@ import datetime as dt
 import os
 
 from .outputs import Outputs
-from .paths import StudyDirs, display_path, resolve_dirs
+from .paths import StudyDirs, resolve_dirs
 from .validation import Study, load_study
 
 
@@ -24,8 +24,3 @@ def open_study(
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     return study, Outputs(dirs.figures, dirs.tables, notebook), dirs
 
-
-def describe(dirs: StudyDirs) -> str:
-    """Where this run reads and writes, without machine-specific path prefixes."""
-    return (f"data: {display_path(dirs.data)} | figures: {display_path(dirs.figures)} | "
-            f"tables: {display_path(dirs.tables)}")

@@ -1,0 +1,63 @@
+# The study as a graph of files. `make` builds the environment and every output of the
+# paper; `make test` checks them. `make help` lists every target.
+#
+# Executing notebooks is delegated to psu_study.build, which decides by content hash which
+# notebooks are stale (make's timestamps decide only whether to ask it), runs kernels in
+# parallel itself, and is the only job that writes outputs: `make -j` is safe.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MANIFEST := tables/manifest.json
+DATA_DIR ?=
+OUT_DIR ?=
+
+NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+DATA_FILES := $(shell find data -type f -not -name '*.md' 2>/dev/null)
+SRC_FILES := $(shell find src/psu_study -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+# Matplotlib's font cache lives in the environment, so its first-run message never lands
+# in a notebook's output.
+export MPLCONFIGDIR := $(CURDIR)/$(VENV)/mplconfig
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+# The manifest is rewritten by a partly failed build and must survive it.
+.PRECIOUS: $(MANIFEST)
+.PHONY: all test lab help clean-env
+
+ifeq ($(strip $(DATA_DIR)$(OUT_DIR)),)
+all: $(MANIFEST) ## Build the environment and every figure, table and executed notebook
+else
+all: $(STAMP) ## (with DATA_DIR=... OUT_DIR=...: run on other data, write under OUT_DIR)
+	$(PY) -m psu_study.build $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
+endif
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name psu-study --display-name "Python (psu-study)"
+	$(PY) -c "import matplotlib.pyplot"
+	touch $@
+
+$(MANIFEST): $(STAMP) $(NOTEBOOKS) $(DATA_FILES) $(SRC_FILES) requirements.lock
+	$(PY) -m psu_study.build
+
+test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
+	$(PY) -m ruff check src tests
+	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened on notebooks/
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks
+
+clean-env: ## Remove the environment (outputs are committed and kept)
+	rm -rf $(VENV)
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort -u

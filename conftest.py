@@ -1,0 +1,15 @@
+"""Test-wide settings that reach the notebook kernels nbval starts.
+
+Kernels inherit this process's environment: pointing the stage directory at a temporary
+folder means notebooks executed by tests write their figures and tables there, never over
+the committed outputs.
+"""
+
+import os
+import tempfile
+
+
+def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
+    os.environ["PSU_STUDY_STAGE_DIR"] = tempfile.mkdtemp(prefix="psu-study-nbval-")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("MPLBACKEND", "agg")
