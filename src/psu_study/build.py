@@ -88,12 +88,14 @@ class Layout:
                                ("tables", self.tables), ("notebooks", self.notebooks_out)):
             if path.is_relative_to(folder):
                 return f"{prefix}/{path.relative_to(folder).as_posix()}"
+        if path.is_relative_to(REPO_ROOT):  # e.g. the claims ledger, read from the repo
+            return f"repo/{path.relative_to(REPO_ROOT).as_posix()}"
         raise BuildError(f"{path} is outside the build's data and output folders")
 
     def resolve(self, key: str) -> Path:
         prefix, _, rest = key.partition("/")
         folder = {"data": self.data, "figures": self.figures, "tables": self.tables,
-                  "notebooks": self.notebooks_out}[prefix]
+                  "notebooks": self.notebooks_out, "repo": REPO_ROOT}[prefix]
         return folder / rest
 
 
