@@ -498,7 +498,8 @@ def _segments(where: str, sources: list[_Source], pid_of: dict[str, str], users:
              for span, (start, end) in zip(spans, points, strict=True)
              for coding in _kids(span.element, "Coding")]
     empty = 0
-    for i, coding, user, start, end in wholes + parts:
+    # Document order: a source's selections, then its whole-source codings.
+    for i, coding, user, start, end in sorted(parts + wholes, key=lambda item: item[0]):
         coder, code_id = _coding(where, coding, user, users, code_ids)
         text = sources[i].text[start:end]
         if not text.strip():
