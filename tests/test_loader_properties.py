@@ -2,7 +2,8 @@
 never any other exception, and the DataError points at a real file, row and column.
 
 Each example mangles one file of a private copy of ``data/`` and restores it afterwards, so
-examples are independent. No example database is kept (nothing is written outside tmp_path).
+examples are independent. No example database is kept and hypothesis' caches go to a
+temporary folder: nothing is written in the repository or the working directory.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from psu_study.schema import TABLES
 from psu_study.validation import DataError, load_study
@@ -22,6 +25,10 @@ from psu_study.validation import DataError, load_study
 REPO = Path(__file__).resolve().parents[1]
 CSV_FILES = [table.file for table in TABLES.values()]
 FILES = [*CSV_FILES, "transcripts/P1.txt"]
+
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="psu-study-hypothesis-"))
+"""Hypothesis' pytest plugin caches constants while collecting, before any fixture runs, in
+``.hypothesis`` under the cwd; at import time this sends its caches to a temporary folder."""
 
 SETTINGS = settings(
     max_examples=60,
