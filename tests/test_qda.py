@@ -19,7 +19,7 @@ XSD_DIR = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
 # P3's transcript as NVivo 12 holds it: emoji (two UTF-16 units each) before coded spans,
 # Windows line ends. Saved with a BOM. Offsets below are counted in UTF-16 units, as NVivo 12.
 TEXT_A = ("Interviewer: how are you? \U0001F600\r\nP3: I was at breaking point.\r\n"
-          "Interviewer: and then \U0001F642?\r\nP3: The PSU helped a lot.")
+          "Interviewer: and then \U0001F642?\r\nP3: The PSU helped a lot.\r\nInterviewer: thanks.")
 TEXT_B = "Interviewer: go on.\r\nP12: Talking to a stranger was easier."
 
 
@@ -141,7 +141,9 @@ def frame(out: Path, table: str) -> pd.DataFrame:
 
 
 def check_nvivo_import(out: Path, report: qda.ImportReport) -> None:
+    # Every span fits the text read either way; the selection names decide.
     assert report.offsets == "utf16"
+    assert "selection names match" in report.offsets_reason
     book = frame(out, "codebook")
     assert [tuple(r) for r in book[["code_id", "parent_id", "level", "name"]].to_numpy()] == [
         r[:4] for r in EXPECTED_CODEBOOK]
@@ -195,7 +197,7 @@ def test_utf16_detected_from_range_when_selections_carry_no_text(tmp_path):
     assert "only reading" in report.offsets_reason
     seg = frame(tmp_path / "out", "segments")
     assert seg.loc[0, "text"] == "I was at breaking point.\r\nInterviewer: and then \U0001F642?" \
-        "\r\nP3: The PSU helped a lot."
+        "\r\nP3: The PSU helped a lot.\r\nInterviewer: thanks."
 
 
 def test_participant_map_overrides_the_naming_rules(tmp_path):
