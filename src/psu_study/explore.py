@@ -1,0 +1,303 @@
+"""Exploration for analysts (notebook 07): a theme's or a participant's segments and quotations,
+and how surprising an all-female sample is as the base rate and sample size vary.
+
+Everything here is a pure function returning a frame, a number or a figure, so the notebook's
+static output is deterministic (the build runner and nbval compare it byte for byte). The
+ipywidgets explorer is built here too, but the notebook only shows it when an analyst asks
+for it (``interactive = True``): widget outputs carry random model ids.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy.stats import binom
+
+from . import style
+from .outputs import SavedFigure
+from .themes import PRIMARY_CODER, ancestors
+from .validation import Study
+
+REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
+"""Base rates drawn for comparison beside the study's own (the PSU users' share of women)."""
+
+ALPHA = 0.05
+"""The conventional line below which a sample is called surprising."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A frame shown in full (no truncated quotations) and identically on every run."""
+
+    frame: pd.DataFrame
+    caption: str = ""
+
+    def _repr_html_(self) -> str:
+        caption = f"<p><strong>{html.escape(self.caption)}</strong></p>\n" if self.caption else ""
+        return caption + self.frame.to_html(index=False, border=0, escape=True)
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 200):
+            body = self.frame.to_string(index=False) if len(self.frame) else "(no rows)"
+        return f"{self.caption}\n{body}" if self.caption else body
+
+
+# --- themes and participants -------------------------------------------------------------
+
+
+def node_choices(codebook: pd.DataFrame) -> list[tuple[str, str]]:
+    """(label, code_id) for every theme and sub-theme, in the article's order."""
+    nodes = codebook[codebook["level"].isin(["theme", "subtheme"])]
+    themes = nodes[nodes["level"] == "theme"].sort_values("order")
+    choices = []
+    for theme_id, name in zip(themes["code_id"], themes["name"], strict=True):
+        choices.append((f"{theme_id}  {name}", theme_id))
+        subs = nodes[nodes["parent_id"] == theme_id].sort_values("order")
+        for sub_id, sub_name in zip(subs["code_id"], subs["name"], strict=True):
+            choices.append((f"    {sub_id}  {sub_name}", sub_id))
+    return choices
+
+
+def _labelled(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None) -> pd.DataFrame:
+    rows = segments if coder is None else segments[segments["coder"] == coder]
+    up = ancestors(codebook)
+    names = codebook.set_index("code_id")["name"]
+    return rows.assign(
+        theme_id=rows["code_id"].map(up["theme_id"]).to_numpy(),
+        subtheme_id=rows["code_id"].map(up["subtheme_id"]).to_numpy(),
+        code_name=rows["code_id"].map(names).to_numpy(),
+        theme_name=rows["code_id"].map(up["theme_id"]).map(names).to_numpy(),
+        published=rows["provenance"].str.startswith("published").to_numpy(),
+    )
+
+
+def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, node_id: str | None = None,
+                 participant_id: str | None = None,
+                 coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """The coded segments under a theme, sub-theme or code and/or of one participant.
+
+    Either filter may be None (all). Rows are in theme order, then participant, then position
+    in the transcript; ``Source`` says whether the text is a published quotation.
+    """
+    rows = _labelled(segments, codebook, coder)
+    if node_id is not None:
+        if node_id not in set(codebook["code_id"]):
+            raise KeyError(f"{node_id!r} is not a code_id of the codebook")
+        rows = rows[(rows["code_id"] == node_id) | (rows["theme_id"] == node_id)
+                    | (rows["subtheme_id"] == node_id)]
+    if participant_id is not None:
+        rows = rows[rows["participant_id"] == participant_id]
+    order = pd.Series(range(len(codebook)), index=codebook["code_id"])
+    number = rows["participant_id"].str[1:].astype(int)
+    rows = rows.assign(_order=rows["code_id"].map(order).to_numpy(), _n=number.to_numpy(),
+                       _start=pd.to_numeric(rows["start"], errors="coerce").to_numpy())
+    rows = rows.sort_values(["_order", "_n", "_start", "segment_id"], kind="stable")
+    source = np.where(rows["published"], "published quotation", "synthetic")
+    return pd.DataFrame({
+        "Segment": rows["segment_id"].to_numpy(),
+        "Participant": rows["participant_id"].to_numpy(),
+        "Theme": rows["theme_name"].to_numpy(),
+        "Code": (rows["code_id"] + " " + rows["code_name"]).to_numpy(),
+        "Text": rows["text"].to_numpy(),
+        "Source": source,
+    })
+
+
+def quotations_for(segments: pd.DataFrame, codebook: pd.DataFrame, node_id: str | None = None,
+                   participant_id: str | None = None,
+                   coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """Only the published quotations among ``segments_for``: the article's own words."""
+    rows = segments_for(segments, codebook, node_id, participant_id, coder)
+    return rows[rows["Source"] == "published quotation"].drop(columns="Source") \
+        .reset_index(drop=True)
+
+
+def per_participant(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
+                    node_id: str, coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """For one theme: every participant, her segments and published quotations under it."""
+    rows = segments_for(segments, codebook, node_id, None, coder)
+    counts = rows.groupby("Participant")["Source"].agg(
+        segments="size", quotations=lambda s: int((s == "published quotation").sum()))
+    table = counts.reindex(participants["participant_id"], fill_value=0).astype(int)
+    return table.rename_axis("Participant").reset_index().rename(
+        columns={"segments": "Segments", "quotations": "Quotations"})
+
+
+def per_theme(segments: pd.DataFrame, codebook: pd.DataFrame, participant_id: str,
+              coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+    """For one participant: every theme, her segments and published quotations under it."""
+    rows = segments_for(segments, codebook, None, participant_id, coder)
+    themes = codebook[codebook["level"] == "theme"].sort_values("order")
+    counts = rows.groupby("Theme")["Source"].agg(
+        segments="size", quotations=lambda s: int((s == "published quotation").sum()))
+    table = counts.reindex(themes["name"], fill_value=0).astype(int)
+    return table.rename_axis("Theme").reset_index().rename(
+        columns={"segments": "Segments", "quotations": "Quotations"})
+
+
+# --- how surprising is an all-female sample ------------------------------------------------
+
+
+def base_rate(psu_users: pd.DataFrame) -> float:
+    """The PSU users' share of women (259/397 in the article)."""
+    users = psu_users.set_index(["characteristic", "category"])["count"]
+    return int(users.get(("gender", "female"), 0)) / int(users[("all", "all")])
+
+
+def female_tail(n: int, rate: float, k: int | None = None) -> float:
+    """P(X >= k) for X ~ Binomial(n, rate): the chance of a sample at least this female if
+    participants were drawn independently from users at ``rate``. k defaults to n (all)."""
+    if n < 1 or not 0 <= rate <= 1:
+        raise ValueError(f"need n >= 1 and 0 <= rate <= 1; got n={n}, rate={rate}")
+    k = n if k is None else k
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n; got k={k}, n={n}")
+    return float(binom.sf(k - 1, n, rate))
+
+
+def smallest_surprising_n(rate: float, alpha: float = ALPHA) -> int | None:
+    """The smallest sample that, all female, would have probability below ``alpha``
+    (None when it never would: a base rate of 1)."""
+    if rate >= 1:
+        return None
+    if rate <= 0:
+        return 1
+    return max(1, math.floor(math.log(alpha) / math.log(rate)) + 1)
+
+
+def tail_table(rates: list[float] | tuple[float, ...], sizes: list[int] | range) -> pd.DataFrame:
+    """P(all n female) for each base rate (columns, as %) and sample size (rows)."""
+    data = {f"{100 * r:.1f}%": [female_tail(n, r) for n in sizes] for r in rates}
+    return pd.DataFrame(data, index=pd.Index(list(sizes), name="n")).reset_index()
+
+
+def tail_summary(n: int, rate: float, k: int | None = None, alpha: float = ALPHA) -> dict:
+    """The numbers an analyst reads off for one base rate and sample size."""
+    k = n if k is None else k
+    p = female_tail(n, rate, k)
+    return {
+        "n": n,
+        "k_female": k,
+        "base_rate_pct": round(100 * rate, 1),
+        "p_at_least_k_female": float(f"{p:.4g}"),
+        "one_in": round(1 / p) if p > 0 else None,
+        "surprising_at_alpha": p < alpha,
+        "smallest_n_surprising_if_all_female": smallest_surprising_n(rate, alpha),
+    }
+
+
+def plot_tail(rate: float, n: int, max_n: int = 20,
+              reference_rates: tuple[float, ...] = REFERENCE_RATES,
+              alpha: float = ALPHA) -> Figure:
+    """P(all n female) against n: the study's base rate in bold, reference rates faint, the
+    observed sample marked and the alpha line drawn."""
+    with warnings.catch_warnings():  # the style file's backend key; harmless, and noisy
+        warnings.filterwarnings("ignore", message="Style includes a parameter")
+        style.use()
+    fig = Figure(figsize=(style.SINGLE_COLUMN_IN * 1.4, 2.6))
+    ax = fig.add_axes((0.14, 0.17, 0.62, 0.72))
+    sizes = np.arange(1, max(max_n, n) + 1)
+    for ref in reference_rates:
+        ax.plot(sizes, [female_tail(int(s), ref) for s in sizes], color="0.7", lw=0.8)
+        ax.text(sizes[-1] + 0.3, female_tail(int(sizes[-1]), ref), f"{100 * ref:.0f}%",
+                fontsize=6, color="0.45", va="center")
+    ax.plot(sizes, [female_tail(int(s), rate) for s in sizes], color=style.PALETTE[0], lw=1.6,
+            label=f"base rate {100 * rate:.1f}%")
+    p = female_tail(n, rate)
+    ax.plot([n], [p], "o", color=style.PALETTE[5], ms=5, label=f"n = {n}: P = {p:.3g}")
+    ax.axhline(alpha, color=style.PALETTE[1], lw=0.8, ls="--")
+    ax.text(1, alpha * 1.15, f"{alpha:g}", fontsize=6, color=style.PALETTE[1], va="bottom")
+    ax.set_yscale("log")
+    ax.set_ylim(max(1e-6, min(female_tail(int(sizes[-1]), min((*reference_rates, rate))),
+                              p) / 2), 1.3)
+    ax.set_xlim(0.5, sizes[-1] + 0.5)
+    ax.set_xlabel("Sample size n (all female)")
+    ax.set_ylabel("P(all n female)")
+    ax.legend(loc="lower left", frameon=False, fontsize=6)
+    return fig
+
+
+def show_figure(fig: Figure) -> SavedFigure:
+    """Display a figure in a notebook without writing a file (PNG bytes with no metadata)."""
+    return SavedFigure(fig, files=[])
+
+
+# --- the interactive explorer --------------------------------------------------------------
+
+
+NOT_INTERACTIVE = ("Interactive explorer off (interactive = False): set interactive = True in "
+                   "the parameters cell and run the notebook in JupyterLab to pick a theme, a "
+                   "participant, a base rate and a sample size with widgets. The static "
+                   "results above are what the build and the report show.")
+
+
+def explorer(study: Study, coder: str | None = PRIMARY_CODER):  # -> ipywidgets.Widget
+    """Widgets for an analyst: a theme and a participant picker, and base-rate and sample-size
+    sliders, each redrawing from the pure functions above."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    segments, codebook = study.segments, study.codebook
+    node = w.Dropdown(options=[("(all themes)", None), *node_choices(codebook)],
+                      description="Theme", layout=w.Layout(width="32em"))
+    person = w.Dropdown(options=[("(all participants)", None)]
+                        + [(p, p) for p in study.participants["participant_id"]],
+                        description="Participant")
+    only_quotes = w.Checkbox(value=False, description="published quotations only")
+    segments_out = w.Output()
+
+    def show_segments(_: object = None) -> None:
+        with segments_out:
+            segments_out.clear_output(wait=True)
+            pick = quotations_for if only_quotes.value else segments_for
+            rows = pick(segments, codebook, node.value, person.value, coder)
+            display(Table(rows, f"{len(rows)} segment(s)"))
+
+    for control in (node, person, only_quotes):
+        control.observe(show_segments, names="value")
+    show_segments()
+
+    rate = w.FloatSlider(value=base_rate(study.psu_users), min=0.05, max=0.99,
+                         step=0.005, readout_format=".3f", description="Base rate",
+                         continuous_update=False)
+    size = w.IntSlider(value=len(study.participants), min=1, max=40, description="Sample n",
+                       continuous_update=False)
+    tail_out = w.Output()
+
+    def show_tail(_: object = None) -> None:
+        with tail_out:
+            tail_out.clear_output(wait=True)
+            summary = tail_summary(size.value, rate.value)
+            display(pd.Series(summary, name="value").to_frame())
+            display(show_figure(plot_tail(rate.value, size.value, max(20, size.value))))
+
+    for control in (rate, size):
+        control.observe(show_tail, names="value")
+    show_tail()
+
+    tabs = w.Tab(children=[w.VBox([w.HBox([node, person, only_quotes]), segments_out]),
+                           w.VBox([w.HBox([rate, size]), tail_out])])
+    tabs.set_title(0, "Themes and participants")
+    tabs.set_title(1, "All-female sample")
+    return tabs
+
+
+class Note(str):
+    """Plain text that shows as a paragraph in HTML and as itself in plain text."""
+
+    def _repr_html_(self) -> str:
+        return f"<p><em>{html.escape(self)}</em></p>"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def explorer_or_note(study: Study, interactive: bool):  # -> ipywidgets.Widget | Note
+    """The widgets when an analyst asked for them, else a deterministic note saying how."""
+    return explorer(study) if interactive else Note(NOT_INTERACTIVE)
