@@ -228,11 +228,13 @@ async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progre
     async with slots:
         lay.stage.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=name + "-", dir=lay.stage))
+        # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
+        sockets = tempfile.mkdtemp(prefix="psu-kernel-")
         env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
         env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
         kernel = nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME)
         km = AsyncKernelManager(kernel_name=kernel, transport="ipc",
-                                connection_file=str(stage / "kernel.json"))
+                                connection_file=str(Path(sockets) / "kernel.json"))
         client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, record_timing=False,
                                 store_widget_state=False, startup_timeout=120,
                                 shutdown_kernel="immediate",
@@ -244,6 +246,8 @@ async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progre
             await client.async_execute(env=env, cwd=str(path.parent), cleanup_kc=True)
         except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
             result.error = _failure(nb, exc)
+        finally:
+            shutil.rmtree(sockets, ignore_errors=True)
         result.seconds = time.perf_counter() - started
         if result.error is None:
             for record in staging.read_records(stage, staging.MOVES_FILE):
