@@ -212,30 +212,16 @@ def test_big_sparse_file_refused_before_reading(
     assert "200 MiB, over the 128 MiB limit" in str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: a row with too many fields gives a DataError without a row "
-    "(the message says 'line 4'); fix proposed in the issue 6 report",
-)
 def test_row_with_too_many_fields_names_the_row(data: Path) -> None:
     replace(data, "participants.csv", "P3,female,FY1,", "P3,female,FY1,x,")
     check(refused(data), "participants.csv", 3, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: an unclosed quote gives pandas' tokenizer message and no row",
-)
 def test_unclosed_quote_names_the_row(data: Path) -> None:
     replace(data, "participants.csv", "P3,female", '"P3,female')
     check(refused(data), "participants.csv", 3, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: pandas renames a repeated header 'mode' to 'mode.1', and the "
-    "DataError names a column 'mode.1' the file does not have",
-)
 def test_repeated_header_names_the_column(data: Path) -> None:
     path = data / "coders.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -244,21 +230,11 @@ def test_repeated_header_names_the_column(data: Path) -> None:
     check(refused(data), "coders.csv", 0, "role")
 
 
-@pytest.mark.xfail(
-    strict=True, raises=TypeError,
-    reason="loader bug: an integer beyond int64 in a nullable int column (segments.start) "
-    "crashes with TypeError in astype('Int64') instead of a DataError",
-)
 def test_huge_number_in_nullable_int_column(data: Path) -> None:
     set_cell(data, "segments.csv", 1, "start", "99999999999999999999")
     check(refused(data), "segments.csv", 1, "start")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: an integer beyond int64 in psu_users.count wraps round to "
-    "-9223372036854775808 and is reported as a wrong total on another row",
-)
 def test_huge_count_is_refused_where_it_is(data: Path) -> None:
     replace(data, "psu_users.csv", "all,all,397", "all,all,99999999999999999999")
     check(refused(data), "psu_users.csv", 1, "count")

@@ -44,7 +44,8 @@ def test_environment_yml_pins_the_lock_files_versions():
     lock = _lock()
     for requirement in _conda_pip():
         name, version = requirement.split("==")
-        assert lock[_name(name)] == version, f"{name}: environment.yml {version}, lock {lock[_name(name)]}"
+        locked = lock[_name(name)]
+        assert locked == version, f"{name}: environment.yml {version}, lock {locked}"
 
 
 def test_every_dependency_is_pinned_in_the_lock():

@@ -157,11 +157,6 @@ def test_shuffling_rows_keeps_data_valid(data: Path, file: str, data_: st.DataOb
     assert load_mangled(data, file, csv_bytes([rows[0], *body])) is None
 
 
-@pytest.mark.xfail(
-    strict=True, raises=TypeError,
-    reason="loader bug: an integer beyond int64 in a nullable int column (segments.start/end) "
-    "raises TypeError from astype('Int64'); see test_bad_input and the issue 6 report",
-)
 @SETTINGS
 @example(column="start", number=10**20)
 @given(column=st.sampled_from(["start", "end"]), number=st.integers(min_value=2**63))

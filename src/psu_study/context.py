@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
+from . import disclosure, staging
 from .outputs import Outputs
 from .paths import StudyDirs, resolve_dirs
 from .validation import Study, load_study
+
+DISCLOSURE_DIR = "disclosure"
 
 
 def open_study(
@@ -22,5 +26,20 @@ def open_study(
     """Load the validated study and an output writer from a notebook's parameters."""
     dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
-    return study, Outputs(dirs.figures, dirs.tables, notebook), dirs
+    names, allow = disclosure_lists(dirs.data)
+    return study, Outputs(dirs.figures, dirs.tables, notebook, names, allow), dirs
+
+
+def disclosure_lists(data_dir: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The analyst's names list and allow list, kept with the (confidential) data they
+    protect: ``<data_dir>/disclosure/names.txt`` and ``allow.txt``, each optional."""
+    lists = []
+    for name in ("names.txt", "allow.txt"):
+        path = data_dir / DISCLOSURE_DIR / name
+        if path.exists():
+            staging.record_read(path)
+            lists.append(disclosure.load_list(path))
+        else:
+            lists.append(())
+    return lists[0], lists[1]
 

@@ -6,7 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import binomtest
 
-from . import style
+from . import disclosure, provenance, style
 from .schema import TRAINING_STAGE_LABELS, TRAINING_STAGES
 
 
@@ -37,14 +37,26 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
     }
 
 
-def training_table(participants: pd.DataFrame) -> pd.DataFrame:
-    """Table 1: participants per training stage, in training order, stages held only."""
+def training_table(
+    participants: pd.DataFrame, threshold: int = 5, small_cell_rule: bool | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Table 1: participants per training stage, in training order, stages held only; and
+    the line saying which small-cell rule applied.
+
+    On the study's own records the rule is on unless switched off: with eight participants a
+    stage held by one or two of them could identify them. The published and synthetic data
+    run with it off (nothing there is confidential), and the table says so either way.
+    """
+    enabled = provenance.is_study_data(participants) if small_cell_rule is None else (
+        small_cell_rule)
     counts = participants["training_stage"].value_counts()
-    rows = [
+    table = pd.DataFrame([
         {"Training stage": TRAINING_STAGE_LABELS[s], "Code": s, "Participants": int(counts[s])}
         for s in TRAINING_STAGES if s in counts
-    ]
-    return pd.DataFrame(rows)
+    ])
+    table, report = disclosure.suppress_small_cells(table, ["Participants"], threshold,
+                                                    enabled=enabled)
+    return table, report.rule
 
 
 def stage_span(participants: pd.DataFrame) -> dict[str, object]:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-from . import staging
+from . import disclosure, staging
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -60,6 +61,10 @@ class SavedFigure:
     fig: Figure
     files: list[Path]
 
+    def __repr__(self) -> str:
+        """Names only: a full path would differ between clones and break byte-identity."""
+        return f"<figure {', '.join(p.name for p in self.files)}>"
+
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png", dpi=110, metadata=PNG_METADATA)
@@ -73,7 +78,16 @@ class Outputs:
     figures_dir: Path
     tables_dir: Path
     notebook: str
+    names: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
     numbers_written: dict[str, object] = field(default_factory=dict)
+
+    def _scan_texts(self, label: str, texts: list[str]) -> None:
+        """Refuse to write an output whose text carries a direct identifier."""
+        for text in texts:
+            hits = disclosure.scan_text(text, self.names, self.allow)
+            if hits:
+                raise disclosure.DisclosureError(label, None, None, hits[0].kind, hits[0].masked)
 
     def figure(self, fig: Figure, name: str, footnote: str = "") -> SavedFigure:
         """Save ``fig`` as 300 dpi PNG and PDF, with ``footnote`` drawn under it; the result
@@ -81,6 +95,8 @@ class Outputs:
         if footnote:
             fig.text(0.01, 0.005, footnote, fontsize=5.5, ha="left", va="bottom", wrap=True,
                      style="italic")
+        fig.draw_without_rendering()  # tick labels exist only once laid out
+        self._scan_texts(f"figure {name}", [t.get_text() for t in fig.findobj(Text)])
         written = []
         for suffix, metadata in ((".png", PNG_METADATA), (".pdf", PDF_METADATA)):
             buffer = io.BytesIO()
@@ -93,6 +109,8 @@ class Outputs:
     def table(self, frame: pd.DataFrame, name: str, caption: str, footnote: str = "") -> list[Path]:
         """Save ``frame`` as CSV, Markdown and LaTeX; the footnote travels with each."""
         base = Path(self.tables_dir) / name
+        disclosure.scan_frame(frame, f"table {name}", self.names, self.allow)
+        self._scan_texts(f"table {name}", [caption, footnote])
         csv = frame.to_csv(index=False, lineterminator="\n")
         markdown = f"**{caption}**\n\n{frame.to_markdown(index=False)}\n"
         if footnote:

@@ -31,3 +31,9 @@ def synthetic_note(parts: dict[str, list[str]]) -> str:
         return ""
     return ("Synthetic data: built from synthetic stand-ins for unpublished values in "
             + "; ".join(used) + ". See data/README.md.")
+
+
+def is_study_data(frame: pd.DataFrame) -> bool:
+    """Whether the frame holds the study's own confidential records (provenance ``study``),
+    the data that disclosure control exists to protect."""
+    return bool(frame["provenance"].str.startswith("study").any())

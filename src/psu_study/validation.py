@@ -8,6 +8,7 @@ coded segments.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -24,6 +25,10 @@ MAX_FILE_BYTES = 128 * 1024 * 1024
 wrong table), refused before it is read into memory."""
 
 _SHOWN_VALUE_CHARS = 24
+
+MAX_INT = 10**15
+"""Beyond any count, duration or offset in a study; keeps integers exact in float64 and
+within int64, so a mistyped huge number is refused where it is, not wrapped round."""
 
 
 class DataError(ValueError):
@@ -103,6 +108,11 @@ def read_table(
     path = Path(data_dir) / table.file
     where = display_path(path)
     text = read_bytes_checked(path, max_bytes)
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    repeated = [name for i, name in enumerate(header) if name in header[:i]]
+    if repeated:
+        raise DataError(where, "column name repeats an earlier column", row=0,
+                        column=repeated[0])
     try:
         frame = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False
@@ -110,13 +120,17 @@ def read_table(
     except pd.errors.EmptyDataError:
         raise DataError(where, "file is empty; expected a header row") from None
     except pd.errors.ParserError as exc:
-        found = re.search(r"line (\d+), saw (\d+)", str(exc))
-        detail = (
-            f"line {found.group(1)} has {found.group(2)} fields, the header has fewer"
-            if found
-            else str(exc).strip()
-        )
-        raise DataError(where, detail) from None
+        # pandas counts records (a quoted field may span lines): its "line" is 1-based with
+        # the header as line 1, its "row" 0-based with the header as row 0.
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if fields:
+            raise DataError(where, f"row has {fields.group(3)} fields, the header has "
+                            f"{fields.group(1)}", row=int(fields.group(2)) - 1) from None
+        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if quote:
+            raise DataError(where, 'a quoted field is never closed (a " with no partner)',
+                            row=int(quote.group(1))) from None
+        raise DataError(where, str(exc).strip()) from None
     expected = table.column_names
     for name in expected:
         if name not in frame.columns:
@@ -149,6 +163,7 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
     if column.kind == "int":
         numbers = pd.to_numeric(values.where(present), errors="coerce")
         refuse(present & (numbers.isna() | (numbers % 1 != 0)), "a whole number")
+        refuse(present & (numbers.abs() > MAX_INT), f"a number of at most {MAX_INT:,}")
         if column.minimum is not None:
             refuse(present & (numbers < column.minimum), f"a number of at least {column.minimum}")
         if column.maximum is not None:
