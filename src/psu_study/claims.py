@@ -1,0 +1,453 @@
+"""The claims ledger: every number and quantifier the article states about this study, traced
+to the key of ``numbers.json`` that recomputes it, so the build fails when the data disagree.
+
+The ledger (``claims/ledger.yaml``) is written from the article, one entry per claim. An entry
+is checked in one of a few ways (``check.kind``), or says honestly that it cannot be computed
+from these data, or records that the article contradicts itself. Article inconsistencies are
+shown, never enforced: they are facts about the paper, not about the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import numbers as numbers_mod
+from . import quantifiers, staging
+from .paths import REPO_ROOT, display_path
+
+LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
+
+HOLDS = "holds"
+DIFFERS = "differs"
+CANNOT = "cannot be computed from these data"
+INCONSISTENT = "article inconsistency"
+STATUSES = (HOLDS, DIFFERS, CANNOT, INCONSISTENT)
+COLUMNS = ["id", "section", "claim", "published", "recomputed", "status", "reason"]
+
+REQUIRED = ("id", "section", "claim", "published", "convention")
+OPTIONAL = ("check", "tolerance", "reading", "status", "reason", "note", "versus")
+CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required fields, optional fields)
+    "value": (("key",), ()),
+    "equal": (("key", "equals"), ()),
+    "quantifier": (("word", "key"), ("n", "complement")),
+    "at_most": (("key", "limit"), ("unit",)),
+    "at_least": (("key", "limit"), ("unit",)),
+    "one_of": (("key", "values"), ()),
+    "dates_within": (("keys", "start", "end"), ()),
+    "date_order": (("keys",), ("gap",)),
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.(\d+))?")
+
+
+class LedgerError(ValueError):
+    """The ledger is malformed; the message names the entry and the field."""
+
+
+class ClaimsDiffer(AssertionError):
+    """A published value does not hold on the data; the message lists every such claim."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Another statement of the article that a claim is set against."""
+
+    section: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One ledger entry, validated."""
+
+    id: str
+    section: str
+    claim: str
+    published: str
+    convention: bool
+    check: dict[str, Any] | None = None
+    tolerance: Decimal | None = None
+    reading: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    versus: tuple[Quote, ...] = field(default_factory=tuple)
+
+
+# --- the tolerance rule -------------------------------------------------------------------
+
+def written_number(text: str) -> Decimal:
+    """The first number written in ``text`` (``"65%"`` -> 65, ``"2.5 h"`` -> 2.5)."""
+    match = _NUMBER.search(str(text))
+    if match is None:
+        raise ValueError(f"no number written in {text!r}")
+    return Decimal(match.group())
+
+
+def tolerance_for(text: str) -> Decimal:
+    """Half a unit of the last decimal place written: a published "65%" stands for anything
+    that rounds to it (64.5 to 65.5), "65.2%" for 65.15 to 65.25. Authors round; a check
+    stricter than their rounding would fail correct data, a looser one would hide errors."""
+    match = _NUMBER.search(str(text))
+    if match is None:
+        raise ValueError(f"no number written in {text!r}")
+    decimals = len(match.group(1) or "")
+    return Decimal(5) * Decimal(10) ** -(decimals + 1)
+
+
+def within(published: str, recomputed: object) -> bool:
+    """Whether ``recomputed`` rounds to the number written in ``published`` (ends inclusive)."""
+    value = _decimal(recomputed)
+    if value is None:
+        return False
+    return abs(value - written_number(published)) <= tolerance_for(published)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | Decimal):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    return None
+
+
+# --- reading and validating the ledger ----------------------------------------------------
+
+def _refuse(source: str, entry_id: str, problem: str) -> LedgerError:
+    return LedgerError(f"{source}, entry {entry_id}: {problem}")
+
+
+def _text(source: str, label: str, entry: dict, name: str, *, required: bool = True) -> str | None:
+    value = entry.get(name)
+    if value is None:
+        if required:
+            raise _refuse(source, label, f"field {name!r} is missing")
+        return None
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise _refuse(source, label, f"field {name!r} must be non-empty text; got {value!r}")
+    return value.strip()
+
+
+def _validate_check(source: str, label: str, check: object) -> dict[str, Any]:
+    if not isinstance(check, dict):
+        raise _refuse(source, label, f"field 'check' must be a mapping; got {check!r}")
+    kind = check.get("kind")
+    if kind not in CHECK_FIELDS:
+        raise _refuse(source, label, f"field 'check.kind' must be one of "
+                                     f"{', '.join(CHECK_FIELDS)}; got {kind!r}")
+    required, optional = CHECK_FIELDS[kind]
+    for name in required:
+        if check.get(name) is None:
+            raise _refuse(source, label, f"field 'check.{name}' is missing (needed by kind "
+                                         f"{kind!r})")
+    unknown = set(check) - set(required) - set(optional) - {"kind"}
+    if unknown:
+        raise _refuse(source, label, f"unknown field(s) in 'check': {', '.join(sorted(unknown))}")
+    clean = dict(check)
+    for name in ("start", "end"):
+        if isinstance(clean.get(name), dt.date):
+            clean[name] = clean[name].isoformat()
+    if kind == "quantifier":
+        word = str(check["word"]).lower()
+        if word not in quantifiers.QUANTIFIERS:
+            raise _refuse(source, label, f"field 'check.word' must be one of "
+                                         f"{', '.join(quantifiers.QUANTIFIERS)}; got {word!r}")
+        clean["word"] = word
+        clean.setdefault("n", "n_participants")
+        clean["complement"] = bool(check.get("complement", False))
+    if kind in ("dates_within", "date_order") and (
+            not isinstance(check["keys"], list) or not check["keys"]):
+        raise _refuse(source, label, "field 'check.keys' must be a non-empty list")
+    if kind in ("at_most", "at_least") and _decimal(check["limit"]) is None:
+        raise _refuse(source, label, f"field 'check.limit' must be a number; "
+                                     f"got {check['limit']!r}")
+    return clean
+
+
+def _validate(source: str, index: int, entry: object) -> Claim:
+    """One raw YAML entry -> a Claim, or a LedgerError naming the entry and the field."""
+    if not isinstance(entry, dict):
+        raise LedgerError(f"{source}, entry #{index + 1}: must be a mapping; got {entry!r}")
+    raw_id = entry.get("id")
+    label = repr(raw_id) if raw_id else f"#{index + 1} (no id)"
+    unknown = set(entry) - set(REQUIRED) - set(OPTIONAL)
+    if unknown:
+        raise _refuse(source, label, f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+    entry_id = _text(source, label, entry, "id")
+    if not _ID.match(entry_id):
+        raise _refuse(source, label, "field 'id' must be lower-case letters, digits, '.', '_' "
+                                     "or '-'")
+    section = _text(source, label, entry, "section")
+    claim = _text(source, label, entry, "claim")
+    published = _text(source, label, entry, "published")
+    if "convention" not in entry:
+        raise _refuse(source, label, "field 'convention' is missing")
+    convention = entry["convention"]
+    if not isinstance(convention, bool):
+        raise _refuse(source, label, f"field 'convention' must be true or false; "
+                                     f"got {convention!r}")
+    status = _text(source, label, entry, "status", required=False)
+    reason = _text(source, label, entry, "reason", required=False)
+    note = _text(source, label, entry, "note", required=False)
+    reading = _text(source, label, entry, "reading", required=False)
+    check = entry.get("check")
+    if status is not None and status not in (CANNOT, INCONSISTENT):
+        raise _refuse(source, label, f"field 'status' may only be {CANNOT!r} or "
+                                     f"{INCONSISTENT!r} (others are computed); got {status!r}")
+    if status is not None and reason is None:
+        raise _refuse(source, label, f"field 'reason' is missing (needed with status "
+                                     f"{status!r})")
+    if status == CANNOT and check is not None:
+        raise _refuse(source, label, "field 'check' must be absent when the claim cannot be "
+                                     "computed from these data")
+    if status is None and check is None:
+        raise _refuse(source, label, "field 'check' is missing (or give a status with a reason)")
+    clean_check = _validate_check(source, label, check) if check is not None else None
+    tolerance = None
+    if clean_check is not None and clean_check["kind"] == "value":
+        basis = reading or published
+        try:
+            expected = tolerance_for(basis)
+        except ValueError:
+            raise _refuse(source, label, f"field 'published' {published!r} writes no number; "
+                                         "give 'reading' (the number it stands for)") from None
+        if entry.get("tolerance") is None:
+            raise _refuse(source, label, f"field 'tolerance' is missing (the rule gives "
+                                         f"{expected} for {basis!r})")
+        tolerance = _decimal(entry["tolerance"])
+        if tolerance != expected:
+            raise _refuse(source, label, f"field 'tolerance' {entry['tolerance']!r} does not "
+                                         f"follow from {basis!r} as written (half a unit of its "
+                                         f"last digit: {expected})")
+    elif entry.get("tolerance") is not None:
+        raise _refuse(source, label, "field 'tolerance' applies only to checks of kind 'value'")
+    if (clean_check is not None and clean_check["kind"] == "quantifier"
+            and quantifiers.IS_CONVENTION[clean_check["word"]] and not convention):
+        raise _refuse(source, label, f"field 'convention' must be true: "
+                                     f"{clean_check['word']!r} has no fixed count")
+    versus = []
+    for item in entry.get("versus") or []:
+        if not isinstance(item, dict) or not item.get("section") or not item.get("quote"):
+            raise _refuse(source, label, "field 'versus' must list mappings with 'section' and "
+                                         f"'quote'; got {item!r}")
+        versus.append(Quote(str(item["section"]), str(item["quote"])))
+    return Claim(entry_id, section, claim, published, convention, clean_check, tolerance,
+                 reading, status, reason, note, tuple(versus))
+
+
+def parse_ledger(data: object, source: str = "claims/ledger.yaml") -> list[Claim]:
+    """Validate a loaded ledger: a list of entries, or a mapping with a ``claims`` list."""
+    if isinstance(data, dict):
+        data = data.get("claims")
+    if not isinstance(data, list) or not data:
+        raise LedgerError(f"{source}: expected a non-empty list of claims under 'claims'")
+    claims = [_validate(source, i, entry) for i, entry in enumerate(data)]
+    seen: set[str] = set()
+    for claim in claims:
+        if claim.id in seen:
+            raise _refuse(source, repr(claim.id), "field 'id' is used by another entry")
+        seen.add(claim.id)
+    return claims
+
+
+def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
+    """Load and validate the ledger, recording the read so the runner re-executes the claims
+    notebook when the ledger changes."""
+    path = Path(path)
+    staging.record_read(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LedgerError(f"{display_path(path)}: not valid YAML: {exc}") from None
+    return parse_ledger(data, display_path(path))
+
+
+def read_numbers(tables_dir: Path) -> dict[str, object]:
+    """The study's headline numbers, as ``numbers.json`` holds them.
+
+    They are merged here from the per-notebook fragments (``tables/numbers/*.json``) that the
+    runner merges into ``numbers.json``: the runner writes ``numbers.json`` only after its last
+    wave, so in the claims notebook's wave it may still hold the previous build's values.
+    Without fragments, ``numbers.json`` itself is read. Every file read is recorded.
+    """
+    tables_dir = Path(tables_dir)
+    fragments = sorted((tables_dir / "numbers").glob("*.json"))
+    if fragments:
+        for path in fragments:
+            staging.record_read(path)
+        return numbers_mod.merge(fragments)
+    path = tables_dir / "numbers.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no numbers in {display_path(tables_dir)}: neither numbers/*.json "
+                                "nor numbers.json; run the other notebooks first")
+    staging.record_read(path)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- evaluating claims --------------------------------------------------------------------
+
+class _Missing(KeyError):
+    """A key the check needs is not in numbers.json."""
+
+
+def _get(numbers: dict[str, object], key: str) -> object:
+    if key not in numbers:
+        raise _Missing(key)
+    return numbers[key]
+
+
+def _show(value: object) -> str:
+    return numbers_mod.format_value(value)
+
+
+def _date(numbers: dict[str, object], key: str) -> dt.date:
+    value = _get(numbers, key)
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _Missing(f"{key} (not a date: {value!r})") from None
+
+
+def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str]:
+    """(holds, recomputed as shown, why) for one checkable claim."""
+    check = claim.check or {}
+    kind = check["kind"]
+    if kind == "value":
+        basis = claim.reading or claim.published
+        value = _get(numbers, check["key"])
+        target, tol = written_number(basis), tolerance_for(basis)
+        why = f"{check['key']} must lie in {target - tol} to {target + tol}"
+        if claim.reading:
+            why += f" ('{claim.published}' read as {claim.reading})"
+        return within(basis, value), _show(value), why
+    if kind == "equal":
+        a, b = _get(numbers, check["key"]), _get(numbers, check["equals"])
+        return a == b, f"{_show(a)} of {_show(b)}", f"{check['key']} must equal {check['equals']}"
+    if kind == "quantifier":
+        word, n_key = check["word"], check["n"]
+        value, n = _get(numbers, check["key"]), _get(numbers, n_key)
+        if _decimal(value) is None or _decimal(n) is None:
+            raise _Missing(f"{check['key']} or {n_key} (not a count)")
+        value, n = int(value), int(n)
+        count = n - value if check["complement"] else value
+        low, high = quantifiers.count_range(word, n)
+        admits = f"{low}" if low == high else f"{low}-{high}"
+        kind_of = "convention" if quantifiers.IS_CONVENTION[word] else "fact"
+        why = f"'{word}' admits {admits} of {n} ({kind_of})"
+        if check["complement"]:
+            why += f"; counted as {n_key} minus {check['key']} ({n} - {value})"
+        else:
+            why += f"; counted by {check['key']}"
+        return quantifiers.holds(word, count, n), f"{count} of {n}", why
+    if kind in ("at_most", "at_least"):
+        value = _get(numbers, check["key"])
+        limit = _decimal(check["limit"])
+        number = _decimal(value)
+        unit = f" {check['unit']}" if check.get("unit") else ""
+        if number is None:
+            return False, _show(value), f"{check['key']} is not a number"
+        ok = number <= limit if kind == "at_most" else number >= limit
+        sign = "<=" if kind == "at_most" else ">="
+        return ok, f"{_show(value)}{unit}", f"{check['key']} {sign} {check['limit']}{unit}"
+    if kind == "one_of":
+        value = _get(numbers, check["key"])
+        allowed = [str(v) for v in check["values"]]
+        return (str(value) in allowed, _show(value),
+                f"{check['key']} must be one of {', '.join(allowed)}")
+    if kind == "dates_within":
+        start, end = dt.date.fromisoformat(check["start"]), dt.date.fromisoformat(check["end"])
+        dates = [_date(numbers, k) for k in check["keys"]]
+        ok = all(start <= d <= end for d in dates)
+        shown = " to ".join(d.isoformat() for d in dates)
+        return ok, shown, f"{', '.join(check['keys'])} must lie in {start} to {end}"
+    if kind == "date_order":
+        dates = [_date(numbers, k) for k in check["keys"]]
+        ok = all(a <= b for a, b in zip(dates, dates[1:], strict=False))
+        shown = " <= ".join(f"{k} {d}" for k, d in zip(check["keys"], dates, strict=True))
+        why = "must be in this order: " + ", ".join(check["keys"])
+        if check.get("gap"):
+            first, second = (_date(numbers, k) for k in check["gap"])
+            shown += f"; {check['gap'][1]} is {(second - first).days} days after {check['gap'][0]}"
+        return ok, shown, why
+    raise AssertionError(f"unvalidated check kind {kind!r}")  # parse_ledger refuses these
+
+
+def _joined(*parts: str | None) -> str:
+    return " ".join(p.strip() for p in parts if p)
+
+
+def _versus_text(claim: Claim) -> str:
+    return " ".join(f"Versus ({q.section}): “{q.quote}”." for q in claim.versus)
+
+
+def evaluate_claim(claim: Claim, numbers: dict[str, object]) -> dict[str, str]:
+    """One report row: the claim, its published and recomputed values, status and reason."""
+    row = {"id": claim.id, "section": claim.section, "claim": claim.claim,
+           "published": claim.published, "recomputed": "", "status": "", "reason": ""}
+    if claim.status == CANNOT:
+        row.update(recomputed="n/a", status=CANNOT, reason=claim.reason or "")
+        return row
+    try:
+        ok, shown, why = _run_check(claim, numbers) if claim.check else (None, "n/a", "")
+    except _Missing as missing:
+        ok, shown, why = False, "missing", (f"{missing.args[0]!s} is not in numbers.json "
+                                            "(did a notebook stop writing it?)")
+    if claim.status == INCONSISTENT:
+        checked = ""
+        if claim.check:
+            checked = f"On these data the published value would {'hold' if ok else 'differ'} " \
+                      f"({why})."
+        row.update(recomputed=shown, status=INCONSISTENT,
+                   reason=_joined(claim.reason, _versus_text(claim), checked))
+        return row
+    convention = "Convention, not fact." if claim.convention else ""
+    row.update(recomputed=shown, status=HOLDS if ok else DIFFERS,
+               reason=_joined(why + ".", convention, claim.note, _versus_text(claim)))
+    return row
+
+
+def evaluate(claims: list[Claim], numbers: dict[str, object]) -> pd.DataFrame:
+    """Every claim against ``numbers``: one row each, in the ledger's order."""
+    return pd.DataFrame([evaluate_claim(c, numbers) for c in claims], columns=COLUMNS)
+
+
+def summary(report: pd.DataFrame) -> pd.DataFrame:
+    """How many claims have each status (every status listed, zeros included)."""
+    counts = report["status"].value_counts()
+    return pd.DataFrame({"status": list(STATUSES),
+                         "claims": [int(counts.get(s, 0)) for s in STATUSES]})
+
+
+def enforce(report: pd.DataFrame) -> str:
+    """Raise ``ClaimsDiffer`` listing every claim whose published value does not hold on the
+    data; otherwise say what holds. Article inconsistencies and claims that cannot be
+    computed never fail the build: they are reported, not enforced."""
+    differs = report[report["status"] == DIFFERS]
+    if len(differs):
+        lines = [f"{len(differs)} published claim(s) do not hold on these data:"]
+        for row in differs.itertuples(index=False):
+            lines.append(f"- {row.id} ({row.section}): “{row.claim}”: published {row.published}, "
+                         f"recomputed {row.recomputed} ({row.reason})")
+        raise ClaimsDiffer("\n".join(lines))
+    counts = report["status"].value_counts()
+    return (f"All {int(counts.get(HOLDS, 0))} checkable claims hold; "
+            f"{int(counts.get(INCONSISTENT, 0))} article inconsistencies and "
+            f"{int(counts.get(CANNOT, 0))} claims that cannot be computed from these data are "
+            "reported, not enforced.")
