@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING
 from . import numbers, staging
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from nbformat import NotebookNode
 
 from .paths import BUILD_DIR, DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
@@ -352,10 +356,30 @@ def load_manifest(lay: Layout) -> dict:
     return {}
 
 
+@contextlib.contextmanager
+def exclusive(lay: Layout) -> Iterator[None]:
+    """One build at a time per output folder: two would stage into and clean up the same
+    folder, and race to write the same outputs."""
+    lock = lay.stage.with_name(lay.stage.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"  waiting for another build of the same outputs ({lock})", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int | None = None,
           force: bool = False, dry_run: bool = False) -> int:
     """Bring every output up to date; returns the number of notebooks executed."""
     lay = layout(data_dir, out_dir)
+    with exclusive(lay):
+        return _build(lay, jobs, force, dry_run)
+
+
+def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
     paths = notebooks()
     if not paths:
         raise BuildError(f"no notebooks matching {NOTEBOOK_GLOB} in {NOTEBOOKS_DIR}")
