@@ -33,6 +33,13 @@ INCONSISTENT = "article inconsistency"
 STATUSES = (HOLDS, DIFFERS, CANNOT, INCONSISTENT)
 COLUMNS = ["id", "section", "claim", "published", "recomputed", "status", "reason"]
 
+FOOTNOTE = ("Recomputed from this build's numbers.json. Numbers hold to the precision the article "
+            "writes (half a unit of the last digit); verbal quantifiers by the project's "
+            "convention (data/README.md). Article inconsistencies and claims that cannot be "
+            "computed are reported, never enforced. Where the data are the repository's "
+            "synthetic stand-ins, unpublished values were generated to agree with the article, "
+            "so there 'holds' tests the pipeline, not the study.")
+
 REQUIRED = ("id", "section", "claim", "published", "convention")
 OPTIONAL = ("check", "tolerance", "reading", "status", "reason", "note", "versus")
 CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
