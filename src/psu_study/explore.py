@@ -10,6 +10,7 @@ for it (``interactive = True``): widget outputs carry random model ids.
 from __future__ import annotations
 
 import html
+import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 from scipy.stats import binom
 
 from . import style
-from .outputs import SavedFigure
+from .outputs import PNG_METADATA
 from .themes import PRIMARY_CODER, ancestors
 from .validation import Study
 
@@ -223,9 +224,25 @@ def plot_tail(rate: float, n: int, max_n: int = 20,
     return fig
 
 
-def show_figure(fig: Figure) -> SavedFigure:
-    """Display a figure in a notebook without writing a file (PNG bytes with no metadata)."""
-    return SavedFigure(fig, files=[])
+@dataclass(frozen=True)
+class InlineFigure:
+    """A figure shown in a notebook and written nowhere: PNG without metadata, and a fixed
+    text form, so the notebook's bytes are the same on every run and every clone."""
+
+    fig: Figure
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=110, metadata=PNG_METADATA)
+        return buffer.getvalue()
+
+    def __repr__(self) -> str:
+        return "<figure shown inline, not saved>"
+
+
+def show_figure(fig: Figure) -> InlineFigure:
+    """Display a figure in a notebook without writing a file."""
+    return InlineFigure(fig)
 
 
 # --- the interactive explorer --------------------------------------------------------------

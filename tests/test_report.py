@@ -1,0 +1,178 @@
+"""The static report, without a browser: every page is made, every figure and table is shown,
+synthetic values are flagged from the outputs' own footnotes and the data's provenance, every
+link resolves to a file of the site, and nothing is loaded from another host.
+
+Reports are built into pytest's temporary folders from the repository's committed outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from psu_study import report
+from psu_study.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+
+EXTERNAL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
+"""A URL naming a host (http://, https:// or protocol-relative //host.tld)."""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "report"
+    report.build_report(out)
+    return out
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def manifest() -> dict:
+    return json.loads((TABLES_DIR / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_an_index_a_datasheet_and_a_page_per_notebook(site):
+    assert (site / "index.html").is_file()
+    assert (site / "data" / "index.html").is_file()
+    for path in sorted(NOTEBOOKS_DIR.glob(report.NOTEBOOK_GLOB)):
+        assert (site / "notebooks" / f"{path.stem}.html").is_file(), path.stem
+
+
+def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
+    index = soup(site / "index.html")
+    shown = {img["src"] for img in index.find_all("img")}
+    for name, entry in manifest()["notebooks"].items():
+        if not (NOTEBOOKS_DIR / f"{name}.ipynb").exists():
+            continue
+        for key in entry["outputs"]:
+            if key.startswith("figures/") and key.endswith(".png"):
+                assert key in shown, f"{key} of {name} is not on the index"
+            if key.startswith("tables/") and key.endswith(".md") and "/numbers/" not in key:
+                stem = Path(key).stem
+                assert index.find(id=f"table-{stem}") is not None, f"{key} is not on the index"
+
+
+def test_sections_read_like_the_results(site):
+    text = soup(site / "index.html").get_text(" ", strip=True)
+    numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
+    if "n_contacted" in numbers:
+        assert f"Of the {numbers['n_contacted']} trainees contacted" in text
+    if "n_themes" in numbers:
+        assert f"The analysis has {numbers['n_themes']} themes" in text
+
+
+def test_a_table_with_a_synthetic_footnote_carries_a_banner_and_others_do_not(site):
+    index = soup(site / "index.html")
+    checked = 0
+    for md in sorted(TABLES_DIR.glob("*.md")):
+        block = index.find(id=f"table-{md.stem}")
+        if block is None:
+            continue
+        _, _, footnote = report.read_table_markdown(md)
+        banner = block.find(class_="psu-banner")
+        if "synthetic" in footnote.lower():
+            assert banner is not None and "Synthetic values" in banner.get_text(), md.name
+            checked += 1
+        else:
+            assert banner is None, f"{md.name} has no synthetic footnote but a banner"
+    assert checked, "the repository's data are partly synthetic: some table must say so"
+
+
+def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):
+    assert soup(site / "index.html").find(class_="psu-banner-site") is not None
+    # The same outputs over data whose every row is the study's own: no site-wide banner.
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data, ignore=shutil.ignore_patterns("transcripts"))
+    for csv in data.glob("*.csv"):
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        frame.assign(provenance="study").to_csv(csv, index=False, lineterminator="\n")
+    out = tmp_path / "report"
+    report.build_report(out, report.Sources(data=data))
+    assert soup(out / "index.html").find(class_="psu-banner-site") is None
+
+
+def test_data_provenance_names_the_synthetic_columns(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,provenance\n1,2,published (synthetic: b)\n3,4,published\n")
+    assert report.data_provenance(path)[0] == ["b"]
+    path.write_text("a,b,provenance\n1,2,published\n")
+    assert report.data_provenance(path)[0] == []
+    path.write_text("a,b,provenance\n1,2,synthetic\n")
+    assert report.data_provenance(path)[0] == ["a", "b"]
+
+
+def _local_targets(page: Path, site: Path) -> list[tuple[str, Path, str]]:
+    found = []
+    for tag, attr in (("a", "href"), ("img", "src"), ("link", "href"), ("script", "src")):
+        for element in soup(page).find_all(tag):
+            value = element.get(attr)
+            if not value or value.startswith(("data:", "mailto:")):
+                continue
+            parts = urlsplit(value)
+            assert not parts.scheme and not parts.netloc, f"{page.name}: external {value}"
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            found.append((value, target, unquote(parts.fragment)))
+    return found
+
+
+def test_every_link_resolves_to_a_file_of_the_site(site):
+    for page in pages(site):
+        for value, target, fragment in _local_targets(page, site):
+            assert target.is_relative_to(site.resolve()), f"{page.name}: {value} leaves the site"
+            assert target.is_file(), f"{page.relative_to(site)}: {value} does not exist"
+            if fragment and target.suffix == ".html":
+                assert soup(target).find(id=fragment) is not None, \
+                    f"{page.relative_to(site)}: {value} names no element"
+
+
+def test_no_page_names_another_host(site):
+    for page in pages(site):
+        text = page.read_text(encoding="utf-8")
+        hits = EXTERNAL.findall(text)
+        assert not hits, f"{page.relative_to(site)} names other hosts: {sorted(set(hits))[:5]}"
+        assert "require.js" not in text and "MathJax.js" not in text and "mathjax" not in text
+
+
+def test_code_is_folded_and_outputs_shown(site):
+    page = soup(site / "notebooks" / "01_recruitment.html")
+    folded = page.find_all("details", class_="psu-code")
+    assert folded and all(not d.has_attr("open") for d in folded)
+    assert page.find("img") is not None, "the notebook's figure is shown"
+
+
+def test_widget_views_are_replaced_by_text():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"state": {}}
+    cell = nbformat.v4.new_code_cell("w")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        report.WIDGET_MIME: {"model_id": "abc"}, "text/plain": "Tab(...)"})]
+    nb.cells.append(cell)
+    report._strip_widgets(nb)
+    assert "widgets" not in nb.metadata
+    assert report.WIDGET_MIME not in nb.cells[0].outputs[0]["data"]
+
+
+def test_a_folder_the_report_did_not_make_is_refused(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(report.ReportError, match="not made by the report builder"):
+        report.build_report(tmp_path)
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
+    with pytest.raises(report.ReportError, match="outside the repository"):
+        report.build_report(REPO_ROOT / "report-of-other-data", report.Sources(data=tmp_path))
+    assert not (REPO_ROOT / "report-of-other-data").exists()
