@@ -56,6 +56,12 @@ lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened 
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks
 
+# The report is rebuilt from scratch on every call (it takes seconds): it is generated,
+# git-ignored, and its recipe writes nothing outside report/.
+.PHONY: report
+report: $(STAMP) $(MANIFEST) ## Build the static HTML report into report/ (open report/index.html)
+	$(PY) -m psu_study.report --out report
+
 clean-env: ## Remove the environment (outputs are committed and kept)
 	rm -rf $(VENV)
 
