@@ -1,0 +1,282 @@
+"""The claims ledger: the tolerance rule, quantifier checks, refusals of malformed entries, the
+repository's data against every claim, and a changed number failing the build by name."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from psu_study import claims
+
+from .conftest import DATA, REPO
+
+TABLES = REPO / "tables"
+
+
+def entry(**overrides: object) -> dict:
+    """A valid ledger entry (a number checked against a key), changed by ``overrides``."""
+    base = {"id": "x.contacted", "section": "Methods", "claim": "20 people were contacted",
+            "published": "20", "tolerance": 0.5, "convention": False,
+            "check": {"kind": "value", "key": "n_contacted"}}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def quantifier(word: str, key: str = "n_participants_code_C9_9", **check: object) -> dict:
+    return entry(id=f"q.{word}", claim=f"{word} participants said so", published=word,
+                 tolerance=None, convention=word in ("some", "several", "many", "most"),
+                 check={"kind": "quantifier", "word": word, "key": key, **check})
+
+
+def row(raw: dict, numbers: dict) -> dict:
+    return claims.evaluate(claims.parse_ledger([raw]), numbers).iloc[0].to_dict()
+
+
+@pytest.fixture(scope="module")
+def ledger() -> list[claims.Claim]:
+    return claims.read_ledger()
+
+
+@pytest.fixture(scope="module")
+def repo_numbers() -> dict[str, object]:
+    return claims.read_numbers(TABLES)
+
+
+# --- the tolerance rule -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("published", "tolerance"), [
+    ("65%", "0.5"), ("50", "0.5"), ("65.2%", "0.05"), ("2.50", "0.005"), ("N = 10", "0.5"),
+])
+def test_tolerance_is_half_a_unit_of_the_last_digit_written(published, tolerance):
+    assert claims.tolerance_for(published) == Decimal(tolerance)
+
+
+@pytest.mark.parametrize(("published", "value", "ok"), [
+    ("65%", 65.2393, True), ("65%", 64.5, True), ("65%", 65.5, True),
+    ("65%", 64.4, False), ("65%", 65.6, False), ("65%", 64.49, False),
+    ("50", 49.5, True), ("50", 50.6, False), ("50", 50, True),
+    ("65.2%", 65.24, True), ("65.2%", 65.26, False), ("40%", 45, False),
+    ("65%", "65", False), ("65%", None, False), ("65%", True, False),
+])
+def test_within(published, value, ok):
+    assert claims.within(published, value) is ok
+
+
+def test_no_number_written_is_an_error():
+    with pytest.raises(ValueError, match="no number"):
+        claims.tolerance_for("half")
+
+
+# --- quantifier claims --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("word", "count", "status"), [
+    ("many", 3, claims.DIFFERS), ("many", 4, claims.HOLDS), ("many", 8, claims.DIFFERS),
+    ("some", 1, claims.DIFFERS), ("some", 5, claims.DIFFERS), ("some", 2, claims.HOLDS),
+    ("most", 4, claims.DIFFERS), ("most", 8, claims.DIFFERS), ("most", 5, claims.HOLDS),
+    ("several", 2, claims.DIFFERS), ("all", 7, claims.DIFFERS), ("all", 8, claims.HOLDS),
+    ("none", 1, claims.DIFFERS), ("one", 2, claims.DIFFERS), ("one", 1, claims.HOLDS),
+])
+def test_a_count_outside_the_words_range_differs(word, count, status):
+    result = row(quantifier(word), {"n_participants": 8, "n_participants_code_C9_9": count})
+    assert result["status"] == status
+    assert result["recomputed"] == f"{count} of 8"
+
+
+def test_complement_counts_those_not_coded():
+    raw = quantifier("none", complement=True)
+    assert row(raw, {"n_participants": 8, "n_participants_code_C9_9": 8})["status"] == \
+        claims.HOLDS
+    assert row(raw, {"n_participants": 8, "n_participants_code_C9_9": 7})["status"] == \
+        claims.DIFFERS
+
+
+def test_a_missing_key_differs_and_says_which():
+    result = row(entry(), {"n_participants": 8})
+    assert result["status"] == claims.DIFFERS
+    assert "n_contacted" in result["reason"]
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["section", "claim", "published", "convention", "check"])
+def test_an_entry_with_a_missing_field_is_refused_naming_the_id(field):
+    with pytest.raises(claims.LedgerError, match=rf"entry 'x\.contacted'.*'{field}'"):
+        claims.parse_ledger([entry(**{field: None})])
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"tolerance": None}, "'tolerance' is missing"),
+    ({"tolerance": 1}, "'tolerance' 1 does not follow from '20'"),
+    ({"published": "twenty"}, "give 'reading'"),
+    ({"check": {"kind": "guess", "key": "n_contacted"}}, "'check.kind' must be one of"),
+    ({"check": {"kind": "value"}}, "'check.key' is missing"),
+    ({"check": {"kind": "value", "key": "k", "extra": 1}}, "unknown field"),
+    ({"status": "holds", "reason": "x"}, "'status' may only be"),
+    ({"status": claims.CANNOT, "check": None}, "'reason' is missing"),
+    ({"status": claims.CANNOT, "reason": "no column"}, "'check' must be absent"),
+    ({"convention": "yes"}, "true or false"),
+    ({"colour": "red"}, "unknown field"),
+    ({"id": "Bad Id"}, "field 'id'"),
+])
+def test_malformed_entries_are_refused(overrides, message):
+    with pytest.raises(claims.LedgerError, match=re.escape(message)):
+        claims.parse_ledger([entry(**overrides)])
+
+
+def test_a_conventional_word_must_be_flagged_as_a_convention():
+    raw = quantifier("many")
+    raw["convention"] = False
+    with pytest.raises(claims.LedgerError, match="'q.many'.*'convention' must be true"):
+        claims.parse_ledger([raw])
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(claims.LedgerError, match="used by another entry"):
+        claims.parse_ledger([entry(), entry()])
+
+
+def test_an_entry_without_an_id_is_named_by_its_position():
+    with pytest.raises(claims.LedgerError, match=r"entry #2 \(no id\).*'id' is missing"):
+        claims.parse_ledger([entry(), entry(id=None)])
+
+
+# --- the repository's ledger and data -----------------------------------------------------
+
+def test_every_claim_holds_on_the_repositorys_data(ledger, repo_numbers):
+    report = claims.evaluate(ledger, repo_numbers)
+    declared = {c.id: c.status for c in ledger}
+    for result in report.itertuples(index=False):
+        expected = declared[result.id] or claims.HOLDS
+        assert result.status == expected, f"{result.id}: {result.status}: {result.reason}"
+    assert claims.enforce(report).startswith("All ")
+
+
+def test_the_ledger_covers_what_the_brief_names(ledger):
+    ids = {c.id for c in ledger}
+    keys = {json.dumps(c.check, sort_keys=True) for c in ledger if c.check}
+    for needed in ("n_contacted", "n_interested", "n_consented", "n_interviewed",
+                   "pct_responded", "pct_interviewed", "recruitment_period_days",
+                   "n_participants_female", "n_psu_users_female", "pct_psu_users_female",
+                   "n_training_stages", "stage_earliest", "stage_latest",
+                   "n_interviews_telephone", "interview_first_date", "duration_min_minutes",
+                   "duration_max_minutes", "duration_mean_minutes", "n_themes", "n_subthemes",
+                   "pct_transcripts_coded_FF", "n_transcripts_coded_EW"):
+        assert any(needed in k for k in keys), needed
+    for needed in ("analysis.member_check", "setting.case_manager_meetings",
+                   "setting.counselling_sessions", "setting.study_skills_sessions",
+                   "results.theme_list", "strengths.only_human", "strengths.pct_female_scope",
+                   "strengths.all_users_invited", "tables.table1_missing",
+                   "tables.table2_missing", "q.discussion.offered_to_talk",
+                   "q.conclusions.none_anticipated"):
+        assert needed in ids, needed
+    statuses = {c.id: c.status for c in ledger}
+    assert statuses["analysis.member_check"] == claims.CANNOT
+    assert statuses["strengths.only_human"] == claims.INCONSISTENT
+
+
+def test_every_quotation_is_verbatim_in_the_article(ledger, article):
+    for claim in ledger:
+        for quote in [claim.claim, *(v.quote for v in claim.versus)]:
+            assert quote in article, f"{claim.id}: {quote!r} is not in the article"
+
+
+def test_the_generators_quantified_statements_are_all_in_the_ledger(ledger):
+    """data/README.md lists the statements the generator made codes for; the ledger, written
+    from the article, must check each code with the same word."""
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| (C[\d.]+) \| .* \| (\w+) \|$", readme, flags=re.MULTILINE)
+    assert len(table) >= 20
+    checked = {(c.check["key"], c.check["word"]) for c in ledger
+               if c.check and c.check["kind"] == "quantifier" and c.status is None
+               and not c.check["complement"]}
+    for code, word in table:
+        key = "n_participants_code_" + code.replace(".", "_")
+        assert (key, word) in checked, f"{code} ({word}) is not checked by the ledger"
+
+
+def test_the_only_human_inconsistency_shows_most_failing_on_eight_of_eight(ledger,
+                                                                        repo_numbers):
+    report = claims.evaluate(ledger, repo_numbers).set_index("id")
+    assert report.loc["strengths.only_human", "recomputed"] == "8 of 8"
+    assert "would differ" in report.loc["strengths.only_human", "reason"]
+    assert report.loc["q.t1.human", "status"] == claims.HOLDS
+
+
+# --- failing the build --------------------------------------------------------------------
+
+def test_changing_one_number_makes_enforce_raise_naming_that_claim(ledger, repo_numbers):
+    changed = dict(repo_numbers, n_interested=9, pct_responded=45)
+    report = claims.evaluate(ledger, changed)
+    with pytest.raises(claims.ClaimsDiffer) as raised:
+        claims.enforce(report)
+    message = str(raised.value)
+    assert "recruitment.interested" in message and "published 10, recomputed 9" in message
+    assert "recruitment.response_rate" in message and "published 50%, recomputed 45" in message
+    assert "recruitment.contacted" not in message
+
+
+@pytest.mark.parametrize(("key", "value", "claim_id"), [
+    ("n_participants_code_C3_3", 8, "q.t3.separate"),          # "Most" but all of them
+    ("duration_mean_minutes", 50.6, "interviews.duration_mean"),
+    ("pct_psu_users_female", 64.4, "participants.pct_female_users"),
+    ("recruitment_period_days", 200, "recruitment.period"),
+    ("interview_last_date", "2015-04-02", "interviews.window"),
+    ("n_participants_female", 7, "participants.all_female"),
+])
+def test_other_data_where_a_published_value_fails(ledger, repo_numbers, key, value, claim_id):
+    report = claims.evaluate(ledger, dict(repo_numbers, **{key: value})).set_index("id")
+    assert report.loc[claim_id, "status"] == claims.DIFFERS
+    with pytest.raises(claims.ClaimsDiffer, match=re.escape(claim_id)):
+        claims.enforce(report.reset_index())
+
+
+def test_article_inconsistencies_never_fail_the_build(ledger, repo_numbers):
+    changed = dict(repo_numbers, n_themes=6, n_contacted=397)   # would "fix" two of them
+    report = claims.evaluate(ledger, changed)
+    inconsistent = report[report["status"] == claims.INCONSISTENT]
+    assert {"results.theme_list", "strengths.all_users_invited"} <= set(inconsistent["id"])
+    with pytest.raises(claims.ClaimsDiffer) as raised:       # n_themes and n_contacted do
+        claims.enforce(report)
+    listed = re.findall(r"^- (\S+) ", str(raised.value), flags=re.MULTILINE)
+    assert sorted(listed) == ["analysis.themes", "recruitment.contacted"]
+
+
+def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSU_STUDY_STAGE_DIR", str(tmp_path))
+    claims.read_ledger()
+    claims.read_numbers(TABLES)
+    reads = [json.loads(line)["path"] for line in
+             (tmp_path / "reads.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert str(claims.LEDGER_FILE.resolve()) in reads
+    assert any(Path(p).parent == (TABLES / "numbers").resolve() for p in reads)
+
+
+def test_numbers_json_is_read_when_there_are_no_fragments(tmp_path, repo_numbers):
+    (tmp_path / "numbers.json").write_text(json.dumps(repo_numbers), encoding="utf-8")
+    assert claims.read_numbers(tmp_path) == repo_numbers
+
+
+def test_a_build_on_other_data_fails_naming_the_claim(data_copy, tmp_path):
+    """End to end: one trainee who expressed interest recorded as only contacted. The runner
+    must fail in 06_claims and name the claims that no longer hold."""
+    path = data_copy / "recruitment.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.split(",")[1] == "interested")
+    lines[index] = lines[index].replace(",interested,", ",contacted,", 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+         "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=REPO, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "FAILED 06_claims" in output and "ClaimsDiffer" in output, output
+    assert "recruitment.interested" in output and "recruitment.response_rate" in output, output
+    assert not (tmp_path / "out" / "tables" / "claims.csv").exists(), \
+        "a failed notebook's outputs are not moved into place"
