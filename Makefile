@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name psu-study --display-name "Python (psu-study)"
+	$(PY) -m psu_study.kernel install
 	$(PY) -c "import matplotlib.pyplot"
 	touch $@
 

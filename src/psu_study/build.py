@@ -30,6 +30,7 @@ from . import numbers, staging
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from jupyter_client.manager import AsyncKernelManager
     from nbformat import NotebookNode
 
 from .paths import BUILD_DIR, DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
@@ -206,10 +207,18 @@ def _failure(nb: NotebookNode, exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc) else ''}"
 
 
+def kernel_manager(kernel: str, sockets: str) -> AsyncKernelManager:
+    """A kernel that talks to the runner over IPC sockets in ``sockets``, never TCP ports:
+    on a shared server no other user can connect to a kernel holding confidential data."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    return AsyncKernelManager(kernel_name=kernel, transport="ipc",
+                              connection_file=str(Path(sockets) / "kernel.json"))
+
+
 async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progress) -> Result:
     """Run one notebook in a fresh kernel that talks over IPC sockets, not TCP ports."""
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
     name = path.stem
@@ -236,9 +245,7 @@ async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progre
         sockets = tempfile.mkdtemp(prefix="psu-kernel-")
         env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
         env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
-        kernel = nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME)
-        km = AsyncKernelManager(kernel_name=kernel, transport="ipc",
-                                connection_file=str(Path(sockets) / "kernel.json"))
+        km = kernel_manager(nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME), sockets)
         client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, record_timing=False,
                                 store_widget_state=False, startup_timeout=120,
                                 shutdown_kernel="immediate",
