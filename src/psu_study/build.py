@@ -216,12 +216,76 @@ def kernel_manager(kernel: str, sockets: str) -> AsyncKernelManager:
                               connection_file=str(Path(sockets) / "kernel.json"))
 
 
-async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progress) -> Result:
-    """Run one notebook in a fresh kernel that talks over IPC sockets, not TCP ports."""
-    import nbformat
-    from nbclient import NotebookClient
+def preload_modules(nb: dict) -> list[str]:
+    """The modules a notebook imports at the top level of its cells (and the submodules a
+    ``from x import y`` may name): its kernel loads them while it waits for a free core."""
+    import ast
 
-    name = path.stem
+    names: set[str] = set()
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            tree = ast.parse(_text(cell["source"]))
+        except SyntaxError:  # IPython syntax (magics): nothing to preload from this cell
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(names)
+
+
+def kernel_arguments(modules: list[str]) -> list[str]:
+    """Start-up options: import ``modules`` before the first cell, in a throwaway namespace
+    (the notebook's own names are untouched, failures surface in the cell that imports),
+    and keep no input history (no SQLite file shared by concurrent kernels)."""
+    code = ("import contextlib, importlib\n"
+            f"for name in {modules!r}:\n"
+            "    with contextlib.suppress(Exception):\n"
+            "        importlib.import_module(name)")
+    return [f"--IPKernelApp.exec_lines=exec({code!r}, {{}})",
+            "--HistoryManager.enabled=False"]
+
+
+@dataclass
+class Kernel:
+    """A kernel started ahead of its turn, with the folders its notebook writes through."""
+
+    km: AsyncKernelManager
+    stage: Path
+    sockets: str
+
+
+async def start_kernel(path: Path, source: dict, lay: Layout) -> Kernel:
+    """Launch ``path``'s kernel now; it imports the notebook's modules while it waits."""
+    lay.stage.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))
+    # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
+    sockets = tempfile.mkdtemp(prefix="psu-kernel-")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
+    env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
+    name = source.get("metadata", {}).get("kernelspec", {}).get("name", KERNEL_NAME)
+    km = kernel_manager(name, sockets)
+    await km.start_kernel(env=env, cwd=str(path.parent),
+                          extra_arguments=kernel_arguments(preload_modules(source)))
+    return Kernel(km, stage, sockets)
+
+
+async def stop_kernel(kernel: Kernel) -> None:
+    with contextlib.suppress(Exception):
+        if await kernel.km.is_alive():
+            await kernel.km.shutdown_kernel(now=True)
+    shutil.rmtree(kernel.sockets, ignore_errors=True)
+
+
+def parameterized(path: Path, lay: Layout) -> NotebookNode:
+    """The notebook to execute: as written for the default run, else with papermill's
+    injected-parameters cell (under a fixed id, so the same run gives the same bytes)."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     parameters = lay.parameters()
     if parameters:
@@ -238,36 +302,40 @@ async def execute(path: Path, lay: Layout, slots: asyncio.Semaphore, log: Progre
             elif cell.metadata.get("tags") == []:
                 del cell.metadata["tags"]
         nb.metadata.pop("papermill", None)
-    async with slots:
-        lay.stage.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=name + "-", dir=lay.stage))
-        # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
-        sockets = tempfile.mkdtemp(prefix="psu-kernel-")
-        env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
-        env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
-        km = kernel_manager(nb.metadata.get("kernelspec", {}).get("name", KERNEL_NAME), sockets)
-        client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, record_timing=False,
-                                store_widget_state=False, startup_timeout=120,
-                                shutdown_kernel="immediate",
-                                resources={"metadata": {"path": str(path.parent)}})
-        log.start(name)
-        started = time.perf_counter()
-        result = Result(name, 0.0, nb)
-        try:
-            await client.async_execute(env=env, cwd=str(path.parent), cleanup_kc=True)
-        except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
-            result.error = _failure(nb, exc)
-        finally:
-            shutil.rmtree(sockets, ignore_errors=True)
-        result.seconds = time.perf_counter() - started
-        if result.error is None:
-            for record in staging.read_records(stage, staging.MOVES_FILE):
-                result.moves.append((Path(record["staged"]), Path(record["target"])))
-            for record in staging.read_records(stage, staging.READS_FILE):
-                read = Path(record["path"])
-                result.reads[lay.key(read)] = sha256_file(read)
-        log.end(result)
-        return result
+    return nb
+
+
+async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
+                  slots: asyncio.Semaphore, log: Progress) -> Result:
+    """Run one notebook in its own (already started) kernel once a core is free."""
+    from nbclient import NotebookClient
+
+    nb = parameterized(path, lay)
+    result = Result(path.stem, 0.0, nb)
+    warm = await kernel
+    try:
+        async with slots:
+            client = NotebookClient(nb, km=warm.km, timeout=CELL_TIMEOUT_S,
+                                    record_timing=False, store_widget_state=False,
+                                    startup_timeout=120, shutdown_kernel="immediate",
+                                    resources={"metadata": {"path": str(path.parent)}})
+            log.start(path.stem)
+            started = time.perf_counter()
+            try:
+                await client.async_execute(cleanup_kc=True)
+            except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
+                result.error = _failure(nb, exc)
+            result.seconds = time.perf_counter() - started
+    finally:
+        await stop_kernel(warm)
+    if result.error is None:
+        for record in staging.read_records(warm.stage, staging.MOVES_FILE):
+            result.moves.append((Path(record["staged"]), Path(record["target"])))
+        for record in staging.read_records(warm.stage, staging.READS_FILE):
+            read = Path(record["path"])
+            result.reads[lay.key(read)] = sha256_file(read)
+    log.end(result)
+    return result
 
 
 class Progress:
@@ -391,65 +459,122 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
     if not paths:
         raise BuildError(f"no notebooks matching {NOTEBOOK_GLOB} in {NOTEBOOKS_DIR}")
     sources = {p.stem: read_source(p) for p in paths}
-    manifest = load_manifest(lay)
-    entries: dict[str, dict] = manifest.get("notebooks", {})
-    package = package_fingerprint()
-    progress = Progress(0)
-    waves = [[p for p in paths if not after_numbers(sources[p.stem])],
-             [p for p in paths if after_numbers(sources[p.stem])]]
-    executed = 0
-    failed: list[Result] = []
-    for wave in waves:
-        todo = []
-        for path in wave:
-            reason = "forced" if force else stale_reason(
-                path.stem, sources[path.stem], entries.get(path.stem), lay, package)
-            if reason is None:
-                continue
-            todo.append(path)
-            progress.say(f"  run    {path.stem}: {reason}")
-        if dry_run or not todo:
-            continue
-        progress.total += len(todo)
-        slots = asyncio.Semaphore(jobs or os.cpu_count() or 1)
-
-        async def run_wave(todo: list[Path] = todo, slots: asyncio.Semaphore = slots) -> list:
-            return await asyncio.gather(*(execute(p, lay, slots, progress) for p in todo))
-
-        for result in asyncio.run(run_wave()):
-            executed += 1
-            if result.error:
-                failed.append(result)
-                lay.failed.mkdir(parents=True, exist_ok=True)
-                kept = lay.failed / f"{result.name}.ipynb"
-                _write_atomic(kept, notebook_bytes(result.nb))
-                progress.say(f"  FAILED {result.name} at {result.error}\n"
-                             f"         partial notebook kept in {kept}; its previous outputs "
-                             "are untouched")
-                continue
-            entries[result.name] = commit(result, lay, entries.get(result.name), package,
-                                          sources[result.name])
-        shutil.rmtree(lay.stage, ignore_errors=True)
-        if failed:
-            break
+    run = Run(lay, sources, load_manifest(lay).get("notebooks", {}), package_fingerprint(),
+              force, Progress(0))
+    first = [p for p in paths if not after_numbers(sources[p.stem])]
+    late = [p for p in paths if after_numbers(sources[p.stem])]
     if dry_run:
+        run.stale(first)
+        run.stale(late)
         return 0
-    if executed or not lay.manifest.exists():
+    _skip_slow_optional_imports()
+    try:
+        asyncio.run(run.waves(first, late, jobs or os.cpu_count() or 1))
+    finally:
+        shutil.rmtree(lay.stage, ignore_errors=True)
+    if run.executed or not lay.manifest.exists():
         manifest = {
             "about": "Every output of the build: its sha256, the notebook that wrote it, the "
                      "data it read (with sha256), its parameters, and the environment.",
             "environment": environment(),
-            "notebooks": dict(sorted((k, v) for k, v in entries.items() if k in sources)),
+            "notebooks": dict(sorted((k, v) for k, v in run.entries.items() if k in sources)),
             "combined": write_numbers(lay, sorted(sources)),
         }
         _write_atomic(lay.manifest, (json.dumps(manifest, indent=2, sort_keys=True)
                                      + "\n").encode("utf-8"))
     else:
         os.utime(lay.manifest)  # up to date: tell make so, without changing a byte
-    if failed:
-        raise BuildError(f"{len(failed)} notebook(s) failed: "
-                         + "; ".join(f"{r.name} ({r.error})" for r in failed))
-    return executed
+    if run.failed:
+        raise BuildError(f"{len(run.failed)} notebook(s) failed: "
+                         + "; ".join(f"{r.name} ({r.error})" for r in run.failed))
+    return run.executed
+
+
+def _skip_slow_optional_imports() -> None:
+    """nbformat's validator imports jsonschema, which imports ``rfc3987_syntax`` if present
+    for its optional 'iri' format; that module builds an Earley parser at import (over a
+    second of the runner's start-up). The notebook schema uses no such format."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+@dataclass
+class Run:
+    """One build's state: what is recorded, what ran, what failed."""
+
+    lay: Layout
+    sources: dict[str, dict]
+    entries: dict[str, dict]
+    package: str
+    force: bool
+    progress: Progress
+    executed: int = 0
+    failed: list[Result] = field(default_factory=list)
+
+    def is_stale(self, path: Path) -> str | None:
+        if self.force:
+            return "forced"
+        return stale_reason(path.stem, self.sources[path.stem], self.entries.get(path.stem),
+                            self.lay, self.package)
+
+    def stale(self, wave: list[Path]) -> list[Path]:
+        todo = []
+        for path in wave:
+            reason = self.is_stale(path)
+            if reason is not None:
+                todo.append(path)
+                self.progress.say(f"  run    {path.stem}: {reason}")
+        return todo
+
+    async def waves(self, first: list[Path], late: list[Path], jobs: int) -> None:
+        """Run the stale notebooks, ``jobs`` at a time. Kernels start ahead of their turn
+        (up to one waiting per running one), so a kernel's start-up and imports overlap
+        other notebooks' cells; those of the notebooks that read the merged numbers start
+        during the first wave when they are already known to be stale."""
+        slots = asyncio.Semaphore(jobs)
+        alive = asyncio.Semaphore(2 * jobs)
+
+        def launch(path: Path) -> asyncio.Task[Kernel]:
+            async def start() -> Kernel:
+                await alive.acquire()
+                return await start_kernel(path, self.sources[path.stem], self.lay)
+            return asyncio.create_task(start())
+
+        async def finish(task: asyncio.Task[Kernel]) -> None:
+            with contextlib.suppress(Exception):
+                await stop_kernel(await task)
+            alive.release()
+
+        async def run(path: Path, task: asyncio.Task[Kernel]) -> Result:
+            try:
+                return await execute(path, self.lay, task, slots, self.progress)
+            finally:
+                alive.release()
+
+        todo = self.stale(first)
+        tasks = {p: launch(p) for p in todo}
+        early = {p: launch(p) for p in late if self.is_stale(p) is not None}
+        self.progress.total += len(todo)
+        self.settle(await asyncio.gather(*(run(p, tasks[p]) for p in todo)))
+        todo = [] if self.failed else self.stale(late)
+        tasks = {p: early.pop(p) if p in early else launch(p) for p in todo}
+        await asyncio.gather(*(finish(task) for task in early.values()))
+        self.progress.total += len(todo)
+        self.settle(await asyncio.gather(*(run(p, tasks[p]) for p in todo)))
+
+    def settle(self, results: list[Result]) -> None:
+        """Commit each succeeded notebook; keep each failed one's partial notebook."""
+        for result in results:
+            self.executed += 1
+            if result.error:
+                self.failed.append(result)
+                kept = self.lay.failed / f"{result.name}.ipynb"
+                _write_atomic(kept, notebook_bytes(result.nb))
+                self.progress.say(f"  FAILED {result.name} at {result.error}\n"
+                                  f"         partial notebook kept in {kept}; its previous "
+                                  "outputs are untouched")
+                continue
+            self.entries[result.name] = commit(result, self.lay, self.entries.get(result.name),
+                                               self.package, self.sources[result.name])
 
 
 def main(argv: list[str] | None = None) -> int:
