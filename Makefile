@@ -62,6 +62,15 @@ lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened 
 report: $(STAMP) $(MANIFEST) ## Build the static HTML report into report/ (open report/index.html)
 	$(PY) -m psu_study.report --out report
 
+# verify rebuilds HEAD in a fresh clone under /tmp and bench works on a copy of the work
+# tree: neither writes into this repository, so both are safe beside a build (and `make -j`).
+.PHONY: verify bench
+verify: $(STAMP) ## Rebuild HEAD from scratch in a fresh clone; fail naming each output that differs
+	$(PY) -m psu_study.build --verify
+
+bench: $(STAMP) ## Time the build against its floor, papermill, no-op and incremental make, scale
+	$(PY) benchmarks/bench.py
+
 clean-env: ## Remove the environment (outputs are committed and kept)
 	rm -rf $(VENV)
 
