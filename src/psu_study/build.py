@@ -473,16 +473,17 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
         asyncio.run(run.waves(first, late, jobs or os.cpu_count() or 1))
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
-    if run.executed or not lay.manifest.exists():
-        manifest = {
-            "about": "Every output of the build: its sha256, the notebook that wrote it, the "
-                     "data it read (with sha256), its parameters, and the environment.",
-            "environment": environment(),
-            "notebooks": dict(sorted((k, v) for k, v in run.entries.items() if k in sources)),
-            "combined": write_numbers(lay, sorted(sources)),
-        }
-        _write_atomic(lay.manifest, (json.dumps(manifest, indent=2, sort_keys=True)
-                                     + "\n").encode("utf-8"))
+    # Rewritten whenever its bytes change, also when nothing ran (a notebook was removed).
+    manifest = {
+        "about": "Every output of the build: its sha256, the notebook that wrote it, the "
+                 "data it read (with sha256), its parameters, and the environment.",
+        "environment": environment(),
+        "notebooks": dict(sorted((k, v) for k, v in run.entries.items() if k in sources)),
+        "combined": write_numbers(lay, sorted(sources)),
+    }
+    data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if not lay.manifest.exists() or lay.manifest.read_bytes() != data:
+        _write_atomic(lay.manifest, data)
     else:
         os.utime(lay.manifest)  # up to date: tell make so, without changing a byte
     if run.failed:
