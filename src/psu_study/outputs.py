@@ -40,9 +40,27 @@ def _round(value: object) -> object:
     return value
 
 
+def _column_format(frame: pd.DataFrame) -> str:
+    """Numbers right-aligned, short text left-aligned, and long text (quotations, claims)
+    wrapped in paragraph columns that share the text width, so no table runs off the page."""
+    lengths = {c: frame[c].astype(str).str.len().max() if len(frame) else 0 for c in frame}
+    long = [c for c, n in lengths.items() if n > 30 and not pd.api.types.is_numeric_dtype(
+        frame[c])]
+    total = sum(math.sqrt(lengths[c]) for c in long)
+    specs = []
+    for column in frame.columns:
+        if column in long:
+            specs.append(f"p{{{0.85 * math.sqrt(lengths[column]) / total:.2f}\\linewidth}}")
+        elif pd.api.types.is_numeric_dtype(frame[column]):
+            specs.append("r")
+        else:
+            specs.append("l")
+    return "".join(specs)
+
+
 def _latex(frame: pd.DataFrame, caption: str, footnote: str, label: str) -> str:
     body = frame.style.hide(axis="index").format(escape="latex", precision=1).to_latex(
-        hrules=True, column_format="l" * frame.shape[1]
+        hrules=True, column_format=_column_format(frame)
     )
     escaped = caption.replace("&", r"\&").replace("%", r"\%")
     lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{escaped}}}",
