@@ -313,7 +313,12 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
 
     nb = parameterized(path, lay)
     result = Result(path.stem, 0.0, nb)
-    warm = await kernel
+    try:
+        warm = await kernel
+    except Exception as exc:  # noqa: BLE001 - reported like any failing notebook
+        result.error = f"the kernel did not start: {type(exc).__name__}: {exc}"
+        log.end(result)
+        return result
     try:
         async with slots:
             client = NotebookClient(nb, km=warm.km, timeout=CELL_TIMEOUT_S,
