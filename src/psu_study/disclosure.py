@@ -15,9 +15,12 @@ import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pandas as pd
+
+if TYPE_CHECKING:  # nbformat costs a kernel ~1 s to import; only its type is needed here
+    import nbformat
 
 KIND_LABELS = {
     "email": "an e-mail address",
