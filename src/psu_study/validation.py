@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import schema, staging
@@ -76,8 +77,8 @@ def _first(mask: pd.Series) -> int:
     return int(mask.to_numpy().argmax())
 
 
-def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """Read a text file as UTF-8, refusing missing, oversized, empty and non-UTF-8 files."""
+def _checked_bytes(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes once it is known to exist, fit the limit, hold something, and be UTF-8."""
     where = display_path(path)
     if not path.is_file():
         raise DataError(where, "file is missing (every data directory needs it; "
@@ -91,14 +92,19 @@ def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise DataError(where, "file is empty; expected a header row", row=None)
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
             where, f"line {line} is not UTF-8 (byte {raw[exc.start]:#04x}); save the file as UTF-8"
         ) from None
     staging.record_read(path)
-    return text.removeprefix("\ufeff")
+    return raw
+
+
+def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Read a text file as UTF-8, refusing missing, oversized, empty and non-UTF-8 files."""
+    return _checked_bytes(path, max_bytes).decode("utf-8").removeprefix("\ufeff")
 
 
 def read_table(
@@ -107,15 +113,21 @@ def read_table(
     """Read one CSV and check its header, types, allowed values, ranges and unique ids."""
     path = Path(data_dir) / table.file
     where = display_path(path)
-    text = read_bytes_checked(path, max_bytes)
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    raw = _checked_bytes(path, max_bytes)
+    first_line = raw.split(b"\n", 1)[0].decode("utf-8").removeprefix("\ufeff")
+    header = next(csv.reader([first_line]), [])
     repeated = [name for i, name in enumerate(header) if name in header[:i]]
     if repeated:
         raise DataError(where, "column name repeats an earlier column", row=0,
                         column=repeated[0])
     try:
+        # Text as Python strings; whole-number columns parsed by the C parser when they are
+        # clean (they come back as objects, and are checked value by value, when not).
+        ints = [c.name for c in table.columns if c.kind == "int"]
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False
+            io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False,
+            dtype={c.name: object for c in table.columns if c.kind != "int"},
+            na_values={name: [""] for name in ints},
         )
     except pd.errors.EmptyDataError:
         raise DataError(where, "file is empty; expected a header row") from None
@@ -146,45 +158,111 @@ def read_table(
     return frame
 
 
-def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
-    empty = values.str.strip() == ""
-    if empty.any() and not column.nullable:
-        raise DataError(where, "value is empty", row=_first(empty) + 1, column=column.name)
-    present = ~empty
+def _all_match(pattern: str, distinct: pd.Series) -> np.ndarray:
+    """Which distinct values match ``pattern`` (anchored ``^...$``).
 
-    def refuse(bad: pd.Series, expected: str) -> None:
+    One regular-expression pass over all values joined by newlines answers the common case
+    (everything matches) in C; only when it fails is each value tried on its own.
+    """
+    texts = distinct.tolist()
+    joined = "\n".join(texts)
+    core = pattern.removeprefix("^").removesuffix("$")
+    if joined.count("\n") == len(texts) - 1 and re.fullmatch(
+        f"(?:{core})(?:\n(?:{core}))*", joined
+    ):
+        return np.ones(len(texts), dtype=bool)
+    return distinct.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def _blank(distinct: pd.Series) -> np.ndarray:
+    """Which distinct values are empty or only white space (one C-level search first)."""
+    if not re.search(r"(?m)^\s*$", "\n".join(distinct.tolist())):
+        return np.zeros(len(distinct), dtype=bool)
+    return (distinct.str.strip() == "").to_numpy(dtype=bool)
+
+
+def _check_parsed_numbers(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
+    """The fast path of a whole-number column the C parser read as numbers."""
+    numbers = values.to_numpy(dtype=float)
+    missing = np.isnan(numbers)
+
+    def refuse(bad: np.ndarray, expected: str) -> None:
         if bad.any():
-            i = _first(bad)
+            i = int(bad.argmax())
+            raise DataError(where, f"expected {expected}; got {_show(values.iloc[i])}",
+                            row=i + 1, column=column.name)
+
+    if missing.any() and not column.nullable:
+        raise DataError(where, "value is empty", row=int(missing.argmax()) + 1,
+                        column=column.name)
+    with np.errstate(invalid="ignore"):
+        refuse(~missing & (numbers % 1 != 0), "a whole number")
+        refuse(np.abs(numbers) > MAX_INT, f"a number of at most {MAX_INT:,}")
+        if column.minimum is not None:
+            refuse(numbers < column.minimum, f"a number of at least {column.minimum}")
+        if column.maximum is not None:
+            refuse(numbers > column.maximum, f"a number of at most {column.maximum}")
+    return values.astype("Int64") if column.nullable else values.astype("int64")
+
+
+def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
+    if column.kind == "int" and pd.api.types.is_numeric_dtype(values):
+        return _check_parsed_numbers(values, column, where)
+    if column.kind == "int":  # a column the parser could not read as numbers: check as text
+        values = values.where(values.notna(), "").astype(str).astype(object)
+    # Every check runs on the distinct values, then maps back to rows: a million coded
+    # segments cost what their distinct participants, codes and texts cost.
+    codes, uniques = pd.factorize(values)
+    distinct = pd.Series(np.asarray(uniques, dtype=object))
+    empty_u = _blank(distinct)
+    present_u = ~empty_u
+
+    def refuse(bad_u: np.ndarray, expected: str) -> None:
+        if bad_u.any():
+            i = int(bad_u[codes].argmax())
             raise DataError(
                 where, f"expected {expected}; got {_show(values.iloc[i])}", row=i + 1,
                 column=column.name,
             )
 
+    if empty_u.any() and not column.nullable:
+        i = int(empty_u[codes].argmax())
+        raise DataError(where, "value is empty", row=i + 1, column=column.name)
     if column.kind == "int":
-        numbers = pd.to_numeric(values.where(present), errors="coerce")
-        refuse(present & (numbers.isna() | (numbers % 1 != 0)), "a whole number")
-        refuse(present & (numbers.abs() > MAX_INT), f"a number of at most {MAX_INT:,}")
-        if column.minimum is not None:
-            refuse(present & (numbers < column.minimum), f"a number of at least {column.minimum}")
-        if column.maximum is not None:
-            refuse(present & (numbers > column.maximum), f"a number of at most {column.maximum}")
-        return numbers.astype("Int64") if column.nullable else numbers.astype("int64")
+        numbers = pd.to_numeric(distinct.where(present_u), errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            refuse(present_u & (np.isnan(numbers) | (numbers % 1 != 0)), "a whole number")
+            refuse(present_u & (np.abs(numbers) > MAX_INT), f"a number of at most {MAX_INT:,}")
+            if column.minimum is not None:
+                refuse(present_u & (numbers < column.minimum),
+                       f"a number of at least {column.minimum}")
+            if column.maximum is not None:
+                refuse(present_u & (numbers > column.maximum),
+                       f"a number of at most {column.maximum}")
+        rows = pd.Series(numbers[codes], index=values.index)
+        return rows.astype("Int64") if column.nullable else rows.astype("int64")
     if column.kind == "date":
-        dates = pd.to_datetime(values.where(present), format="%Y-%m-%d", errors="coerce")
-        refuse(present & dates.isna(), "a date written YYYY-MM-DD")
-        return dates
+        dates = pd.to_datetime(distinct.where(present_u), format="%Y-%m-%d", errors="coerce")
+        refuse(present_u & dates.isna().to_numpy(), "a date written YYYY-MM-DD")
+        return pd.Series(dates.to_numpy()[codes], index=values.index)
     if column.allowed is not None:
-        refuse(present & ~values.isin(column.allowed), f"one of {', '.join(column.allowed)}")
+        refuse(present_u & ~distinct.isin(column.allowed).to_numpy(),
+               f"one of {', '.join(column.allowed)}")
     if column.pattern is not None:
-        refuse(present & ~values.str.fullmatch(column.pattern),
+        refuse(present_u & ~_all_match(column.pattern, distinct),
                f"a value matching {column.pattern}")
     if column.unique:
-        refuse(present & values.duplicated(), "a unique value (it repeats an earlier row)")
-    return values.where(present, None) if column.nullable else values
+        repeated = pd.Series(codes).duplicated().to_numpy() & present_u[codes]
+        if repeated.any():
+            i = int(repeated.argmax())
+            raise DataError(where, "expected a unique value (it repeats an earlier row); got "
+                            f"{_show(values.iloc[i])}", row=i + 1, column=column.name)
+    return values.where(~empty_u[codes], None) if column.nullable else values
 
 
 def _check_provenance(frame: pd.DataFrame, table: schema.Table, where: str) -> None:
-    named = frame["provenance"].str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
+    first = frame["provenance"].drop_duplicates()  # a handful of distinct values, first rows
+    named = first.str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
     for i, names in named.items():
         for name in names.split(", "):
             if name not in table.column_names:
@@ -312,7 +390,6 @@ def _check_segments(frames: dict[str, pd.DataFrame], data_dir: Path,
                      "participant_id")
     _check_reference(frames, data_dir, "segments", "coder", "coders", "coder")
     _check_reference(frames, data_dir, "segments", "code_id", "codebook", "code_id")
-    _refuse_rows(where, seg, seg["text"].str.strip() == "", "text", "a coded segment needs text")
     has_span = seg["start"].notna() & seg["end"].notna()
     _refuse_rows(where, seg, seg["start"].notna() != seg["end"].notna(), "end",
                  "start and end are given together or not at all")
