@@ -118,3 +118,19 @@ def test_only_contract_files_are_tracked_under_data():
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_out_folder_is_ignored():
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
+
+
+def test_identifier_printed_by_a_cell_stops_the_build(data_copy, tmp_path):
+    """The runner scans every executed notebook's outputs too, not only the files the
+    writers produce: here a 'name' from the analyst's list appears only in printed output
+    (the numbers a cell displays), so only that scan can catch it."""
+    (data_copy / "disclosure").mkdir()
+    (data_copy / "disclosure" / "names.txt").write_text("interview_first_date\n")
+    out = tmp_path / "out"
+    result = run(sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+                 "--out-dir", str(out))
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "notebooks/03_interviews.ipynb, cell" in said and "a personal name" in said
+    assert not (out / "notebooks" / "03_interviews.ipynb").exists()
+    assert (out / "notebooks" / "01_recruitment.ipynb").exists(), "other notebooks still built"

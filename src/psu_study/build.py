@@ -306,6 +306,20 @@ def parameterized(path: Path, lay: Layout) -> NotebookNode:
     return nb
 
 
+def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
+    """Why an executed notebook must not be saved: a direct identifier in any of its
+    outputs (the writers already scan figures and tables; this catches what cells print)."""
+    from . import disclosure
+    from .context import disclosure_lists
+
+    names, allow = disclosure_lists(lay.data)
+    try:
+        disclosure.scan_notebook(nb, f"notebooks/{name}.ipynb", names, allow)
+    except disclosure.DisclosureError as exc:
+        return str(exc)
+    return None
+
+
 async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
                   slots: asyncio.Semaphore, log: Progress) -> Result:
     """Run one notebook in its own (already started) kernel once a core is free."""
@@ -334,6 +348,8 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
             result.seconds = time.perf_counter() - started
     finally:
         await stop_kernel(warm)
+    if result.error is None:
+        result.error = disclosure_problem(nb, path.stem, lay)
     if result.error is None:
         for record in staging.read_records(warm.stage, staging.MOVES_FILE):
             result.moves.append((Path(record["staged"]), Path(record["target"])))
