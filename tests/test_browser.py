@@ -1,0 +1,327 @@
+"""The report and JupyterLab in a real browser: headless Chromium driven by Playwright.
+
+1. The report, built into a temporary folder and served on 127.0.0.1: every page loads with no
+   console error, every image loads, every internal link answers 200, and no request leaves
+   the machine.
+2. JupyterLab, started on 127.0.0.1 (random port, a token) on a temporary copy of the
+   notebooks, with figures and tables redirected to a temporary folder: a notebook run with
+   Run > Run All Cells finishes without an error and writes the same bytes as the build.
+
+Chromium is the system's (``/usr/bin/chromium``; Playwright's own browser downloads are not
+used). Without it these tests skip: install it with ``apt-get install chromium`` as root.
+Screenshots are saved under pytest's temporary folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from psu_study import report
+from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+JUPYTER = Path(sys.executable).with_name("jupyter")
+LOOPBACK = "127.0.0.1"
+LAB_NOTEBOOKS = ("01_recruitment", "07_explore")
+"""A notebook that writes figures and tables, and the exploration notebook with its widgets
+switched on."""
+
+if not CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (as "
+                "root, or with sudo) to run the browser tests", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One Chromium for the module, with a fresh profile."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1280, "height": 900})
+        yield context
+        context.close()
+
+
+def watch_requests(page) -> list[str]:
+    """Record every request the page makes to a host other than 127.0.0.1."""
+    elsewhere: list[str] = []
+
+    def record(request) -> None:
+        url = request.url
+        if not url.startswith(("data:", "blob:")) and urlsplit(url).hostname != LOOPBACK:
+            elsewhere.append(url)
+
+    page.on("request", record)
+    return elsewhere
+
+
+# --- 1. the report ---------------------------------------------------------------------------
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib's name
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that moves on mid-download resets the connection: not a failure."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+@pytest.fixture(scope="module")
+def served_report(tmp_path_factory):
+    site = tmp_path_factory.mktemp("browser-site") / "report"
+    report.build_report(site)
+    server = QuietServer(
+        (LOOPBACK, 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://{LOOPBACK}:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_report_pages_load_cleanly_with_every_image_and_link(browser, served_report,
+                                                             tmp_path):
+    site, base = served_report
+    page_paths = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    assert "index.html" in page_paths and len(page_paths) > 2
+    page = browser.new_page()
+    elsewhere = watch_requests(page)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"{m.location.get('url')}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    checked: dict[str, int] = {}
+    for path in page_paths:
+        url = urljoin(base, path)
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200, path
+        images = page.evaluate("""() => Array.from(document.images).map((img) =>
+            [img.getAttribute('src').slice(0, 60), img.complete && img.naturalWidth > 0])""")
+        broken = [src for src, ok in images if not ok]
+        assert not broken, f"{path}: images that did not load: {broken}"
+        links = page.evaluate("""() => [
+            ...Array.from(document.querySelectorAll('a[href]'), (a) => a.href),
+            ...Array.from(document.querySelectorAll('link[href]'), (l) => l.href),
+            ...Array.from(document.querySelectorAll('script[src]'), (s) => s.src),
+            ...Array.from(document.images, (i) => i.src)]""")
+        for link in links:
+            if link.startswith("data:"):
+                continue
+            assert link.startswith(base), f"{path}: link to another host: {link}"
+            target = link.split("#")[0]
+            if target not in checked:
+                checked[target] = status(target)
+            assert checked[target] == 200, f"{path}: {link} answered {checked[target]}"
+        if path == "index.html":
+            page.screenshot(path=str(tmp_path / "report-index.png"), full_page=True)
+        if path == "notebooks/01_recruitment.html":
+            assert page.locator("details.psu-code[open]").count() == 0, "code folded at first"
+            page.click("#psu-toggle-code")
+            assert page.locator("details.psu-code[open]").count() > 0, "the toggle opens code"
+            page.screenshot(path=str(tmp_path / "report-01_recruitment.png"), full_page=True)
+    page.close()
+    assert not errors, errors
+    assert not elsewhere, f"requests to other hosts: {elsewhere}"
+    print(f"report: {len(page_paths)} pages, {len(checked)} distinct links; screenshots in "
+          f"{tmp_path}")
+
+
+# --- 2. JupyterLab ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a copy of the notebooks; outputs to a temporary folder; everything
+    Jupyter writes (runtime, settings, workspaces) under the same temporary root."""
+    root = tmp_path_factory.mktemp("lab")
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    for name in LAB_NOTEBOOKS:  # outputs cleared, so "run" is seen to complete
+        nb = json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+            if name == "07_explore" and "parameters" in cell["metadata"].get("tags", []):
+                source = "".join(cell["source"])
+                assert "interactive = False" in source
+                cell["source"] = source.replace("interactive = False", "interactive = True")
+        (notebooks / f"{name}.ipynb").write_text(json.dumps(nb, indent=1, ensure_ascii=False)
+                                                 + "\n", encoding="utf-8")
+
+    out = root / "out"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PSU_STUDY_", "JUPYTER_"))}  # e.g. the nbval stage folder
+    mplconfig = REPO_ROOT / ".venv" / "mplconfig"
+    env.update({
+        "PSU_STUDY_FIGURES_DIR": str(out / "figures"),
+        "PSU_STUDY_TABLES_DIR": str(out / "tables"),
+        "PYTHONHASHSEED": "0",
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "IPYTHONDIR": str(root / "ipython"),
+        "MPLCONFIGDIR": str(mplconfig if mplconfig.is_dir() else root / "mplconfig"),
+        "HOME": str(root / "home"),
+    })
+    port, token = free_port(), uuid.uuid4().hex
+    log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed below, after the server
+    proc = subprocess.Popen(
+        [str(JUPYTER), "lab", "--no-browser", f"--ip={LOOPBACK}", f"--port={port}",
+         "--port-retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={notebooks}",
+         f"--LabApp.user_settings_dir={root / 'settings'}",
+         f"--LabApp.workspaces_dir={root / 'workspaces'}",
+         "--LabApp.extension_manager=readonly",  # no PyPI look-ups: loopback only
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://{LOOPBACK}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while status_or_none(f"{base}/api/status?token={token}") != 200:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("JupyterLab did not start:\n"
+                                   + (root / "lab.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.3)
+        yield {"base": base, "token": token, "notebooks": notebooks, "out": out}
+    finally:
+        proc.terminate()  # the server shuts its kernels down
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def status_or_none(url: str) -> int | None:
+    try:
+        return status(url)
+    except OSError:
+        return None
+
+
+def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
+    """Open ``name`` in JupyterLab, Run > Run All Cells, wait, save; the saved notebook."""
+    # A workspace of its own, so no other notebook is reopened beside it.
+    page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={lab['token']}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]',
+                           timeout=60_000)
+    started = """() => Array.from(document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
+        (p) => p.textContent).some((t) => /\\[(\\*|\\d+)\\]/.test(t))"""
+    for _ in range(3):  # the menu command is inert until the notebook panel is current
+        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        try:
+            page.wait_for_function(started, timeout=15_000)
+            break
+        except sync_api.TimeoutError:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"{name}: Run > Run All Cells did not start")
+    page.wait_for_function("""() => {
+        const prompts = Array.from(document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
+            (p) => p.textContent);
+        return prompts.length > 0 && prompts.every((t) => /\\[\\d+\\]/.test(t))
+            && document.querySelector(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) '
+                + '.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
+    }""", timeout=60_000)
+    tracebacks = page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+        has_text="Traceback")
+    assert tracebacks.count() == 0, f"{name}: " + tracebacks.first.inner_text()[:2000]
+    saved = lab["notebooks"] / f"{name}.ipynb"
+    page.locator(".lm-MenuBar-item", has_text="File").first.click()
+    page.locator('.lm-Menu-item[data-command="docmanager:save"]').click()
+    nb: dict = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the save may be mid-write when first read
+        try:
+            nb = json.loads(saved.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            nb = {}
+        if nb and all(c.get("execution_count") for c in nb["cells"]
+                      if c["cell_type"] == "code"):
+            break
+        time.sleep(0.2)
+    else:
+        page.screenshot(path=str(screenshot.with_suffix(".failed.png")))
+        raise AssertionError(f"{name}: the saved notebook has unexecuted cells (see "
+                             f"{screenshot.with_suffix('.failed.png')})")
+    page.screenshot(path=str(screenshot), full_page=False)
+    errors = [o for c in nb["cells"] for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, f"{name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+    return nb
+
+
+def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
+    page = browser.new_page()
+    elsewhere = watch_requests(page)
+    page.set_default_timeout(60_000)
+    for name in LAB_NOTEBOOKS:
+        run_all_in_lab(page, lab, name, tmp_path / f"lab-{name}.png")
+        if name == "07_explore":
+            widgets = page.locator(".jp-Notebook .widget-tab, .jp-Notebook .jupyter-widgets")
+            widgets.first.wait_for(state="visible", timeout=30_000)
+            page.locator(".jp-Notebook .widget-tab").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "lab-07_explore-widgets.png"))
+    page.close()
+    assert not elsewhere, f"JupyterLab's page requested other hosts: {elsewhere}"
+    # An interactive run writes straight to the (redirected) output folders: the same bytes
+    # as the committed outputs of the build.
+    written = sorted(p for p in lab["out"].rglob("*") if p.is_file())
+    assert written, "running 01_recruitment in JupyterLab wrote no outputs"
+    for path in written:
+        relative = path.relative_to(lab["out"])
+        folder = {"figures": FIGURES_DIR, "tables": TABLES_DIR}[relative.parts[0]]
+        committed = folder / Path(*relative.parts[1:])
+        assert committed.exists(), f"JupyterLab wrote {relative}, which the build does not"
+        assert path.read_bytes() == committed.read_bytes(), \
+            f"{relative} differs from the build's output"
+    print(f"JupyterLab: {len(written)} outputs identical to the build's; screenshots in "
+          f"{tmp_path}")
