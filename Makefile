@@ -54,6 +54,7 @@ test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
 
 lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened on notebooks/
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir="$(CURDIR)" \
+		$(if $(filter 0,$(shell id -u)),--allow-root) \
 		--LabApp.default_url=/lab/tree/notebooks
 
 # The report is rebuilt from scratch on every call (it takes seconds): it is generated,
