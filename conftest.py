@@ -18,4 +18,6 @@ def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
 
 
 def pytest_unconfigure(config):  # noqa: ARG001 - pytest's hook signature
-    shutil.rmtree(os.environ.pop("PSU_STUDY_STAGE_DIR", ""), ignore_errors=True)
+    stage = os.environ.pop("PSU_STUDY_STAGE_DIR", None)
+    if stage:
+        shutil.rmtree(stage, ignore_errors=True)
