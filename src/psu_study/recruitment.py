@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
-from statsmodels.stats.proportion import proportion_confint
+from scipy.stats import binomtest
 
 from . import style
 from .schema import RECRUITMENT_STAGES
@@ -38,7 +38,8 @@ def rates(counts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     n = counts.set_index("stage")["n"]
     rows = []
     for name, numerator in (("responded", "interested"), ("interviewed", "interviewed")):
-        low, high = proportion_confint(n[numerator], n["contacted"], alpha=alpha, method="beta")
+        low, high = binomtest(int(n[numerator]), int(n["contacted"])).proportion_ci(
+            confidence_level=1 - alpha, method="exact")
         rows.append({
             "rate": name,
             "numerator": int(n[numerator]),

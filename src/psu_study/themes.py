@@ -7,7 +7,6 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
@@ -119,6 +118,8 @@ def quotations(segments: pd.DataFrame, codebook: pd.DataFrame,
 
 def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
     """Which participant was coded for which theme."""
+    import seaborn as sns  # here, not at the top: a second of import for one figure
+
     style.use()
     names = codebook.set_index("code_id")["name"]
     fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 2.9))
