@@ -578,6 +578,7 @@ class Run:
         early = {p: launch(p) for p in late if self.is_stale(p) is not None}
         self.progress.total += len(todo)
         self.settle(await asyncio.gather(*(run(p, tasks[p]) for p in todo)))
+        write_numbers(self.lay, sorted(self.sources))  # what the second wave reads
         todo = [] if self.failed else self.stale(late)
         tasks = {p: early.pop(p) if p in early else launch(p) for p in todo}
         await asyncio.gather(*(finish(task) for task in early.values()))

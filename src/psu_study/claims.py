@@ -287,23 +287,12 @@ def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
 
 
 def read_numbers(tables_dir: Path) -> dict[str, object]:
-    """The study's headline numbers, as ``numbers.json`` holds them.
-
-    They are merged here from the per-notebook fragments (``tables/numbers/*.json``) that the
-    runner merges into ``numbers.json``: the runner writes ``numbers.json`` only after its last
-    wave, so in the claims notebook's wave it may still hold the previous build's values.
-    Without fragments, ``numbers.json`` itself is read. Every file read is recorded.
-    """
-    tables_dir = Path(tables_dir)
-    fragments = sorted((tables_dir / "numbers").glob("*.json"))
-    if fragments:
-        for path in fragments:
-            staging.record_read(path)
-        return numbers_mod.merge(fragments)
-    path = tables_dir / "numbers.json"
+    """The study's headline numbers, from ``numbers.json`` (the runner merges the other
+    notebooks' numbers into it before it runs this one); the read is recorded, so a change
+    in any number re-runs the claims."""
+    path = Path(tables_dir) / "numbers.json"
     if not path.exists():
-        raise FileNotFoundError(f"no numbers in {display_path(tables_dir)}: neither numbers/*.json "
-                                "nor numbers.json; run the other notebooks first")
+        raise FileNotFoundError(f"no {display_path(path)}: run the other notebooks first")
     staging.record_read(path)
     return json.loads(path.read_text(encoding="utf-8"))
 
