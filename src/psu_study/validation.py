@@ -158,25 +158,23 @@ def read_table(
     return frame
 
 
-def _all_match(pattern: str, distinct: pd.Series) -> np.ndarray:
+def _all_match(pattern: str, distinct: pd.Series, joined: str) -> np.ndarray:
     """Which distinct values match ``pattern`` (anchored ``^...$``).
 
-    One regular-expression pass over all values joined by newlines answers the common case
-    (everything matches) in C; only when it fails is each value tried on its own.
+    One regular-expression pass over all values joined by newlines (``joined``) answers the
+    common case (everything matches) in C; only when it fails is each value tried alone.
     """
-    texts = distinct.tolist()
-    joined = "\n".join(texts)
     core = pattern.removeprefix("^").removesuffix("$")
-    if joined.count("\n") == len(texts) - 1 and re.fullmatch(
-        f"(?:{core})(?:\n(?:{core}))*", joined
-    ):
-        return np.ones(len(texts), dtype=bool)
+    whole = re.fullmatch(r"\[([^\]]+)\]\+", core)  # a single class, e.g. [A-Za-z0-9_-]+
+    combined = f"[\n{whole.group(1)}]*" if whole else f"(?:{core})(?:\n(?:{core}))*"
+    if joined.count("\n") == len(distinct) - 1 and re.fullmatch(combined, joined):
+        return np.ones(len(distinct), dtype=bool)
     return distinct.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 
-def _blank(distinct: pd.Series) -> np.ndarray:
+def _blank(distinct: pd.Series, joined: str) -> np.ndarray:
     """Which distinct values are empty or only white space (one C-level search first)."""
-    if not re.search(r"(?m)^\s*$", "\n".join(distinct.tolist())):
+    if not re.search(r"(?m)^\s*$", joined):
         return np.zeros(len(distinct), dtype=bool)
     return (distinct.str.strip() == "").to_numpy(dtype=bool)
 
@@ -214,7 +212,8 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
     # segments cost what their distinct participants, codes and texts cost.
     codes, uniques = pd.factorize(values)
     distinct = pd.Series(np.asarray(uniques, dtype=object))
-    empty_u = _blank(distinct)
+    joined = "\n".join(distinct.tolist())
+    empty_u = _blank(distinct, joined)
     present_u = ~empty_u
 
     def refuse(bad_u: np.ndarray, expected: str) -> None:
@@ -249,7 +248,7 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
         refuse(present_u & ~distinct.isin(column.allowed).to_numpy(),
                f"one of {', '.join(column.allowed)}")
     if column.pattern is not None:
-        refuse(present_u & ~_all_match(column.pattern, distinct),
+        refuse(present_u & ~_all_match(column.pattern, distinct, joined),
                f"a value matching {column.pattern}")
     if column.unique:
         repeated = pd.Series(codes).duplicated().to_numpy() & present_u[codes]

@@ -1,0 +1,66 @@
+"""The loader's fast paths (one regular-expression pass over joined distinct values, numbers
+parsed by the C parser) must refuse exactly what the value-by-value checks refuse, at the
+same row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from psu_study import schema
+from psu_study.validation import DataError, _check_column
+
+IDS = schema.Column("segment_id", "str", pattern=r"^[A-Za-z0-9_.-]+$", unique=True)
+PARTICIPANT = schema.Column("participant_id", "str", pattern=r"^P[0-9]+$")
+MINUTES = schema.Column("duration_min", "int", minimum=1, maximum=300)
+
+
+def column(values: list[object]) -> pd.Series:
+    return pd.Series(values, dtype=object)
+
+
+def refusal(values: list[object], spec: schema.Column) -> DataError:
+    with pytest.raises(DataError) as raised:
+        _check_column(column(values), spec, "t.csv")
+    return raised.value
+
+
+def test_many_valid_ids_pass():
+    ids = [f"S{i:07d}" for i in range(20_000)] + ["a.b-c_d"]
+    assert _check_column(column(ids), IDS, "t.csv").tolist() == ids
+
+
+@pytest.mark.parametrize(("bad", "why"), [
+    ("S 12", "a value matching"),   # a space is outside the class
+    ("S\n12", "a value matching"),  # a newline must not split one value into two
+    ("   ", "value is empty"),
+])
+def test_one_bad_id_among_many_is_found_at_its_row(bad, why):
+    ids = [f"S{i:07d}" for i in range(5_000)]
+    ids[3_141] = bad
+    error = refusal(ids, IDS)
+    assert (error.row, error.column) == (3_142, "segment_id")
+    assert why in error.message
+
+
+def test_repeated_id_is_found_at_the_second_occurrence():
+    ids = [f"S{i:07d}" for i in range(1_000)]
+    ids[900] = ids[10]
+    assert refusal(ids, IDS).row == 901
+
+
+def test_patterns_that_are_not_a_single_class():
+    assert refusal(["P1", "P2", "Q3"], PARTICIPANT).row == 3
+    assert refusal(["P1", "P2\nP3"], PARTICIPANT).row == 2
+
+
+@pytest.mark.parametrize(("values", "row", "why"), [
+    ([35.0, 100.0, 35.5], 3, "a whole number"),
+    ([35.0, float("nan"), 40.0], 2, "value is empty"),
+    ([35.0, 301.0], 2, "at most 300"),
+    ([35.0, 1e20], 2, "at most"),
+])
+def test_numbers_parsed_by_the_c_parser(values, row, why):
+    with pytest.raises(DataError) as raised:
+        _check_column(pd.Series(values, dtype=float), MINUTES, "t.csv")
+    assert raised.value.row == row and why in raised.value.message
