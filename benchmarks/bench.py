@@ -278,14 +278,20 @@ def main(argv: list[str] | None = None) -> int:
         if ran or started_python:
             failures.append("a no-op make did work")
 
-        before = json.loads((copy / "tables" / "manifest.json").read_text())["notebooks"]
+        manifest = copy / "tables" / "manifest.json"
+        whole_before = json.loads(manifest.read_text())
+        before = whole_before["notebooks"]
         changed = bump_a_duration(copy)
         seconds, out = timed(["make"], copy, env)
         ran = executed(out)
-        after = json.loads((copy / "tables" / "manifest.json").read_text())["notebooks"]
+        whole_after = json.loads(manifest.read_text())
+        after = whole_after["notebooks"]
+        # Outputs that changed: each notebook's own, and the merged ones (numbers.json).
         rewritten = {changed} | {key for name in after for key, sha in
                                  after[name]["outputs"].items()
-                                 if before[name]["outputs"].get(key) != sha}
+                                 if before[name]["outputs"].get(key) != sha} | {
+            key for key, sha in whole_after.get("combined", {}).items()
+            if whole_before.get("combined", {}).get(key) != sha}
         readers = sorted(k for k, v in before.items() if rewritten & set(v["reads"]))
         print(f"(5) incremental make after changing {changed}: executed {ran} in "
               f"{seconds:.2f} s; readers of it and of the outputs that changed: {readers} -> "
