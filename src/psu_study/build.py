@@ -494,6 +494,8 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
         asyncio.run(run.waves(first, late, jobs or os.cpu_count() or 1))
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
+    if run.seconds:
+        _write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
     # Rewritten whenever its bytes change, also when nothing ran (a notebook was removed).
     manifest = {
         "about": "Every output of the build: its sha256, the notebook that wrote it, the "
@@ -532,6 +534,21 @@ class Run:
     progress: Progress
     executed: int = 0
     failed: list[Result] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def timings(self) -> Path:
+        """How long each notebook took last time: a local scheduling hint, never an output
+        (it lives beside the staging folder, outside everything committed)."""
+        return self.lay.stage.with_name(self.lay.stage.name + ".seconds.json")
+
+    def longest_first(self, todo: list[Path]) -> list[Path]:
+        """Start the notebooks that took longest last time first, so the two cores finish
+        together instead of one waiting on a long notebook started last."""
+        if not self.seconds and self.timings.exists():
+            with contextlib.suppress(ValueError):
+                self.seconds = json.loads(self.timings.read_text(encoding="utf-8"))
+        return sorted(todo, key=lambda p: -float(self.seconds.get(p.stem, 0.0)))
 
     def is_stale(self, path: Path) -> str | None:
         if self.force:
@@ -573,7 +590,7 @@ class Run:
             finally:
                 alive.release()
 
-        todo = self.stale(first)
+        todo = self.longest_first(self.stale(first))
         tasks = {p: launch(p) for p in todo}
         early = {p: launch(p) for p in late if self.is_stale(p) is not None}
         self.progress.total += len(todo)
@@ -599,6 +616,7 @@ class Run:
                 continue
             self.entries[result.name] = commit(result, self.lay, self.entries.get(result.name),
                                                self.package, self.sources[result.name])
+            self.seconds[result.name] = round(result.seconds, 2)
 
 
 def verify(jobs: int | None = None) -> list[str]:
