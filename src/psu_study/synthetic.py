@@ -311,7 +311,7 @@ def _coding(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str]]:
     counter = iter(range(1, 100_000))
     for pid in PARTICIPANTS:
         text = TRANSCRIPT_HEADER
-        passages: list[tuple[int, int, str, str | None, Quotation | None]] = []
+        passages: list[tuple[int, int, str | None, Quotation | None]] = []
         for code_id in code_ids:
             if pid not in presence[code_id]:
                 continue
@@ -323,23 +323,23 @@ def _coding(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str]]:
                 body = quote.text if quote else (
                     f"[synthetic passage on '{CODE_NAMES[code_id]}', standing in for unpublished "
                     f"interview text]")
-                passages.append((len(text), len(text) + len(body), code_id, code_id, quote))
+                passages.append((len(text), len(text) + len(body), code_id, quote))
                 text += body + "\n\n"
         # Uncoded talk, where a second coder may see a code the first did not.
         for _ in range(2):
             text += f"Interviewer: [synthetic question {next(counter):04d}]\n{pid}: "
             body = "[synthetic passage left uncoded by the primary coder]"
-            passages.append((len(text), len(text) + len(body), "", None, None))
+            passages.append((len(text), len(text) + len(body), None, None))
             text += body + "\n\n"
         transcripts[pid] = text
 
-        for start, end, _code, code_id, quote in passages:
+        for start, end, code_id, quote in passages:
             if code_id is None:
                 continue
             rows.append(_segment(pid, PRIMARY_CODER, code_id, start, end, text, quote, pivotal_pid))
         if pid not in second:
             continue
-        for start, end, _code, code_id, _quote in passages:
+        for start, end, code_id, _quote in passages:
             draw = rng.random()
             if code_id is None:
                 if draw < 0.5:
