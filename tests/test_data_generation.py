@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from psu_study import synthetic
 from psu_study.provenance import synthetic_columns
 
@@ -38,4 +36,3 @@ def test_provenance_column_only_takes_the_documented_forms(study):
     for frame in study.frames.values():
         assert frame["provenance"].str.fullmatch(
             r"(published|synthetic)( \(synthetic: [a-z_, ]+\))?").all()
-    assert isinstance(study.codebook, pd.DataFrame)
