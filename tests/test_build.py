@@ -105,3 +105,27 @@ def test_a_failing_notebook_leaves_previous_outputs_untouched(built, tmp_path):
     assert "interviews.csv, row 1, column 'mode'" in failed.stdout
     assert (out / "failed" / "03_interviews.ipynb").exists()
     assert before == {p: p.read_bytes() for p in (out / "figures").glob("interview*")}
+
+
+def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(data_copy, tmp_path):
+    """The second wave starts once the notebooks that wrote numbers last time are done. If
+    another notebook turns out to write numbers too, the runner merges them again and runs
+    the second wave again, so every build ends consistent: here 05_agreement is recorded as
+    writing none, and the second coder's codes change so its numbers do."""
+    out = tmp_path / "out"
+    assert run_build("--data-dir", str(data_copy), "--out-dir", str(out)).returncode == 0
+    manifest_path = out / "tables" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["notebooks"]["05_agreement"]["outputs"]["tables/numbers/05_agreement.json"]
+    manifest_path.write_text(json.dumps(manifest))
+    segments = data_copy / "segments.csv"
+    lines = segments.read_text(encoding="utf-8").splitlines(keepends=True)
+    i = next(n for n, line in enumerate(lines) if ",FF,C1.1," in line)
+    lines[i] = lines[i].replace(",FF,C1.1,", ",FF,C7.4,")
+    segments.write_text("".join(lines), encoding="utf-8")
+    result = run_build("--data-dir", str(data_copy), "--out-dir", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result).count("06_claims") >= 1
+    final = json.loads(manifest_path.read_text())
+    numbers_sha = final["combined"]["tables/numbers.json"]
+    assert final["notebooks"]["06_claims"]["reads"]["tables/numbers.json"] == numbers_sha

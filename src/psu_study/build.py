@@ -594,13 +594,36 @@ class Run:
         tasks = {p: launch(p) for p in todo}
         early = {p: launch(p) for p in late if self.is_stale(p) is not None}
         self.progress.total += len(todo)
-        self.settle(await asyncio.gather(*(run(p, tasks[p]) for p in todo)))
+        # The second wave waits only for the notebooks that write numbers; the others run on
+        # beside it, so no core idles while it runs alone.
+        writers = [p for p in todo if self.writes_numbers(p)]
+        runs = {p: asyncio.create_task(run(p, tasks[p])) for p in todo}
+        self.settle(await asyncio.gather(*(runs[p] for p in writers)))
         write_numbers(self.lay, sorted(self.sources))  # what the second wave reads
-        todo = [] if self.failed else self.stale(late)
-        tasks = {p: early.pop(p) if p in early else launch(p) for p in todo}
+        second = [] if self.failed else self.stale(late)
+        tasks = {p: early.pop(p) if p in early else launch(p) for p in second}
         await asyncio.gather(*(finish(task) for task in early.values()))
-        self.progress.total += len(todo)
-        self.settle(await asyncio.gather(*(run(p, tasks[p]) for p in todo)))
+        self.progress.total += len(second)
+        later = [asyncio.create_task(run(p, tasks[p])) for p in second]
+        rest = await asyncio.gather(*(runs[p] for p in todo if p not in writers))
+        self.settle(rest)
+        self.settle(await asyncio.gather(*later))
+        if any(self.wrote_numbers(r) for r in rest) and not self.failed:
+            # A notebook that had never written numbers now did: merge again, and run the
+            # second wave again if what it read has changed.
+            write_numbers(self.lay, sorted(self.sources))
+            again = self.stale(late)
+            self.progress.total += len(again)
+            self.settle(await asyncio.gather(*(run(p, launch(p)) for p in again)))
+
+    def writes_numbers(self, path: Path) -> bool:
+        """Whether the notebook wrote numbers last time (or is new here, so may)."""
+        entry = self.entries.get(path.stem)
+        return entry is None or f"tables/numbers/{path.stem}.json" in entry.get("outputs", {})
+
+    def wrote_numbers(self, result: Result) -> bool:
+        fragment = self.lay.tables / "numbers" / f"{result.name}.json"
+        return any(target == fragment for _, target in result.moves)
 
     def settle(self, results: list[Result]) -> None:
         """Commit each succeeded notebook; keep each failed one's partial notebook."""
