@@ -337,9 +337,9 @@ def _check_interviews(frames: dict[str, pd.DataFrame], data_dir: Path,
     _check_reference(frames, data_dir, "interviews", "participant_id", "participants",
                      "participant_id")
     rec = frames["recruitment"]
-    contacted = interviews["participant_id"].map(rec.set_index(
-        rec["participant_id"].where(rec["participant_id"].notna(), "")
-    )["contacted_on"].to_dict())
+    linked = rec[rec["participant_id"].notna()]  # participant_id is unique where set
+    contacted = interviews["participant_id"].map(
+        pd.Series(linked["contacted_on"].to_numpy(), index=linked["participant_id"].to_numpy()))
     _refuse_rows(where, interviews, interviews["interview_date"] < contacted, "interview_date",
                  "interview on {value} comes before the trainee was contacted (recruitment.csv)")
     if window is not None:
