@@ -65,6 +65,24 @@ def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
                 assert index.find(id=f"table-{stem}") is not None, f"{key} is not on the index"
 
 
+def test_figures_are_flagged_from_their_own_footnotes(site):
+    """A figure built from synthetic values carries its footnote in its PNG metadata and is
+    flagged with it; one built only from published values is not flagged. The second figure
+    of each pair is known from the data contract, not from the code: interview durations are
+    synthetic, the 259/397 base rate and the eight women are published."""
+    index = soup(site / "index.html")
+
+    def flag(name: str) -> str:
+        figure = index.find(id=f"figure-{name}")
+        assert figure is not None, name
+        found = figure.find(class_="psu-flag")
+        return found.get_text(" ", strip=True) if found else ""
+
+    assert "interviews.csv (interview_date, duration_min)" in flag("interview_durations")
+    assert flag("participants_female_share") == ""
+    assert flag("recruitment_flow") == ""
+
+
 def test_sections_read_like_the_results(site):
     text = soup(site / "index.html").get_text(" ", strip=True)
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text())

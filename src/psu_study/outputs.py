@@ -116,7 +116,11 @@ class Outputs:
         fig.draw_without_rendering()  # tick labels exist only once laid out
         self._scan_texts(f"figure {name}", [t.get_text() for t in fig.findobj(Text)])
         written = []
-        for suffix, metadata in ((".png", PNG_METADATA), (".pdf", PDF_METADATA)):
+        # The footnote also travels in the files' metadata, so a reader (the report) can
+        # tell which figures use synthetic values without reading the pixels.
+        png = {**PNG_METADATA, **({"Description": footnote} if footnote else {})}
+        pdf = {**PDF_METADATA, **({"Subject": footnote} if footnote else {})}
+        for suffix, metadata in ((".png", png), (".pdf", pdf)):
             buffer = io.BytesIO()
             fig.savefig(buffer, format=suffix[1:], metadata=metadata)
             target = Path(self.figures_dir) / f"{name}{suffix}"

@@ -115,6 +115,19 @@ class FigureOut:
     png: str
     files: list[str]
     cell: str | None = None
+    footnote: str = ""
+
+    @property
+    def synthetic(self) -> bool:
+        return "synthetic" in self.footnote.lower()
+
+
+def figure_footnote(path: Path) -> str:
+    """The footnote ``Outputs.figure`` drew under the figure, from the PNG's metadata."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return str(image.info.get("Description", ""))
 
 
 @dataclass
@@ -267,7 +280,8 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
             if key.startswith("figures/") and key.endswith(".png"):
                 stem = key[len("figures/"):-len(".png")]
                 files = [k for k in outputs if k.startswith(f"figures/{stem}.")]
-                section.figures.append(FigureOut(stem, key, files, _find_cell(nb, stem)))
+                section.figures.append(FigureOut(stem, key, files, _find_cell(nb, stem),
+                                                 figure_footnote(src.resolve(key))))
             elif key.startswith("tables/") and key.endswith(".md") and "/numbers/" not in key:
                 file = src.resolve(key)
                 if not file.exists():
