@@ -254,18 +254,22 @@ NOT_INTERACTIVE = ("Interactive explorer off (interactive = False): set interact
                    "results above are what the build and the report show.")
 
 
-def explorer(study: Study, coder: str | None = PRIMARY_CODER):  # -> ipywidgets.Widget
-    """Widgets for an analyst: a theme and a participant picker, and base-rate and sample-size
-    sliders, each redrawing from the pure functions above."""
+def explorer(study: Study, theme: str | None = None, participant: str | None = None,
+             coder: str | None = PRIMARY_CODER):  # -> ipywidgets.Widget
+    """Widgets for an analyst: a theme and a participant picker (opened on the notebook's
+    ``theme`` and ``participant`` parameters), and base-rate and sample-size sliders, each
+    redrawing from the pure functions above."""
     import ipywidgets as w
     from IPython.display import display
 
     segments, codebook = study.segments, study.codebook
-    node = w.Dropdown(options=[("(all themes)", None), *node_choices(codebook)],
-                      description="Theme", layout=w.Layout(width="32em"))
-    person = w.Dropdown(options=[("(all participants)", None)]
-                        + [(p, p) for p in study.participants["participant_id"]],
-                        description="Participant")
+    nodes = [("(all themes)", None), *node_choices(codebook)]
+    node = w.Dropdown(options=nodes, description="Theme", layout=w.Layout(width="32em"),
+                      value=theme if theme in {v for _, v in nodes} else None)
+    people = list(study.participants["participant_id"])
+    person = w.Dropdown(options=[("(all participants)", None)] + [(p, p) for p in people],
+                        description="Participant",
+                        value=participant if participant in people else None)
     only_quotes = w.Checkbox(value=False, description="published quotations only")
     segments_out = w.Output()
 
@@ -315,6 +319,7 @@ class Note(str):
         return str(self)
 
 
-def explorer_or_note(study: Study, interactive: bool):  # -> ipywidgets.Widget | Note
+def explorer_or_note(study: Study, interactive: bool, theme: str | None = None,
+                     participant: str | None = None):  # -> ipywidgets.Widget | Note
     """The widgets when an analyst asked for them, else a deterministic note saying how."""
-    return explorer(study) if interactive else Note(NOT_INTERACTIVE)
+    return explorer(study, theme, participant) if interactive else Note(NOT_INTERACTIVE)
