@@ -379,14 +379,6 @@ class Progress:
         self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, target)
-
-
 def notebook_bytes(nb: NotebookNode) -> bytes:
     import nbformat
 
@@ -409,7 +401,7 @@ def commit(result: Result, lay: Layout, entry: dict | None, package: str, source
             lay.resolve(key).unlink(missing_ok=True)  # no longer made: not left stale
     target = lay.notebooks_out / f"{result.name}.ipynb"
     data = notebook_bytes(result.nb)
-    _write_atomic(target, data)
+    staging.write_atomic(target, data)
     outputs[lay.key(target)] = sha256_bytes(data)
     return {
         "notebook": f"notebooks/{result.name}.ipynb",
@@ -442,7 +434,7 @@ def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
                          (lay.tables / "numbers.tex", numbers.to_latex(merged))):
         data = text.encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
-            _write_atomic(target, data)
+            staging.write_atomic(target, data)
         written[lay.key(target)] = sha256_bytes(data)
     return written
 
@@ -495,7 +487,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
     if run.seconds:
-        _write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
+        staging.write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
     # Rewritten whenever its bytes change, also when nothing ran (a notebook was removed).
     manifest = {
         "about": "Every output of the build: its sha256, the notebook that wrote it, the "
@@ -506,7 +498,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
     }
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     if not lay.manifest.exists() or lay.manifest.read_bytes() != data:
-        _write_atomic(lay.manifest, data)
+        staging.write_atomic(lay.manifest, data)
     else:
         os.utime(lay.manifest)  # up to date: tell make so, without changing a byte
     if run.failed:
@@ -632,7 +624,7 @@ class Run:
             if result.error:
                 self.failed.append(result)
                 kept = self.lay.failed / f"{result.name}.ipynb"
-                _write_atomic(kept, notebook_bytes(result.nb))
+                staging.write_atomic(kept, notebook_bytes(result.nb))
                 self.progress.say(f"  FAILED {result.name} at {result.error}\n"
                                   f"         partial notebook kept in {kept}; its previous "
                                   "outputs are untouched")

@@ -10,15 +10,19 @@ from . import disclosure, provenance, style
 from .schema import TRAINING_STAGE_LABELS, TRAINING_STAGES
 
 
+def user_counts(psu_users: pd.DataFrame) -> tuple[int, int]:
+    """PSU users in all, and how many of them are women (397 and 259 in the article)."""
+    users = psu_users.set_index(["characteristic", "category"])["count"]
+    return int(users[("all", "all")]), int(users.get(("gender", "female"), 0))
+
+
 def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[str, float]:
     """How surprising an all-female sample is, given the PSU's base rate.
 
     The exact binomial tail P(X >= observed) assumes participants were drawn independently
     from PSU users at the base rate; the interval is the exact (Clopper-Pearson) one.
     """
-    users = psu_users.set_index(["characteristic", "category"])["count"]
-    n_users = int(users[("all", "all")])
-    n_users_female = int(users.get(("gender", "female"), 0))
+    n_users, n_users_female = user_counts(psu_users)
     n = len(participants)
     k = int((participants["gender"] == "female").sum())
     base = n_users_female / n_users

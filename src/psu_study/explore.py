@@ -10,7 +10,6 @@ for it (``interactive = True``): widget outputs carry random model ids.
 from __future__ import annotations
 
 import html
-import io
 import math
 import warnings
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from matplotlib.figure import Figure
 from scipy.stats import binom
 
 from . import style
-from .outputs import PNG_METADATA
+from .demographics import user_counts
+from .outputs import InlineFigure
 from .themes import PRIMARY_CODER, ancestors
 from .validation import Study
 
@@ -147,8 +147,8 @@ def per_theme(segments: pd.DataFrame, codebook: pd.DataFrame, participant_id: st
 
 def base_rate(psu_users: pd.DataFrame) -> float:
     """The PSU users' share of women (259/397 in the article)."""
-    users = psu_users.set_index(["characteristic", "category"])["count"]
-    return int(users.get(("gender", "female"), 0)) / int(users[("all", "all")])
+    n_users, n_female = user_counts(psu_users)
+    return n_female / n_users
 
 
 def female_tail(n: int, rate: float, k: int | None = None) -> float:
@@ -222,22 +222,6 @@ def plot_tail(rate: float, n: int, max_n: int = 20,
     ax.set_ylabel("P(all n female)")
     ax.legend(loc="lower left", frameon=False, fontsize=6)
     return fig
-
-
-@dataclass(frozen=True)
-class InlineFigure:
-    """A figure shown in a notebook and written nowhere: PNG without metadata, and a fixed
-    text form, so the notebook's bytes are the same on every run and every clone."""
-
-    fig: Figure
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=110, metadata=PNG_METADATA)
-        return buffer.getvalue()
-
-    def __repr__(self) -> str:
-        return "<figure shown inline, not saved>"
 
 
 def show_figure(fig: Figure) -> InlineFigure:

@@ -31,6 +31,14 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+def latex_escape(text: str) -> str:
+    """Text safe inside a LaTeX argument (the characters our numbers and captions use)."""
+    for char, escaped in (("\\", r"\textbackslash{}"), ("%", r"\%"), ("_", r"\_"),
+                          ("&", r"\&"), ("#", r"\#")):
+        text = text.replace(char, escaped)
+    return text
+
+
 def to_latex(numbers: dict[str, object]) -> str:
     """Every number as ``\\newcommand{\\name}{value}``, in key order."""
     lines = ["% Generated from tables/numbers.json by psu_study.numbers; do not edit."]
@@ -40,11 +48,7 @@ def to_latex(numbers: dict[str, object]) -> str:
         if name in seen:
             raise ValueError(f"keys {seen[name]!r} and {key!r} give the same macro \\{name}")
         seen[name] = key
-        text = format_value(numbers[key])
-        for char, escaped in (("\\", r"\textbackslash{}"), ("%", r"\%"), ("_", r"\_"),
-                              ("&", r"\&"), ("#", r"\#")):
-            text = text.replace(char, escaped)
-        lines.append(f"\\newcommand{{\\{name}}}{{{text}}}")
+        lines.append(f"\\newcommand{{\\{name}}}{{{latex_escape(format_value(numbers[key]))}}}")
     return "\n".join(lines) + "\n"
 
 

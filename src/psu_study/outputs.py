@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from . import disclosure, staging
+from .numbers import latex_escape
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -62,31 +63,39 @@ def _latex(frame: pd.DataFrame, caption: str, footnote: str, label: str) -> str:
     body = frame.style.hide(axis="index").format(escape="latex", precision=1).to_latex(
         hrules=True, column_format=_column_format(frame)
     )
-    escaped = caption.replace("&", r"\&").replace("%", r"\%")
-    lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{escaped}}}",
+    lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
              rf"\label{{tab:{label}}}", body.rstrip()]
     if footnote:
-        note = footnote.replace("&", r"\&").replace("%", r"\%").replace("_", r"\_")
-        lines.append(rf"\par\footnotesize {note}")
+        lines.append(rf"\par\footnotesize {latex_escape(footnote)}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
 @dataclass
-class SavedFigure:
-    """A saved figure; a notebook displays it as a PNG without needing pyplot's backend."""
+class InlineFigure:
+    """A figure a notebook displays as a PNG without pyplot's backend: no metadata and a
+    fixed text form, so the notebook's bytes are the same on every run and every clone."""
 
     fig: Figure
-    files: list[Path]
 
     def __repr__(self) -> str:
-        """Names only: a full path would differ between clones and break byte-identity."""
-        return f"<figure {', '.join(p.name for p in self.files)}>"
+        return "<figure shown inline, not saved>"
 
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
         self.fig.savefig(buffer, format="png", dpi=110, metadata=PNG_METADATA)
         return buffer.getvalue()
+
+
+@dataclass
+class SavedFigure(InlineFigure):
+    """A figure saved by ``Outputs.figure``, shown inline the same way."""
+
+    files: list[Path]
+
+    def __repr__(self) -> str:
+        """Names only: a full path would differ between clones and break byte-identity."""
+        return f"<figure {', '.join(p.name for p in self.files)}>"
 
 
 @dataclass

@@ -86,8 +86,9 @@ def plot_flow(counts: pd.DataFrame) -> Figure:
 
 def summary(recruitment: pd.DataFrame) -> dict[str, object]:
     """The headline numbers of recruitment, under their stable keys."""
-    counts = stage_counts(recruitment).set_index("stage")["n"]
-    table = rates(stage_counts(recruitment)).set_index("rate")
+    frame = stage_counts(recruitment)
+    counts = frame.set_index("stage")["n"]
+    table = rates(frame).set_index("rate")
     values: dict[str, object] = {f"n_{stage}": int(counts[stage]) for stage in counts.index}
     for rate in table.index:
         values[f"pct_{rate}"] = float(table.loc[rate, "pct"])

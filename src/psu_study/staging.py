@@ -47,6 +47,12 @@ def write_bytes(target: Path, data: bytes) -> None:
         staged.write_bytes(data)
         _append(MOVES_FILE, {"staged": str(staged), "target": str(target)})
         return
+    write_atomic(target, data)
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Replace ``target`` in one step: a reader never sees half a file, a crash leaves the
+    old one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
     try:
