@@ -238,3 +238,22 @@ def test_huge_number_in_nullable_int_column(data: Path) -> None:
 def test_huge_count_is_refused_where_it_is(data: Path) -> None:
     replace(data, "psu_users.csv", "all,all,397", "all,all,99999999999999999999")
     check(refused(data), "psu_users.csv", 1, "count")
+
+
+def test_provenance_naming_an_unknown_column(data: Path) -> None:
+    # The first participant whose provenance names a column participants.csv does not have.
+    replace(data, "participants.csv", "P2,female,ST1,published (synthetic: training_stage)",
+            "P2,female,ST1,published (synthetic: grade)")
+    error = refused(data)
+    check(error, "participants.csv", 2, "provenance")
+    assert "'grade'" in str(error)
+
+
+def test_segment_of_a_participant_without_a_transcript(data: Path) -> None:
+    (data / "transcripts" / "P3.txt").unlink()
+    error = refused(data)
+    assert error.column == "participant_id" and "P3" in str(error)
+    with open(data / "segments.csv", encoding="utf-8", newline="") as handle:
+        first = next(i for i, row in enumerate(csv.DictReader(handle), start=1)
+                     if row["participant_id"] == "P3")
+    check(error, "segments.csv", first, "participant_id")

@@ -64,3 +64,30 @@ def test_numbers_parsed_by_the_c_parser(values, row, why):
     with pytest.raises(DataError) as raised:
         _check_column(pd.Series(values, dtype=float), MINUTES, "t.csv")
     assert raised.value.row == row and why in raised.value.message
+
+
+def test_ids_in_order_with_one_repeated_next_to_itself():
+    # Sorted ids skip hashing; a repeat beside its twin breaks the strict order and is found.
+    ids = [f"S{i:07d}" for i in range(1_000)]
+    ids[501] = ids[500]
+    assert refusal(ids, IDS).row == 502
+
+
+@pytest.mark.parametrize(("values", "row"), [
+    (["a", "", "b"], 2),        # an empty value inside: a doubled newline when joined
+    (["", "a", "b"], 1),        # first
+    (["a", "b", ""], 3),        # last
+    ([""], 1),                  # the only value
+    (["a", "b\t", " \t "], 3),  # white space other than newlines
+    (["a", "\u00a0"], 2),       # Unicode white space
+])
+def test_blank_values_are_found_whatever_their_place(values, row):
+    spec = schema.Column("text", "str")
+    error = refusal(values, spec)
+    assert (error.row, "value is empty") == (row, error.message)
+
+
+def test_white_space_inside_values_is_not_blank():
+    spec = schema.Column("text", "str")
+    assert _check_column(column(["a b", " c", "d\n"]), spec, "t.csv").tolist() == [
+        "a b", " c", "d\n"]

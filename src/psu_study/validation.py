@@ -72,6 +72,24 @@ class Study:
         raise AttributeError(f"table {name!r} was not loaded; load it with tables=[{name!r}]")
 
 
+@dataclass(frozen=True)
+class _Distinct:
+    """A text column as its distinct values and each row's position among them.
+
+    Kept from the column checks so the cross-file reference checks also cost what the
+    distinct participants, coders and codes cost, not what a million rows cost.
+    """
+
+    codes: np.ndarray
+    values: pd.Series
+    present: np.ndarray
+    """Which distinct values are not blank."""
+
+    def rows(self, bad: np.ndarray) -> pd.Series:
+        """A per-distinct-value verdict spread back over the rows."""
+        return pd.Series(bad[self.codes])
+
+
 def _first(mask: pd.Series) -> int:
     """Position of the first True in ``mask``."""
     return int(mask.to_numpy().argmax())
@@ -92,7 +110,8 @@ def _checked_bytes(path: Path, max_bytes: int) -> bytes:
         raise DataError(where, "file is empty; expected a header row", row=None)
     raw = path.read_bytes()
     try:
-        raw.decode("utf-8")
+        if not raw.isascii():  # ASCII is UTF-8; only other bytes need the (slower) decode
+            raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
@@ -108,13 +127,18 @@ def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 
 
 def read_table(
-    data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES
+    data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES,
+    distinct: dict[str, _Distinct] | None = None,
 ) -> pd.DataFrame:
-    """Read one CSV and check its header, types, allowed values, ranges and unique ids."""
+    """Read one CSV and check its header, types, allowed values, ranges and unique ids.
+
+    ``distinct``, when given, receives each text column's distinct values for later checks.
+    """
     path = Path(data_dir) / table.file
     where = display_path(path)
     raw = _checked_bytes(path, max_bytes)
-    first_line = raw.split(b"\n", 1)[0].decode("utf-8").removeprefix("\ufeff")
+    end = raw.find(b"\n")
+    first_line = (raw if end < 0 else raw[:end]).decode("utf-8").removeprefix("\ufeff")
     header = next(csv.reader([first_line]), [])
     repeated = [name for i, name in enumerate(header) if name in header[:i]]
     if repeated:
@@ -154,7 +178,7 @@ def read_table(
                             row=0, column=str(name))
     frame = frame.loc[:, list(expected)]
     for column in table.columns:
-        frame[column.name] = _check_column(frame[column.name], column, where)
+        frame[column.name] = _check_column(frame[column.name], column, where, distinct)
     return frame
 
 
@@ -173,8 +197,14 @@ def _all_match(pattern: str, distinct: pd.Series, joined: str) -> np.ndarray:
 
 
 def _blank(distinct: pd.Series, joined: str) -> np.ndarray:
-    """Which distinct values are empty or only white space (one C-level search first)."""
-    if not re.search(r"(?m)^\s*$", joined):
+    """Which distinct values are empty or only white space (C-level searches first).
+
+    An empty value shows as a leading, trailing or doubled newline; only values holding
+    some other white space need the line-by-line search, and only a hit needs each value.
+    """
+    maybe = (not joined or "\n\n" in joined or joined[0] == "\n" or joined[-1] == "\n"
+             or re.search(r"[^\S\n]", joined))
+    if not maybe or not re.search(r"(?m)^\s*$", joined):
         return np.zeros(len(distinct), dtype=bool)
     return (distinct.str.strip() == "").to_numpy(dtype=bool)
 
@@ -203,15 +233,32 @@ def _check_parsed_numbers(values: pd.Series, column: schema.Column, where: str) 
     return values.astype("Int64") if column.nullable else values.astype("int64")
 
 
-def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
+def _strictly_increasing(values: pd.Series) -> bool:
+    """Whether each value sorts after the one before: ids written in order are then unique
+    without hashing them all."""
+    array = values.to_numpy(dtype=object)
+    try:
+        return bool((array[1:] > array[:-1]).all())
+    except TypeError:  # values that do not compare (never from read_csv's text columns)
+        return False
+
+
+def _check_column(
+    values: pd.Series, column: schema.Column, where: str,
+    seen: dict[str, _Distinct] | None = None,
+) -> pd.Series:
     if column.kind == "int" and pd.api.types.is_numeric_dtype(values):
         return _check_parsed_numbers(values, column, where)
     if column.kind == "int":  # a column the parser could not read as numbers: check as text
         values = values.where(values.notna(), "").astype(str).astype(object)
     # Every check runs on the distinct values, then maps back to rows: a million coded
     # segments cost what their distinct participants, codes and texts cost.
-    codes, uniques = pd.factorize(values)
-    distinct = pd.Series(np.asarray(uniques, dtype=object))
+    in_order = column.unique and _strictly_increasing(values)
+    if in_order:  # every value is already distinct
+        codes, distinct = np.arange(len(values)), values.reset_index(drop=True)
+    else:
+        codes, uniques = pd.factorize(values)
+        distinct = pd.Series(np.asarray(uniques, dtype=object))
     joined = "\n".join(distinct.tolist())
     empty_u = _blank(distinct, joined)
     present_u = ~empty_u
@@ -250,7 +297,9 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
     if column.pattern is not None:
         refuse(present_u & ~_all_match(column.pattern, distinct, joined),
                f"a value matching {column.pattern}")
-    if column.unique:
+    if seen is not None:
+        seen[column.name] = _Distinct(codes, distinct, present_u)
+    if column.unique and not in_order:
         repeated = pd.Series(codes).duplicated().to_numpy() & present_u[codes]
         if repeated.any():
             i = int(repeated.argmax())
@@ -259,14 +308,14 @@ def _check_column(values: pd.Series, column: schema.Column, where: str) -> pd.Se
     return values.where(~empty_u[codes], None) if column.nullable else values
 
 
-def _check_provenance(frame: pd.DataFrame, table: schema.Table, where: str) -> None:
-    first = frame["provenance"].drop_duplicates()  # a handful of distinct values, first rows
-    named = first.str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
-    for i, names in named.items():
+def _check_provenance(distinct: _Distinct, table: schema.Table, where: str) -> None:
+    named = distinct.values.str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
+    for k, names in named.items():
         for name in names.split(", "):
             if name not in table.column_names:
+                row = int(np.argmax(distinct.codes == k)) + 1  # first row with this value
                 raise DataError(where, f"provenance names unknown column {name!r}",
-                                row=int(i) + 1, column="provenance")
+                                row=row, column="provenance")
 
 
 def _refuse_rows(
@@ -278,19 +327,23 @@ def _refuse_rows(
                         column=column)
 
 
-def _check_reference(frames: dict[str, pd.DataFrame], data_dir: Path, table: str, column: str,
-                     target: str, target_column: str) -> None:
+Seen = dict[str, dict[str, _Distinct]]
+"""Distinct values of each table's text columns, by table and column."""
+
+
+def _check_reference(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path, table: str,
+                     column: str, target: str, target_column: str) -> None:
     frame = frames[table]
     known = frames[target][target_column]
-    values = frame[column]
-    bad = values.notna() & ~values.isin(known)
+    distinct = seen[table][column]
+    bad = distinct.present & ~distinct.values.isin(known).to_numpy()
     _refuse_rows(
-        display_path(data_dir / f"{table}.csv"), frame, bad, column,
+        display_path(data_dir / f"{table}.csv"), frame, distinct.rows(bad), column,
         f"{{value}} is not a known {target_column} of {target}.csv",
     )
 
 
-def _check_recruitment(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
+def _check_recruitment(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path) -> None:
     where = display_path(data_dir / "recruitment.csv")
     rec = frames["recruitment"]
     interviewed = rec["stage_reached"] == "interviewed"
@@ -298,7 +351,7 @@ def _check_recruitment(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
                  "an interviewed trainee needs the participant_id of her interview")
     _refuse_rows(where, rec, ~interviewed & rec["participant_id"].notna(), "stage_reached",
                  "a trainee with a participant_id must have reached 'interviewed', not {value}")
-    _check_reference(frames, data_dir, "recruitment", "participant_id", "participants",
+    _check_reference(frames, seen, data_dir, "recruitment", "participant_id", "participants",
                      "participant_id")
     participants = frames["participants"]
     missing = ~participants["participant_id"].isin(rec["participant_id"])
@@ -330,11 +383,11 @@ def _check_psu_users(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
             )
 
 
-def _check_interviews(frames: dict[str, pd.DataFrame], data_dir: Path,
+def _check_interviews(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path,
                       window: tuple[dt.date, dt.date] | None) -> None:
     where = display_path(data_dir / "interviews.csv")
     interviews = frames["interviews"]
-    _check_reference(frames, data_dir, "interviews", "participant_id", "participants",
+    _check_reference(frames, seen, data_dir, "interviews", "participant_id", "participants",
                      "participant_id")
     rec = frames["recruitment"]
     linked = rec[rec["participant_id"].notna()]  # participant_id is unique where set
@@ -381,14 +434,14 @@ def _load_transcripts(data_dir: Path, max_bytes: int) -> dict[str, str] | None:
     return {p.stem: read_bytes_checked(p, max_bytes) for p in sorted(folder.glob("*.txt"))}
 
 
-def _check_segments(frames: dict[str, pd.DataFrame], data_dir: Path,
+def _check_segments(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path,
                     transcripts: dict[str, str] | None) -> None:
     where = display_path(data_dir / "segments.csv")
     seg = frames["segments"]
-    _check_reference(frames, data_dir, "segments", "participant_id", "participants",
+    _check_reference(frames, seen, data_dir, "segments", "participant_id", "participants",
                      "participant_id")
-    _check_reference(frames, data_dir, "segments", "coder", "coders", "coder")
-    _check_reference(frames, data_dir, "segments", "code_id", "codebook", "code_id")
+    _check_reference(frames, seen, data_dir, "segments", "coder", "coders", "coder")
+    _check_reference(frames, seen, data_dir, "segments", "code_id", "codebook", "code_id")
     has_span = seg["start"].notna() & seg["end"].notna()
     _refuse_rows(where, seg, seg["start"].notna() != seg["end"].notna(), "end",
                  "start and end are given together or not at all")
@@ -398,8 +451,9 @@ def _check_segments(frames: dict[str, pd.DataFrame], data_dir: Path,
         return
     _refuse_rows(where, seg, ~has_span, "start",
                  "with a transcripts/ folder every segment needs start and end")
-    no_text = ~seg["participant_id"].isin(list(transcripts))
-    _refuse_rows(where, seg, no_text, "participant_id",
+    participants = seen["segments"]["participant_id"]
+    no_text = ~participants.values.isin(list(transcripts)).to_numpy()
+    _refuse_rows(where, seg, participants.rows(no_text), "participant_id",
                  "{value} has no transcripts/<participant_id>.txt")
     for i, (pid, start, end, text) in enumerate(
         zip(seg["participant_id"], seg["start"], seg["end"], seg["text"], strict=True)
@@ -423,21 +477,23 @@ def load_study(
     data_dir = Path(data_dir)
     names = schema.closure(list(tables) if tables is not None else list(schema.TABLES))
     frames: dict[str, pd.DataFrame] = {}
+    seen: Seen = {}
     for name in names:
         table = schema.TABLES[name]
-        frames[name] = read_table(data_dir, table, max_bytes)
-        _check_provenance(frames[name], table, display_path(data_dir / table.file))
+        seen[name] = {}
+        frames[name] = read_table(data_dir, table, max_bytes, seen[name])
+        _check_provenance(seen[name]["provenance"], table, display_path(data_dir / table.file))
     transcripts = None
     if "recruitment" in frames:
-        _check_recruitment(frames, data_dir)
+        _check_recruitment(frames, seen, data_dir)
     if "psu_users" in frames:
         _check_psu_users(frames, data_dir)
     if "interviews" in frames:
-        _check_interviews(frames, data_dir, study_window)
+        _check_interviews(frames, seen, data_dir, study_window)
     if "codebook" in frames:
         _check_codebook(frames, data_dir)
     if "segments" in frames:
         transcripts = _load_transcripts(data_dir, max_bytes)
-        _check_segments(frames, data_dir, transcripts)
+        _check_segments(frames, seen, data_dir, transcripts)
     files = [data_dir / schema.TABLES[n].file for n in names]
     return Study(data_dir=data_dir, frames=frames, files_read=files, transcripts=transcripts)
