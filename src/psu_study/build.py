@@ -211,10 +211,10 @@ def _failure(nb: NotebookNode, exc: BaseException) -> str:
 def kernel_manager(kernel: str, sockets: str) -> AsyncKernelManager:
     """A kernel that talks to the runner over IPC sockets in ``sockets``, never TCP ports:
     on a shared server no other user can connect to a kernel holding confidential data."""
-    from jupyter_client.manager import AsyncKernelManager
+    from .forked_kernels import ForkedKernelManager
 
-    return AsyncKernelManager(kernel_name=kernel, transport="ipc",
-                              connection_file=str(Path(sockets) / "kernel.json"))
+    return ForkedKernelManager(kernel_name=kernel, transport="ipc",
+                               connection_file=str(Path(sockets) / "kernel.json"))
 
 
 def preload_modules(nb: dict) -> list[str]:
@@ -583,8 +583,13 @@ class Run:
                 alive.release()
 
         todo = self.longest_first(self.stale(first))
+        early_todo = [p for p in late if self.is_stale(p) is not None]
+        if todo or early_todo:
+            from . import forked_kernels
+
+            forked_kernels.start(m for s in self.sources.values() for m in preload_modules(s))
         tasks = {p: launch(p) for p in todo}
-        early = {p: launch(p) for p in late if self.is_stale(p) is not None}
+        early = {p: launch(p) for p in early_todo}
         self.progress.total += len(todo)
         # The second wave waits only for the notebooks that write numbers; the others run on
         # beside it, so no core idles while it runs alone.

@@ -1,0 +1,139 @@
+"""Kernels forked from one warm process: each notebook skips Python's start and the imports.
+
+A fresh kernel costs well over a second here, nearly all of it importing pandas,
+matplotlib, seaborn and scipy, and every notebook paid it again. The build runner instead
+starts one fork server (the standard library's ``multiprocessing`` forkserver) that imports
+them, and ipykernel, once; each notebook's kernel is a fork of it: the same interpreter, the
+same modules, the same hash seed, so its outputs are the same bytes as a fresh kernel's.
+Only the runner uses it; JupyterLab and nbval start the ``psu-study`` kernel the usual way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import sys
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+from . import kernel
+
+FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
+"""Read once, when an interpreter starts or matplotlib is imported: the fork server must
+start with the values every kernel would have been given."""
+
+WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "ipykernel.kernelapp",
+                "psu_study.kernel")
+"""Imported by the fork server whatever the notebooks name: the slow imports of every
+notebook, and the kernel itself."""
+
+_context = multiprocessing.get_context("forkserver")
+_started = False
+
+
+def start(modules: Iterable[str] = ()) -> None:
+    """Start the fork server, importing ``modules`` (failures are left to the notebooks).
+
+    It imports in the background: the runner goes on, and the first fork waits for it.
+    """
+    global _started
+    if _started:
+        return
+    _started = True
+    _context.set_forkserver_preload(sorted({*modules, *WARM_MODULES}))
+    saved = {name: os.environ.get(name) for name in FORK_ENV}
+    os.environ.update(FORK_ENV)
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: str) -> None:
+    """The forked kernel: its own session (signals reach it and its children, never the
+    runner), the environment and folder it was launched with, then ipykernel as usual."""
+    os.setsid()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    # ipykernel reads the launcher's pid from the environment at import, which here was in
+    # the fork server: pass it as a fresh kernel would have read it.
+    parent = [f"--IPKernelApp.parent_handle={env['JPY_PARENT_PID']}"] if env.get(
+        "JPY_PARENT_PID") else []
+    sys.argv = [*argv, *parent]
+    if "pandas" in sys.modules:
+        # pandas picks one default at import from whether it runs in a Jupyter kernel
+        # (pandas/core/config_init.py, ``is_terminal``): the fork server is none. Give it the
+        # value pandas picks inside a kernel, so tables print as a fresh kernel prints them.
+        sys.modules["pandas"].set_option("display.max_columns", 20)
+    kernel.main()
+
+
+class _Forked:
+    """What jupyter_client's provisioner asks of a ``Popen``, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self._process = process
+        self.pid = process.pid
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._process.join(timeout)
+        return self._process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def terminate(self) -> None:
+        self._process.terminate()
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launch the project's kernel as a fork of the warm server; any other kernel as usual."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
+        if cmd[1:3] != ["-m", kernel.__name__]:
+            return await super().launch_kernel(cmd, **kwargs)
+        start()
+        # As jupyter_client's launcher tells a kernel it started (not ``independent``).
+        env = {**os.environ, **FORK_ENV, **(kwargs.get("env") or {}),
+               "JPY_PARENT_PID": str(os.getpid())}
+        if any(env.get(name) != value for name, value in FORK_ENV.items()):
+            raise RuntimeError(f"a forked kernel runs with {FORK_ENV}")
+        process = _context.Process(
+            target=_run, args=([kernel.__name__, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
+            daemon=False)  # a daemonic process may not start processes, and cells may
+        await asyncio.to_thread(process.start)  # waits while the server is still importing
+        self.process = _Forked(process)
+        self.pid = self.pgid = process.pid  # its own session and process group (setsid)
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info
+
+
+class ForkedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels come from the fork server."""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
+                                               kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)

@@ -1,0 +1,102 @@
+"""The runner's kernels are forks of one warm process; they must behave as fresh kernels do.
+
+The fork server imported pandas, matplotlib and ipykernel before any kernel existed, so
+whatever those modules decide at import (from the environment, or from running inside a
+kernel) must still come out as a freshly started ``psu-study`` kernel would have it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+import psutil
+from jupyter_client.manager import AsyncKernelManager
+
+from psu_study import build
+
+PROBE = """
+import os
+import matplotlib
+import pandas as pd
+from ipykernel.kernelapp import IPKernelApp
+print(repr(pd.DataFrame([[i * j for j in range(30)] for i in range(3)])))
+print(pd.get_option("display.max_columns"), hash("psu-study"), matplotlib.get_backend())
+print(os.getcwd(), os.environ["PSU_PROBE"])
+print(IPKernelApp.instance().parent_handle == int(os.environ.get("JPY_PARENT_PID", -1)))
+"""
+
+ENV = {"PSU_PROBE": "probe value", "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
+
+
+async def _run(km: AsyncKernelManager, cwd: Path, code: str, interrupt: bool = False
+               ) -> tuple[str, dict, int]:
+    await km.start_kernel(env={**os.environ, **ENV}, cwd=str(cwd))
+    pid = km.provisioner.process.pid
+    client = km.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        seen: list[dict] = []
+        if interrupt:
+            async def interrupt_soon() -> None:
+                await asyncio.sleep(1.0)
+                await km.interrupt_kernel()
+            task = asyncio.create_task(interrupt_soon())
+        reply = await client._async_execute_interactive(code, output_hook=seen.append,
+                                                        timeout=60)
+        if interrupt:
+            await task
+        text = "".join(m["content"].get("text", "") for m in seen if m["msg_type"] == "stream")
+        return text, reply["content"], pid
+    finally:
+        client.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def run(km: AsyncKernelManager, code: str = PROBE, interrupt: bool = False
+        ) -> tuple[str, dict, int]:
+    cwd = Path(tempfile.mkdtemp(prefix="psu-cwd-"))
+    return asyncio.run(_run(km, cwd, code, interrupt))
+
+
+def fresh() -> AsyncKernelManager:
+    sockets = tempfile.mkdtemp(prefix="psu-kernel-")
+    return AsyncKernelManager(kernel_name=build.KERNEL_NAME, transport="ipc",
+                              connection_file=str(Path(sockets) / "kernel.json"))
+
+
+def forked() -> AsyncKernelManager:
+    return build.kernel_manager(build.KERNEL_NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
+
+
+def test_a_forked_kernel_prints_what_a_fresh_one_prints():
+    forked_text, forked_reply, forked_pid = run(forked())
+    fresh_text, fresh_reply, _ = run(fresh())
+    assert forked_reply["status"] == fresh_reply["status"] == "ok"
+    # The folders differ run to run; everything else must be the same, byte for byte.
+    def normal(text: str) -> str:
+        return "\n".join(line.split(" ", 1)[1] if "psu-cwd-" in line else line
+                         for line in text.splitlines())
+    assert normal(forked_text) == normal(fresh_text)
+    # What the fork server did differently before the fix: pandas' column limit chosen as
+    # for a terminal (0, "fit the width") instead of a kernel's 20, and no launcher pid.
+    assert "\n20 " in forked_text and "\nTrue" in forked_text
+    assert "probe value" in forked_text and "psu-cwd-" in forked_text
+
+
+def test_a_forked_kernel_is_a_fork_in_its_own_session_and_goes_away():
+    code = "import os; print(os.getpid(), os.getppid(), os.getsid(0))"
+    text, reply, pid = run(forked(), code)
+    kernel, parent, session = (int(v) for v in text.split())
+    assert kernel == pid and session == pid, "the kernel leads its own session"
+    assert parent != os.getpid(), "it was forked by the server, not started by this process"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_forked_kernel_can_be_interrupted():
+    # The runner interrupts a cell that runs past its timeout; the signal must reach it.
+    text, reply, _ = run(forked(), "import time\ntime.sleep(30)", interrupt=True)
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
