@@ -91,3 +91,28 @@ def test_white_space_inside_values_is_not_blank():
     spec = schema.Column("text", "str")
     assert _check_column(column(["a b", " c", "d\n"]), spec, "t.csv").tolist() == [
         "a b", " c", "d\n"]
+
+
+def test_repeated_text_that_looks_like_numbers_keeps_its_text(tmp_path):
+    # Text columns must come back as written: no parser inference of numbers or booleans
+    # ("007" -> 7, "True" -> True), as reading them as categories, say, would do.
+    from psu_study.validation import read_table
+
+    table = schema.Table("codes", (
+        schema.Column("code", "str", unique=True),
+        schema.Column("band", "str"),
+        schema.Column("flag", "str"),
+        schema.Column("label", "str", pattern=r"^[a-z]+$"),
+    ))
+    (tmp_path / "codes.csv").write_text(
+        "code,band,flag,label\na,007,True,x\nb,007,False,x\nc,1e2,True,y\n", encoding="utf-8")
+    frame = read_table(tmp_path, table)
+    assert frame["band"].tolist() == ["007", "007", "1e2"]
+    assert frame["flag"].tolist() == ["True", "False", "True"]
+    assert frame["label"].tolist() == ["x", "x", "y"]
+    (tmp_path / "codes.csv").write_text(
+        "code,band,flag,label\na,007,True,x\nb,007,False,9\n", encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        read_table(tmp_path, table)
+    assert (raised.value.row, raised.value.column) == (2, "label")
+    assert "'9'" in raised.value.message
