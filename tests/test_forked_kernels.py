@@ -19,12 +19,13 @@ from psu_study import build
 
 PROBE = """
 import os
+import sys
 import matplotlib
 import pandas as pd
 from ipykernel.kernelapp import IPKernelApp
 print(repr(pd.DataFrame([[i * j for j in range(30)] for i in range(3)])))
 print(pd.get_option("display.max_columns"), hash("psu-study"), matplotlib.get_backend())
-print(os.getcwd(), os.environ["PSU_PROBE"])
+print(os.getcwd(), os.environ["PSU_PROBE"], sys.path[0] == os.getcwd())
 print(IPKernelApp.instance().parent_handle == int(os.environ.get("JPY_PARENT_PID", -1)))
 """
 

@@ -66,6 +66,8 @@ def _run(argv: list[str], env: dict[str, str], cwd: str) -> None:
     os.setsid()
     os.environ.clear()
     os.environ.update(env)
+    if sys.path and sys.path[0] == os.getcwd():  # ``python -m`` put its folder first
+        sys.path[0] = os.path.abspath(cwd)
     os.chdir(cwd)
     # ipykernel reads the launcher's pid from the environment at import, which here was in
     # the fork server: pass it as a fresh kernel would have read it.
