@@ -5,7 +5,8 @@ each notebook's outputs moved into place only when the whole notebook succeeded.
 cells, the package's code, the pinned environment, its parameters or any data file it read
 last time (recorded in the manifest) changed, or when one of its outputs is missing or
 edited. Nothing it writes holds a date, a timing or a random id, so a rebuild gives the same
-bytes and a committed notebook only changes when its results do.
+bytes and a committed notebook only changes when its results do. Its kernels are forks of
+one process that has already imported the notebooks' libraries (``forked_kernels``).
 """
 
 from __future__ import annotations
