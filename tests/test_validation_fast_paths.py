@@ -116,3 +116,22 @@ def test_repeated_text_that_looks_like_numbers_keeps_its_text(tmp_path):
         read_table(tmp_path, table)
     assert (raised.value.row, raised.value.column) == (2, "label")
     assert "'9'" in raised.value.message
+
+
+def test_pattern_fast_path_with_empty_values_in_a_nullable_column():
+    # Empty values pass the one-pass check (they are judged as blanks); a bad one still fails.
+    nullable = schema.Column("participant_id", "str", pattern=r"^P[0-9]+$", nullable=True)
+    ok = ["P1", "", "P2", ""] * 50
+    assert _check_column(column(ok), nullable, "t.csv").tolist() == [
+        v if v else None for v in ok]
+    assert refusal(["P1", "", "P2", "Q3", ""], nullable).row == 4
+
+
+@pytest.mark.parametrize("value", [-(2**63), 2**62, -(10**15) - 1])
+def test_integers_beyond_the_limit_either_side(value):
+    # Read by the parser as int64: no float detour, and the most negative int64 (whose
+    # absolute value overflows) is refused like any other out-of-range number.
+    spec = schema.Column("n", "int")
+    with pytest.raises(DataError) as raised:
+        _check_column(pd.Series([1, value], dtype="int64"), spec, "t.csv")
+    assert raised.value.row == 2 and "at most" in raised.value.message

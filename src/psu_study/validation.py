@@ -187,10 +187,11 @@ def _all_match(pattern: str, distinct: pd.Series, joined: str) -> np.ndarray:
 
     One regular-expression pass over all values joined by newlines (``joined``) answers the
     common case (everything matches) in C; only when it fails is each value tried alone.
+    An empty value may come out either way: the caller has judged it already, as a blank.
     """
     core = pattern.removeprefix("^").removesuffix("$")
     whole = re.fullmatch(r"\[([^\]]+)\]\+", core)  # a single class, e.g. [A-Za-z0-9_-]+
-    combined = f"[\n{whole.group(1)}]*" if whole else f"(?:{core})(?:\n(?:{core}))*"
+    combined = f"[\n{whole.group(1)}]*" if whole else f"(?:{core})?(?:\n(?:{core})?)*"
     if joined.count("\n") == len(distinct) - 1 and re.fullmatch(combined, joined):
         return np.ones(len(distinct), dtype=bool)
     return distinct.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
@@ -211,8 +212,9 @@ def _blank(distinct: pd.Series, joined: str) -> np.ndarray:
 
 def _check_parsed_numbers(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
     """The fast path of a whole-number column the C parser read as numbers."""
-    numbers = values.to_numpy(dtype=float)
-    missing = np.isnan(numbers)
+    whole = values.dtype.kind in "iu"  # read as integers: none missing, none fractional
+    numbers = values.to_numpy() if whole else values.to_numpy(dtype=float)
+    missing = np.zeros(len(numbers), dtype=bool) if whole else np.isnan(numbers)
 
     def refuse(bad: np.ndarray, expected: str) -> None:
         if bad.any():
@@ -224,8 +226,9 @@ def _check_parsed_numbers(values: pd.Series, column: schema.Column, where: str) 
         raise DataError(where, "value is empty", row=int(missing.argmax()) + 1,
                         column=column.name)
     with np.errstate(invalid="ignore"):
-        refuse(~missing & (numbers % 1 != 0), "a whole number")
-        refuse(np.abs(numbers) > MAX_INT, f"a number of at most {MAX_INT:,}")
+        if not whole:
+            refuse(~missing & (numbers % 1 != 0), "a whole number")
+        refuse((numbers > MAX_INT) | (numbers < -MAX_INT), f"a number of at most {MAX_INT:,}")
         if column.minimum is not None:
             refuse(numbers < column.minimum, f"a number of at least {column.minimum}")
         if column.maximum is not None:
