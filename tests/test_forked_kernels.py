@@ -101,3 +101,27 @@ def test_a_forked_kernel_can_be_interrupted():
     # The runner interrupts a cell that runs past its timeout; the signal must reach it.
     text, reply, _ = run(forked(), "import time\ntime.sleep(30)", interrupt=True)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+
+
+def test_a_forked_kernel_that_dies_is_seen_dead_with_its_exit_code():
+    # nbclient asks the manager whether the kernel lives when a cell never answers; a forked
+    # kernel is not this process's child, so its exit must still reach the provisioner.
+    async def die() -> tuple[bool, int | None]:
+        km = forked()
+        await km.start_kernel(env={**os.environ, **ENV}, cwd=tempfile.mkdtemp())
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            client.execute("import os; os._exit(3)")
+            for _ in range(100):
+                if not await km.is_alive():
+                    break
+                await asyncio.sleep(0.1)
+            return await km.is_alive(), await km.provisioner.poll()
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    alive, code = asyncio.run(die())
+    assert (alive, code) == (False, 3)

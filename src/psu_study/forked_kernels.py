@@ -11,6 +11,7 @@ Only the runner uses it; JupyterLab and nbval start the ``psu-study`` kernel the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -99,7 +100,9 @@ class _Forked:
         return self._process.exitcode
 
     def send_signal(self, signum: int) -> None:
-        os.kill(self.pid, signum)
+        if self.poll() is None:  # as Popen does: a kernel that has exited is left alone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
 
     def kill(self) -> None:
         self._process.kill()
