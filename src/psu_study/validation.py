@@ -128,11 +128,11 @@ def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 
 def read_table(
     data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES,
-    distinct: dict[str, _Distinct] | None = None,
+    seen: dict[str, _Distinct] | None = None,
 ) -> pd.DataFrame:
     """Read one CSV and check its header, types, allowed values, ranges and unique ids.
 
-    ``distinct``, when given, receives each text column's distinct values for later checks.
+    ``seen``, when given, receives each text column's distinct values for later checks.
     """
     path = Path(data_dir) / table.file
     where = display_path(path)
@@ -178,7 +178,7 @@ def read_table(
                             row=0, column=str(name))
     frame = frame.loc[:, list(expected)]
     for column in table.columns:
-        frame[column.name] = _check_column(frame[column.name], column, where, distinct)
+        frame[column.name] = _check_column(frame[column.name], column, where, seen)
     return frame
 
 
