@@ -220,7 +220,7 @@ def kernel_manager(kernel: str, sockets: str) -> AsyncKernelManager:
 
 def preload_modules(nb: dict) -> list[str]:
     """The modules a notebook imports at the top level of its cells (and the submodules a
-    ``from x import y`` may name): its kernel loads them while it waits for a free core."""
+    ``from x import y`` may name): the fork server imports them once for every kernel."""
     import ast
 
     names: set[str] = set()
@@ -240,16 +240,8 @@ def preload_modules(nb: dict) -> list[str]:
     return sorted(names)
 
 
-def kernel_arguments(modules: list[str]) -> list[str]:
-    """Start-up options: import ``modules`` before the first cell, in a throwaway namespace
-    (the notebook's own names are untouched, failures surface in the cell that imports),
-    and keep no input history (no SQLite file shared by concurrent kernels)."""
-    code = ("import contextlib, importlib\n"
-            f"for name in {modules!r}:\n"
-            "    with contextlib.suppress(Exception):\n"
-            "        importlib.import_module(name)")
-    return [f"--IPKernelApp.exec_lines=exec({code!r}, {{}})",
-            "--HistoryManager.enabled=False"]
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
+"""No input history: no SQLite file shared by concurrent kernels."""
 
 
 @dataclass
@@ -262,17 +254,18 @@ class Kernel:
 
 
 async def start_kernel(path: Path, source: dict, lay: Layout) -> Kernel:
-    """Launch ``path``'s kernel now; it imports the notebook's modules while it waits."""
+    """Launch ``path``'s kernel now, ahead of its turn."""
+    from .forked_kernels import FORK_ENV
+
     lay.stage.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))
     # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
     env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
-    env.update({staging.STAGE_ENV: str(stage), "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"})
+    env.update({staging.STAGE_ENV: str(stage), **FORK_ENV})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", KERNEL_NAME)
     km = kernel_manager(name, sockets)
-    await km.start_kernel(env=env, cwd=str(path.parent),
-                          extra_arguments=kernel_arguments(preload_modules(source)))
+    await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
     return Kernel(km, stage, sockets)
 
 

@@ -25,8 +25,9 @@ from jupyter_client.provisioning import LocalProvisioner
 from . import kernel
 
 FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
-"""Read once, when an interpreter starts or matplotlib is imported: the fork server must
-start with the values every kernel would have been given."""
+"""Every kernel's: a fixed hash seed (set ordering) and a backend that opens no window. Both
+are read once, when an interpreter starts or matplotlib is imported, so the fork server
+starts with them too."""
 
 WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "ipykernel.kernelapp",
                 "psu_study.kernel")
