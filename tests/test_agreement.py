@@ -18,6 +18,7 @@ from psu_study import agreement
 from psu_study.validation import load_study
 
 REPO = Path(__file__).resolve().parents[1]
+PAIR = ("EW", "FF")  # the repository's coders (data/coders.csv), also used in the hand cases
 
 CODEBOOK = pd.DataFrame(
     [("T1", None, "theme", "First theme", 1), ("S1.1", "T1", "subtheme", "A sub-theme", 1),
@@ -44,7 +45,7 @@ def test_character_unit_reproduces_a_2x2_table_worked_by_hand():
     seg = segments([("P1", "EW", "C1.1.1", 0, 25), ("P1", "EW", "S1.1", 10, 20),
                     ("P1", "FF", "C1.1.1", 5, 35)])
     table = agreement.agreement_table(seg, CODEBOOK, {"P1": "x" * 50}, unit="character",
-                                      n_boot=50)
+                                      coders=PAIR, n_boot=50)
     t1 = row(table, "T1")
     assert t1["n_units"] == 50
     assert t1["percent_agreement"] == pytest.approx(70)
@@ -62,7 +63,7 @@ def test_krippendorffs_published_binary_example():
     for i, (a, b) in enumerate(zip(ew, ff, strict=True), start=1):
         rows += [(f"P{i}", "EW", "C2.1", 0, 1), (f"P{i}", "FF", "C2.1", 0, 1)]
         rows += [(f"P{i}", "EW", "C1.1.1", 0, 1)] * a + [(f"P{i}", "FF", "C1.1.1", 0, 1)] * b
-    table = agreement.agreement_table(segments(rows), CODEBOOK, None, n_boot=200)
+    table = agreement.agreement_table(segments(rows), CODEBOOK, None, coders=PAIR, n_boot=200)
     t1 = row(table, "T1")
     assert t1["n_units"] == 10
     assert t1["percent_agreement"] == pytest.approx(60)
@@ -79,7 +80,7 @@ def test_degenerate_cases_are_explicit():
             ("P2", "EW", "C1.1.1", 0, 1), ("P2", "FF", "C2.1", 0, 1),
             ("P3", "EW", "C2.1", 0, 1), ("P3", "FF", "C2.1", 0, 1),
             ("P1", "EW", "C2.1", 0, 1), ("P2", "EW", "C2.1", 0, 1)]
-    table = agreement.agreement_table(segments(rows), CODEBOOK, None, n_boot=100)
+    table = agreement.agreement_table(segments(rows), CODEBOOK, None, coders=PAIR, n_boot=100)
     never = row(table, "T3")  # nobody coded it
     assert never["percent_agreement"] == 100
     assert math.isnan(never["kappa"]) and math.isnan(never["alpha"])
@@ -95,7 +96,7 @@ def test_degenerate_cases_are_explicit():
 def test_perfect_agreement_gives_one():
     rows = [("P1", "EW", "C1.1.1", 0, 1), ("P1", "FF", "C1.1.1", 0, 1),
             ("P2", "EW", "C2.1", 0, 1), ("P2", "FF", "C2.1", 0, 1)]
-    table = agreement.agreement_table(segments(rows), CODEBOOK, None, n_boot=100)
+    table = agreement.agreement_table(segments(rows), CODEBOOK, None, coders=PAIR, n_boot=100)
     t1 = row(table, "T1")
     assert t1["kappa"] == 1 and t1["alpha"] == 1 and t1["percent_agreement"] == 100
     assert t1["note"].startswith("perfect agreement")
@@ -124,7 +125,7 @@ def study():
 
 def test_repository_data_both_units(study):
     tables = {unit: agreement.agreement_table(study.segments, study.codebook, study.transcripts,
-                                              unit=unit) for unit in agreement.UNITS}
+                                              coders=PAIR, unit=unit) for unit in agreement.UNITS}
     n_themes = int((study.codebook["level"] == "theme").sum())
     for unit, table in tables.items():
         assert list(table["theme_id"]) == [
@@ -144,9 +145,9 @@ def test_repository_data_both_units(study):
 
 def test_bootstrap_is_seeded(study):
     args = (study.segments, study.codebook, study.transcripts)
-    first = agreement.agreement_table(*args, unit="character", n_boot=300, seed=7)
-    again = agreement.agreement_table(*args, unit="character", n_boot=300, seed=7)
-    other = agreement.agreement_table(*args, unit="character", n_boot=300, seed=8)
+    first = agreement.agreement_table(*args, unit="character", coders=PAIR, n_boot=300, seed=7)
+    again = agreement.agreement_table(*args, unit="character", coders=PAIR, n_boot=300, seed=7)
+    other = agreement.agreement_table(*args, unit="character", coders=PAIR, n_boot=300, seed=8)
     pd.testing.assert_frame_equal(first, again)
     assert not np.allclose(first["kappa_ci_low"], other["kappa_ci_low"])
     pd.testing.assert_series_equal(first["kappa"], other["kappa"])
@@ -160,7 +161,8 @@ def test_bootstrap_is_seeded(study):
 def test_refuses_what_it_cannot_compute(study, kwargs, message):
     call = {"transcripts": study.transcripts, **kwargs}
     with pytest.raises(ValueError, match=message):
-        agreement.agreement_table(study.segments, study.codebook, n_boot=10, **call)
+        agreement.agreement_table(study.segments, study.codebook, n_boot=10,
+                                  **{"coders": PAIR, **call})
 
 
 def test_plot_draws_one_panel_per_unit_and_labels_undefined_values():
@@ -168,7 +170,8 @@ def test_plot_draws_one_panel_per_unit_and_labels_undefined_values():
             ("P2", "EW", "C2.1", 0, 1), ("P2", "FF", "C2.1", 0, 1)]
     seg = segments(rows)
     table = pd.concat([
-        agreement.agreement_table(seg, CODEBOOK, {"P1": "ab", "P2": "cd"}, unit=unit, n_boot=20)
+        agreement.agreement_table(seg, CODEBOOK, {"P1": "ab", "P2": "cd"}, unit=unit,
+                                  coders=PAIR, n_boot=20)
         for unit in agreement.UNITS])
     fig = agreement.plot_agreement(table)
     assert [ax.get_title() for ax in fig.axes] == ["Unit: participant", "Unit: character"]

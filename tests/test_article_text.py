@@ -36,7 +36,7 @@ def test_every_attributed_quotation_of_the_results_is_in_the_data(study, article
 
 
 def test_table2_tags_each_quotation_with_its_participant(study):
-    table = themes.quotations(study.segments, study.codebook)
+    table = themes.quotations(study.segments, study.codebook, "EW")  # "EW coded all data"
     row = table[table["Quotation"].str.contains("incredibly therapeutic")].iloc[0]
     assert row["Participant"] == "PPT 8"  # Results > Role of PSU: "(PPT 8)"
     assert row["Theme"] == "Role of PSU in the \u2018recovery\u2019 process"

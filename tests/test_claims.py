@@ -253,14 +253,50 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
     reads = [json.loads(line)["path"] for line in
              (tmp_path / "reads.jsonl").read_text(encoding="utf-8").splitlines()]
     assert str(claims.LEDGER_FILE.resolve()) in reads
-    assert str((TABLES / "numbers.json").resolve()) in reads
+    assert str((TABLES / "numbers" / "04_themes.json").resolve()) in reads
+    assert not (tmp_path / "numbers.json").exists()  # under the runner, the runner merges
 
 
-def test_numbers_are_read_from_numbers_json(tmp_path, repo_numbers):
-    (tmp_path / "numbers.json").write_text(json.dumps(repo_numbers), encoding="utf-8")
-    assert claims.read_numbers(tmp_path) == repo_numbers
-    with pytest.raises(FileNotFoundError, match="numbers.json"):
-        claims.read_numbers(tmp_path / "empty")
+def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
+    monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
+    # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
+    # takes the two and writes numbers.json itself, as a run without the runner needs.
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    for name in ("01_a", "02_b"):
+        (notebooks / f"{name}.ipynb").write_text("{}", encoding="utf-8")
+    folder = tmp_path / "tables" / "numbers"
+    folder.mkdir(parents=True)
+    (folder / "01_a.json").write_text('{"n_x": 3}', encoding="utf-8")
+    (folder / "02_b.json").write_text('{"n_y": 5, "n_x": 3}', encoding="utf-8")
+    (folder / "09_gone.json").write_text('{"n_z": 1}', encoding="utf-8")
+    assert claims.read_numbers(tmp_path / "tables", notebooks) == {"n_x": 3, "n_y": 5}
+    written = json.loads((tmp_path / "tables" / "numbers.json").read_text(encoding="utf-8"))
+    assert written == {"n_x": 3, "n_y": 5}
+    assert r"\newcommand{\nY}{5}" in (tmp_path / "tables" / "numbers.tex").read_text()
+    with pytest.raises(FileNotFoundError, match="run the other notebooks first"):
+        claims.read_numbers(tmp_path / "empty", notebooks)
+
+
+def test_a_data_directory_carries_its_own_ledger(tmp_path):
+    assert claims.ledger_path(tmp_path) == claims.LEDGER_FILE  # none: the article's applies
+    (tmp_path / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
+    assert claims.ledger_path(tmp_path) == tmp_path / "claims.yaml"
+    assert claims.read_ledger(tmp_path / "claims.yaml") == []  # empty: checks nothing
+    (tmp_path / "claims.yaml").write_text("", encoding="utf-8")
+    assert claims.read_ledger(tmp_path / "claims.yaml") == []
+    assert claims.evaluate([], {}).empty
+
+
+def test_a_quantifier_with_no_range_at_this_n_cannot_be_computed():
+    # "several" = at least 3 and at most half of N: at N = 5 that is 3 to 2, no count at all.
+    report = row(quantifier("several"), {"n_participants_code_C9_9": 3, "n_participants": 5})
+    assert report["status"] == claims.CANNOT
+    assert report["recomputed"] == "3 of 5"
+    assert "cannot be checked among 5" in report["reason"]
+    # At N = 6 it is 3 to 3, and 3 holds.
+    report = row(quantifier("several"), {"n_participants_code_C9_9": 3, "n_participants": 6})
+    assert report["status"] == claims.HOLDS
 
 
 def test_a_build_on_other_data_fails_naming_the_claim(data_copy, tmp_path):

@@ -71,7 +71,10 @@ def test_interviews(study):
 
 
 def test_seven_themes_three_subthemes(study):
-    table = themes.prevalence(study.segments, study.codebook, study.participants)
+    # Methods: "EW coded all data": hers is the coding that covers every transcript.
+    coder = themes.prevalence_coder(study.segments, study.participants, study.coders)
+    assert coder == "EW"
+    table = themes.prevalence(study.segments, study.codebook, study.participants, coder)
     assert (table["level"] == "theme").sum() == 7, f"{RESULTS}: seven themed sections"
     subthemes = table[table["level"] == "subtheme"]
     assert len(subthemes) == 3, f"{RESULTS}: 'Analysis identified three sub-themes'"

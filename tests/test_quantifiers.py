@@ -29,3 +29,27 @@ def test_holds_on_eight(word, count, ok):
 def test_unknown_word_is_refused():
     with pytest.raises(ValueError, match="unknown quantifier"):
         quantifiers.count_range("a few", 8)
+
+
+@pytest.mark.parametrize(("word", "smallest"), [
+    # By hand from the convention: some = 2..N//2 needs N//2 >= 2, so N >= 4; several =
+    # 3..N//2 needs N >= 6; many = ceil(N/2)..N-1 needs N - 1 >= 1, so N >= 2; most =
+    # N//2+1..N-1: N = 2 gives 2..1, N = 3 gives 2..2, so N >= 3; none, one, all hold at N = 1.
+    ("some", 4), ("several", 6), ("many", 2), ("most", 3), ("none", 1), ("one", 1), ("all", 1),
+])
+def test_each_word_is_checkable_from_its_smallest_n(word, smallest):
+    assert quantifiers.smallest_n(word) == smallest
+    for n in range(1, 41):
+        assert quantifiers.checkable(word, n) is (n >= smallest), (word, n)
+        if n >= smallest:
+            low, high = quantifiers.count_range(word, n)
+            assert 0 <= low <= high <= n, (word, n)
+        else:
+            with pytest.raises(quantifiers.Uncheckable, match=f"cannot be checked among {n}"):
+                quantifiers.count_range(word, n)
+
+
+def test_several_at_five_says_why():
+    # 3 to 5 // 2 = 2: empty. The message gives the N from which it can be checked.
+    with pytest.raises(quantifiers.Uncheckable, match="below N = 6"):
+        quantifiers.holds("several", 3, 5)

@@ -1,5 +1,6 @@
-"""Inter-coder agreement per theme on the transcripts both coders coded ("FF independently
-coded half the data"), at two units: a participant's transcript (was the theme coded in it?)
+"""Inter-coder agreement per theme on the transcripts two coders both coded, for every pair of
+coders who share transcripts (and, with more than two coders, Krippendorff's alpha across all
+of them), at two units: a participant's transcript (was the theme coded in it?)
 and a character (was it inside a span coded at the theme? NVivo's coding comparison unit).
 
 Every unit reduces to one of four cells (neither, only the second coder, only the first,
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
 
 import krippendorff
 import numpy as np
@@ -21,7 +24,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from . import style, themes
+from . import schema, style, themes
+from .explore import Note
+from .outputs import Outputs
 
 UNITS = ("participant", "character")
 N_BOOT = 2000
@@ -120,7 +125,7 @@ def _cells(segments: pd.DataFrame, n_themes: int, pids: list[str], coders: tuple
 
 
 def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
-                    transcripts: Mapping[str, str] | None, coders: tuple[str, str] = ("EW", "FF"),
+                    transcripts: Mapping[str, str] | None, *, coders: tuple[str, str],
                     unit: str = "participant", n_boot: int = N_BOOT,
                     seed: int = SEED) -> pd.DataFrame:
     """Percent agreement, Cohen's kappa and Krippendorff's alpha per theme and pooled over
@@ -134,16 +139,8 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
         raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
     if unit == "character" and transcripts is None:
         raise ValueError("character-level agreement needs the transcripts")
-    book = codebook.sort_values("order", kind="stable")
-    theme_rows = book[book["level"] == "theme"]
-    theme_ids = theme_rows["code_id"].tolist()
-    theme_of = themes.ancestors(codebook)["theme_id"]
-    unknown = ~segments["code_id"].isin(theme_of.index)
-    if unknown.any():
-        raise ValueError(f"code {segments['code_id'][unknown].iloc[0]!r} is not in the codebook")
-    coded = segments[segments["coder"].isin(coders)].assign(
-        theme_index=lambda f: f["code_id"].map(theme_of).map(
-            {t: i for i, t in enumerate(theme_ids)}))
+    theme_ids, theme_names, coded = _theme_indices(segments[segments["coder"].isin(coders)],
+                                                   codebook)
     per_coder = [set(coded.loc[coded["coder"] == c, "participant_id"]) for c in coders]
     pids = sorted(per_coder[0] & per_coder[1], key=_natural)
     if not pids:
@@ -157,7 +154,7 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
     boot_kappa, boot_alpha = kappa_from_cells(boot), alpha_from_cells(boot)
 
     rows = []
-    names = [*theme_rows["name"], "All themes (pooled)"]
+    names = [*theme_names, "All themes (pooled)"]
     for i, (theme_id, name) in enumerate(zip([*theme_ids, POOLED_ID], names, strict=True)):
         total = cells[i].sum(axis=0)
         kappa, alpha = _library_estimates(total)
@@ -171,6 +168,7 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
                   for stat, values in (("kappa", boot_kappa), ("alpha", boot_alpha))
                   for side, q in (("low", 2.5), ("high", 97.5))}
         rows.append({
+            "coders": f"{coders[0]} vs {coders[1]}",
             "theme_id": theme_id, "theme": name, "unit": unit, "n_transcripts": len(pids),
             "n_units": int(total.sum()),
             "percent_agreement": 100 * (total[0] + total[3]) / total.sum(),
@@ -180,6 +178,177 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
             "note": note,
         })
     return pd.DataFrame(rows)
+
+
+def coder_pairs(segments: pd.DataFrame, coders: pd.DataFrame) -> list[tuple[str, str]]:
+    """Every pair of coders (in coders.csv order) who both coded at least one transcript."""
+    coded = segments.groupby("coder")["participant_id"].agg(set)
+    names = [c for c in coders["coder"] if c in coded.index]
+    return [(a, b) for a, b in combinations(names, 2) if coded[a] & coded[b]]
+
+
+def _theme_indices(segments: pd.DataFrame, codebook: pd.DataFrame) -> tuple[list[str], list[str],
+                                                                          pd.DataFrame]:
+    book = codebook.sort_values("order", kind="stable")
+    theme_rows = book[book["level"] == "theme"]
+    theme_ids = theme_rows["code_id"].tolist()
+    theme_of = themes.ancestors(codebook)["theme_id"]
+    unknown = ~segments["code_id"].isin(theme_of.index)
+    if unknown.any():
+        raise ValueError(f"code {segments['code_id'][unknown].iloc[0]!r} is not in the codebook")
+    coded = segments.assign(theme_index=segments["code_id"].map(theme_of).map(
+        {t: i for i, t in enumerate(theme_ids)}))
+    return theme_ids, theme_rows["name"].tolist(), coded
+
+
+def all_coders_alpha(segments: pd.DataFrame, codebook: pd.DataFrame,
+                     transcripts: Mapping[str, str] | None, unit: str = "participant"
+                     ) -> pd.DataFrame:
+    """Krippendorff's alpha (nominal) per theme and pooled, across every coder at once.
+
+    A unit (a transcript, or a character of one) is pairable when at least two coders coded
+    its transcript; each of them gives 1 where the theme is coded there, else 0, and coders
+    who did not code the transcript are missing values, as alpha allows. No interval: the
+    pairwise tables carry the bootstrap.
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+    theme_ids, names, coded = _theme_indices(segments, codebook)
+    n_themes = len(theme_ids)
+    per_pid = coded.groupby("participant_id")["coder"].agg(lambda c: sorted(set(c)))
+    shared = sorted((p for p, cs in per_pid.items() if len(cs) >= 2), key=_natural)
+    # counts[t]: (units, 2) how many coders gave 0 and 1, unit by unit.
+    counts: list[list[np.ndarray]] = [[] for _ in range(n_themes)]
+    n_coders = 0
+    for pid in shared:
+        rows = coded[coded["participant_id"] == pid]
+        who = per_pid[pid]
+        n_coders = max(n_coders, len(who))
+        if unit == "participant":
+            ones = np.array([[t in set(rows.loc[rows["coder"] == c, "theme_index"])
+                              for c in who] for t in range(n_themes)]).sum(axis=1)[:, None]
+        else:
+            length = len(transcripts[pid])  # type: ignore[index]
+            ones = sum(_coverage(rows[rows["coder"] == c], n_themes, length).astype(int)
+                       for c in who)
+        for t in range(n_themes):
+            counts[t].append(np.stack([len(who) - ones[t], ones[t]], axis=-1))
+    out = []
+    stacks = [np.concatenate(c) if c else np.zeros((0, 2), int) for c in counts]
+    stacks.append(np.concatenate(stacks))
+    for theme_id, name, values in zip([*theme_ids, POOLED_ID], [*names, "All themes (pooled)"],
+                                      stacks, strict=True):
+        zeros, ones_total = int(values[:, 0].sum()), int(values[:, 1].sum())
+        if zeros == 0 or ones_total == 0:
+            alpha, note = np.nan, "only one value given: no variation, alpha undefined"
+        else:
+            alpha = float(krippendorff.alpha(value_counts=values,
+                                             level_of_measurement="nominal"))
+            note = ""
+        out.append({"coders": "all coders", "theme_id": theme_id, "theme": name, "unit": unit,
+                    "n_transcripts": len(shared), "n_units": int(len(values)),
+                    "alpha": alpha, "note": note})
+    return pd.DataFrame(out)
+
+
+@dataclass
+class Comparison:
+    """What agreement the data allow, computed: the pairwise tables per unit, alpha across
+    all coders (more than two coders only), and a note for everything left out and why."""
+
+    pairs: list[tuple[str, str]]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    all_coders: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def scope(self) -> Note:
+        """One paragraph saying what was compared, and what was not and why."""
+        compared = (f"Compared: {', '.join(f'{a} and {b}' for a, b in self.pairs)}, at the "
+                    f"{' and '.join(self.tables)} unit." if self.pairs else "")
+        return Note(" ".join(filter(None, [compared, *self.notes])))
+
+    def numbers(self) -> dict[str, object]:
+        """Pooled figures per pair and unit (``agreement_<unit>_<A>_<B>_<measure>``), alpha
+        across all coders where computed, and the number of pairs compared."""
+        values: dict[str, object] = {"n_coder_pairs_compared": len(self.pairs)}
+        for unit, table in self.tables.items():
+            pooled = table[table["theme_id"] == POOLED_ID]
+            for row in pooled.itertuples(index=False):
+                pair = row.coders.replace(" vs ", "_")
+                for measure, column in (("pct", "percent_agreement"), ("kappa", "kappa"),
+                                        ("kappa_ci_low", "kappa_ci_low"),
+                                        ("kappa_ci_high", "kappa_ci_high"), ("alpha", "alpha"),
+                                        ("n_transcripts", "n_transcripts")):
+                    values[f"agreement_{unit}_{pair}_{measure}"] = getattr(row, column)
+        for unit, table in self.all_coders.items():
+            pooled = table.set_index("theme_id").loc[POOLED_ID]
+            values[f"agreement_{unit}_all_coders_alpha"] = pooled["alpha"]
+            values[f"agreement_{unit}_all_coders_n_transcripts"] = int(pooled["n_transcripts"])
+        return values
+
+
+def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame,
+            transcripts: Mapping[str, str] | None, n_boot: int = N_BOOT,
+            seed: int = SEED) -> Comparison:
+    """Every agreement the data allow. One coder, or no transcript two coders share, is a
+    legitimate study with nothing to compare; without transcripts only the participant unit
+    is computed. Each narrowing is said in ``notes``."""
+    comparison = Comparison(coder_pairs(segments, coders))
+    active = [c for c in coders["coder"] if c in set(segments["coder"])]
+    if not comparison.pairs:
+        why = (f"only {active[0]} coded" if len(active) == 1
+               else "no transcript was coded by two coders")
+        comparison.notes.append(f"Nothing to compare: {why}, so there is no inter-coder "
+                                "agreement to compute; no agreement table or figure is written.")
+        return comparison
+    units = list(UNITS)
+    if transcripts is None:
+        units.remove("character")
+        comparison.notes.append("Character-level agreement is skipped: the data directory has "
+                                f"no {schema.TRANSCRIPTS_DIR}/ folder, and characters are "
+                                "counted in the transcripts. Participant-level agreement needs "
+                                "none and is computed.")
+    for unit in units:
+        comparison.tables[unit] = pd.concat(
+            [agreement_table(segments, codebook, transcripts, coders=pair, unit=unit,
+                             n_boot=n_boot, seed=seed) for pair in comparison.pairs],
+            ignore_index=True)
+        if len(active) > 2:
+            comparison.all_coders[unit] = all_coders_alpha(segments, codebook, transcripts, unit)
+    return comparison
+
+
+CAPTIONS = {
+    "participant": "Agreement between coders on the presence of each theme per participant",
+    "character": "Agreement between coders on each character of the double-coded transcripts",
+}
+
+
+def write_table(out: Outputs, comparison: Comparison, unit: str, note: str
+                ) -> pd.DataFrame | Note:
+    """Write ``agreement_<unit>`` (and ``agreement_<unit>_all_coders`` with more than two
+    coders) and return it for display; or a note saying why there is none."""
+    if unit not in comparison.tables:
+        return Note(f"No {unit}-level agreement: see the note above.")
+    table = comparison.tables[unit].round(3)
+    out.table(table, f"agreement_{unit}", CAPTIONS[unit], note)
+    if unit in comparison.all_coders:
+        everyone = comparison.all_coders[unit].round(3)
+        out.table(everyone, f"agreement_{unit}_all_coders",
+                  f"Krippendorff's alpha across all coders at once, unit: {unit}", note)
+        return pd.concat([table, everyone], ignore_index=True)
+    return table
+
+
+def write_figure(out: Outputs, comparison: Comparison, note: str) -> Note | None:
+    """The agreement figure over every computed unit, or a note when nothing was compared."""
+    if not comparison.tables:
+        return Note("No agreement figure: there is nothing to compare.")
+    table = pd.concat(comparison.tables.values(), ignore_index=True)
+    if len(comparison.pairs) > 1:  # one row per theme and pair: say which pair
+        table = table.assign(theme=table["theme"] + " (" + table["coders"] + ")")
+    out.figure(plot_agreement(table), "agreement", note)
+    return None
 
 
 def plot_agreement(table: pd.DataFrame) -> Figure:

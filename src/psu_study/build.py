@@ -35,7 +35,16 @@ if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
     from nbformat import NotebookNode
 
-from .paths import BUILD_DIR, DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+from .paths import (
+    BUILD_DIR,
+    DATA_DIR,
+    FIGURES_DIR,
+    NOTEBOOKS_DIR,
+    REPO_ROOT,
+    TABLES_DIR,
+    DataDirError,
+    check_data_dir,
+)
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -421,11 +430,10 @@ def environment() -> dict[str, object]:
 
 def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
     """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
-    fragments = [lay.tables / "numbers" / f"{n}.json" for n in names]
-    merged = numbers.merge([f for f in fragments if f.exists()])
+    merged = numbers.merge(numbers.fragments(lay.tables, names))
     written = {}
-    for target, text in ((lay.tables / "numbers.json", numbers.dumps(merged)),
-                         (lay.tables / "numbers.tex", numbers.to_latex(merged))):
+    for name, text in numbers.rendered(merged).items():
+        target = lay.tables / name
         data = text.encode("utf-8")
         if not target.exists() or target.read_bytes() != data:
             staging.write_atomic(target, data)
@@ -701,6 +709,11 @@ def main(argv: list[str] | None = None) -> int:
               if differences else "verify: a clean rebuild gives the committed bytes")
         return 1 if differences else 0
     started = time.perf_counter()
+    try:
+        check_data_dir(args.data_dir or DATA_DIR)
+    except DataDirError as exc:
+        print(f"build refused: {exc}", file=sys.stderr)
+        return 1
     try:
         executed = build(args.data_dir, args.out_dir, args.jobs, args.force, args.dry_run)
     except BuildError as exc:

@@ -10,7 +10,6 @@ shown, never enforced: they are facts about the paper, not about the data.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -22,9 +21,11 @@ import yaml
 
 from . import numbers as numbers_mod
 from . import quantifiers, staging
-from .paths import REPO_ROOT, display_path
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path
 
 LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
+DATA_LEDGER_NAME = "claims.yaml"
+"""A data directory's own ledger, ``<data_dir>/claims.yaml``, replaces the article's."""
 
 HOLDS = "holds"
 DIFFERS = "differs"
@@ -260,11 +261,14 @@ def _validate(source: str, index: int, entry: object) -> Claim:
 
 
 def parse_ledger(data: object, source: str = "claims/ledger.yaml") -> list[Claim]:
-    """Validate a loaded ledger: a list of entries, or a mapping with a ``claims`` list."""
+    """Validate a loaded ledger: a list of entries, or a mapping with a ``claims`` list. An
+    empty ledger (an empty file, ``[]`` or ``claims: []``) is valid and checks nothing."""
     if isinstance(data, dict):
         data = data.get("claims")
-    if not isinstance(data, list) or not data:
-        raise LedgerError(f"{source}: expected a non-empty list of claims under 'claims'")
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise LedgerError(f"{source}: expected a list of claims under 'claims'")
     claims = [_validate(source, i, entry) for i, entry in enumerate(data)]
     seen: set[str] = set()
     for claim in claims:
@@ -272,6 +276,14 @@ def parse_ledger(data: object, source: str = "claims/ledger.yaml") -> list[Claim
             raise _refuse(source, repr(claim.id), "field 'id' is used by another entry")
         seen.add(claim.id)
     return claims
+
+
+def ledger_path(data_dir: Path) -> Path:
+    """The ledger that goes with a study's data: ``<data_dir>/claims.yaml`` when the data
+    directory carries one, else the repository's ledger of the article (``claims/ledger.yaml``),
+    which the real data of this study are checked against."""
+    own = Path(data_dir) / DATA_LEDGER_NAME
+    return own if own.is_file() else LEDGER_FILE
 
 
 def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
@@ -286,21 +298,42 @@ def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
     return parse_ledger(data, display_path(path))
 
 
-def read_numbers(tables_dir: Path) -> dict[str, object]:
-    """The study's headline numbers, from ``numbers.json`` (the runner merges the other
-    notebooks' numbers into it before it runs this one); the read is recorded, so a change
-    in any number re-runs the claims."""
-    path = Path(tables_dir) / "numbers.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no {display_path(path)}: run the other notebooks first")
-    staging.record_read(path)
-    return json.loads(path.read_text(encoding="utf-8"))
+def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, object]:
+    """The study's headline numbers, merged from every notebook's fragment under
+    ``<tables_dir>/numbers/``: the same merge the runner writes to ``numbers.json``, so the
+    claims need nothing merged beforehand however the notebooks were run. Outside the runner
+    (papermill, JupyterLab) it also writes ``numbers.json`` and ``numbers.tex``, which the
+    runner otherwise writes itself. Each fragment read is recorded, so a change in any number
+    re-runs the claims."""
+    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    paths = numbers_mod.fragments(Path(tables_dir), names)
+    if not paths:
+        raise FileNotFoundError(f"no numbers under {display_path(Path(tables_dir))}/"
+                                f"{numbers_mod.FRAGMENTS_DIR}: run the other notebooks first")
+    for path in paths:
+        staging.record_read(path)
+    merged = numbers_mod.merge(paths)
+    if staging.stage_dir() is None:
+        for name, text in numbers_mod.rendered(merged).items():
+            target = Path(tables_dir) / name
+            data = text.encode("utf-8")
+            if not target.exists() or target.read_bytes() != data:
+                staging.write_atomic(target, data)
+    return merged
 
 
 # --- evaluating claims --------------------------------------------------------------------
 
 class _Missing(KeyError):
     """A key the check needs is not in numbers.json."""
+
+
+class _Uncheckable(Exception):
+    """The check cannot be made on these data (a quantifier with no range at this N)."""
+
+    def __init__(self, reason: str, shown: str) -> None:
+        super().__init__(reason)
+        self.reason, self.shown = reason, shown
 
 
 def _get(numbers: dict[str, object], key: str) -> object:
@@ -343,7 +376,10 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
             raise _Missing(f"{check['key']} or {n_key} (not a count)")
         value, n = int(value), int(n)
         count = n - value if check["complement"] else value
-        low, high = quantifiers.count_range(word, n)
+        try:
+            low, high = quantifiers.count_range(word, n)
+        except quantifiers.Uncheckable as exc:
+            raise _Uncheckable(f"{exc}.", f"{count} of {n}") from None
         admits = f"{low}" if low == high else f"{low}-{high}"
         kind_of = "convention" if quantifiers.IS_CONVENTION[word] else "fact"
         why = f"'{word}' admits {admits} of {n} ({kind_of})"
@@ -402,6 +438,10 @@ def evaluate_claim(claim: Claim, numbers: dict[str, object]) -> dict[str, str]:
         return row
     try:
         ok, shown, why = _run_check(claim, numbers) if claim.check else (None, "n/a", "")
+    except _Uncheckable as uncheckable:
+        row.update(recomputed=uncheckable.shown, status=CANNOT,
+                   reason=_joined(uncheckable.reason, claim.note))
+        return row
     except _Missing as missing:
         ok, shown, why = False, "missing", (f"{missing.args[0]!s} is not in numbers.json "
                                             "(did a notebook stop writing it?)")

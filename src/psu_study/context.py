@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import disclosure, staging
 from .outputs import Outputs
-from .paths import StudyDirs, resolve_dirs
+from .paths import StudyDirs, check_data_dir, resolve_dirs
 from .validation import Study, load_study
 
 DISCLOSURE_DIR = "disclosure"
@@ -25,6 +25,7 @@ def open_study(
 ) -> tuple[Study, Outputs, StudyDirs]:
     """Load the validated study and an output writer from a notebook's parameters."""
     dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
+    check_data_dir(dirs.data)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     names, allow = disclosure_lists(dirs.data)
     return study, Outputs(dirs.figures, dirs.tables, notebook, names, allow), dirs

@@ -22,7 +22,7 @@ from scipy.stats import binom
 from . import style
 from .demographics import user_counts
 from .outputs import InlineFigure
-from .themes import PRIMARY_CODER, ancestors
+from .themes import ancestors, prevalence_coder
 from .validation import Study
 
 REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -65,8 +65,26 @@ def node_choices(codebook: pd.DataFrame) -> list[tuple[str, str]]:
     return choices
 
 
-def _labelled(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None) -> pd.DataFrame:
-    rows = segments if coder is None else segments[segments["coder"] == coder]
+def starting_point(codebook: pd.DataFrame, participants: pd.DataFrame, theme: str | None,
+         participant: str | None) -> tuple[str, str]:
+    """The theme and participant to open on: those asked for, checked against the data, or
+    else the codebook's first theme and the first participant."""
+    nodes = [code_id for _, code_id in node_choices(codebook)]
+    people = participants["participant_id"].tolist()
+    if theme is not None and theme not in nodes:
+        raise KeyError(f"theme {theme!r} is not a theme or sub-theme code_id of codebook.csv; "
+                       f"known: {', '.join(nodes)}")
+    if participant is not None and participant not in people:
+        raise KeyError(f"participant {participant!r} is not in participants.csv; known: "
+                       f"{', '.join(people)}")
+    if not nodes or not people:
+        raise ValueError("nothing to explore: the codebook has no theme or there is no "
+                         "participant")
+    return theme or nodes[0], participant or people[0]
+
+
+def _labelled(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
+    rows = segments[segments["coder"] == coder]
     up = ancestors(codebook)
     names = codebook.set_index("code_id")["name"]
     return rows.assign(
@@ -78,10 +96,11 @@ def _labelled(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None)
     )
 
 
-def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, node_id: str | None = None,
-                 participant_id: str | None = None,
-                 coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
-    """The coded segments under a theme, sub-theme or code and/or of one participant.
+def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
+                 node_id: str | None = None,
+                 participant_id: str | None = None) -> pd.DataFrame:
+    """The coded segments of ``coder`` under a theme, sub-theme or code and/or of one
+    participant.
 
     Either filter may be None (all). Rows are in theme order, then participant, then position
     in the transcript; ``Source`` says whether the text is a published quotation.
@@ -110,36 +129,43 @@ def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, node_id: str | 
     })
 
 
-def quotations_for(segments: pd.DataFrame, codebook: pd.DataFrame, node_id: str | None = None,
-                   participant_id: str | None = None,
-                   coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+def quotations_for(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
+                   node_id: str | None = None,
+                   participant_id: str | None = None) -> pd.DataFrame:
     """Only the published quotations among ``segments_for``: the article's own words."""
-    rows = segments_for(segments, codebook, node_id, participant_id, coder)
+    rows = segments_for(segments, codebook, coder, node_id, participant_id)
     return rows[rows["Source"] == "published quotation"].drop(columns="Source") \
         .reset_index(drop=True)
 
 
+def _counts(rows: pd.DataFrame, by: str, index: pd.Series) -> pd.DataFrame:
+    """Segments and published quotations per value of ``by``, zeros where there are none.
+
+    Counted with value_counts (integers even when no row matches), never by filling an empty
+    group frame, whose text-typed columns refuse a 0.
+    """
+    quoted = rows["Source"] == "published quotation"
+    return pd.DataFrame({
+        by: index.to_numpy(),
+        "Segments": rows[by].value_counts().reindex(index, fill_value=0).astype(int).to_numpy(),
+        "Quotations": rows.loc[quoted, by].value_counts().reindex(index, fill_value=0)
+        .astype(int).to_numpy(),
+    })
+
+
 def per_participant(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
-                    node_id: str, coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+                    node_id: str, coder: str) -> pd.DataFrame:
     """For one theme: every participant, her segments and published quotations under it."""
-    rows = segments_for(segments, codebook, node_id, None, coder)
-    counts = rows.groupby("Participant")["Source"].agg(
-        segments="size", quotations=lambda s: int((s == "published quotation").sum()))
-    table = counts.reindex(participants["participant_id"], fill_value=0).astype(int)
-    return table.rename_axis("Participant").reset_index().rename(
-        columns={"segments": "Segments", "quotations": "Quotations"})
+    rows = segments_for(segments, codebook, coder, node_id)
+    return _counts(rows, "Participant", participants["participant_id"])
 
 
 def per_theme(segments: pd.DataFrame, codebook: pd.DataFrame, participant_id: str,
-              coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+              coder: str) -> pd.DataFrame:
     """For one participant: every theme, her segments and published quotations under it."""
-    rows = segments_for(segments, codebook, None, participant_id, coder)
+    rows = segments_for(segments, codebook, coder, None, participant_id)
     themes = codebook[codebook["level"] == "theme"].sort_values("order")
-    counts = rows.groupby("Theme")["Source"].agg(
-        segments="size", quotations=lambda s: int((s == "published quotation").sum()))
-    table = counts.reindex(themes["name"], fill_value=0).astype(int)
-    return table.rename_axis("Theme").reset_index().rename(
-        columns={"segments": "Segments", "quotations": "Quotations"})
+    return _counts(rows, "Theme", themes["name"])
 
 
 # --- how surprising is an all-female sample ------------------------------------------------
@@ -239,14 +265,16 @@ NOT_INTERACTIVE = ("Interactive explorer off (interactive = False): set interact
 
 
 def explorer(study: Study, theme: str | None = None, participant: str | None = None,
-             coder: str | None = PRIMARY_CODER):  # -> ipywidgets.Widget
+             coder: str | None = None):  # -> ipywidgets.Widget
     """Widgets for an analyst: a theme and a participant picker (opened on the notebook's
     ``theme`` and ``participant`` parameters), and base-rate and sample-size sliders, each
-    redrawing from the pure functions above."""
+    redrawing from the pure functions above. ``coder`` defaults to the prevalence coder."""
     import ipywidgets as w
     from IPython.display import display
 
     segments, codebook = study.segments, study.codebook
+    if coder is None:
+        coder = prevalence_coder(segments, study.participants, study.coders)
     nodes = [("(all themes)", None), *node_choices(codebook)]
     node = w.Dropdown(options=nodes, description="Theme", layout=w.Layout(width="32em"),
                       value=theme if theme in {v for _, v in nodes} else None)
@@ -261,7 +289,7 @@ def explorer(study: Study, theme: str | None = None, participant: str | None = N
         with segments_out:
             segments_out.clear_output(wait=True)
             pick = quotations_for if only_quotes.value else segments_for
-            rows = pick(segments, codebook, node.value, person.value, coder)
+            rows = pick(segments, codebook, coder, node.value, person.value)
             display(Table(rows, f"{len(rows)} segment(s)"))
 
     for control in (node, person, only_quotes):

@@ -7,6 +7,7 @@ from matplotlib.dates import DateFormatter, MonthLocator
 from matplotlib.figure import Figure
 
 from . import style
+from .schema import INTERVIEW_MODES
 
 
 def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
@@ -24,12 +25,14 @@ def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
 
 
 def schedule(interviews: pd.DataFrame) -> dict[str, object]:
-    """When and how interviews were held."""
+    """When and how interviews were held: a count for every mode of the contract, zeros
+    included (a zero here is a count, not a missing value)."""
     modes = interviews["mode"].value_counts()
     return {
         "interview_first_date": interviews["interview_date"].min().date().isoformat(),
         "interview_last_date": interviews["interview_date"].max().date().isoformat(),
-        "n_interviews_telephone": int(modes.get("telephone", 0)),
+        **{f"n_interviews_{mode.replace('-', '_')}": int(modes.get(mode, 0))
+           for mode in INTERVIEW_MODES},
     }
 
 

@@ -52,6 +52,21 @@ def to_latex(numbers: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FRAGMENTS_DIR = "numbers"
+"""Each notebook writes its numbers to ``<tables>/numbers/<notebook>.json``."""
+
+
+def fragments(tables_dir: Path, names: list[str]) -> list[Path]:
+    """The fragments the notebooks ``names`` have written under ``tables_dir``."""
+    folder = Path(tables_dir) / FRAGMENTS_DIR
+    return [folder / f"{name}.json" for name in names if (folder / f"{name}.json").exists()]
+
+
+def rendered(merged: dict[str, object]) -> dict[str, str]:
+    """The combined files' names and text: ``numbers.json`` and its LaTeX macros."""
+    return {"numbers.json": dumps(merged), "numbers.tex": to_latex(merged)}
+
+
 def merge(fragments: list[Path]) -> dict[str, object]:
     """One dict from every notebook's fragment; a key written by two notebooks is an error."""
     merged: dict[str, object] = {}

@@ -86,9 +86,9 @@ SENTENCES: list[tuple[tuple[str, ...], object]] = [
      lambda v: (f"The analysis has {v['n_themes']} themes, {v['n_themes_with_subthemes']} of "
                 f"them with {v['n_subthemes']} sub-themes, over {v['n_segments']} coded "
                 f"segments.")),
-    (("n_transcripts_coded_EW", "n_transcripts_coded_FF"),
-     lambda v: (f"EW coded {v['n_transcripts_coded_EW']} transcripts and FF independently "
-                f"coded {v['n_transcripts_coded_FF']}.")),
+    (("n_coders", "prevalence_coder"),
+     lambda v: (f"{v['n_coders']} coder(s) coded the transcripts; prevalence is counted on "
+                f"{v['prevalence_coder']}'s coding, which covers every transcript.")),
 ]
 """(numbers.json keys needed, sentence). A sentence appears in the section of whichever
 notebook wrote all its keys, and only then: nothing here assumes which notebooks exist."""

@@ -3,6 +3,7 @@ quotations the article uses to illustrate them (Table 2)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import numpy as np
@@ -12,9 +13,56 @@ from matplotlib.patches import FancyBboxPatch
 
 from . import style
 
-PRIMARY_CODER = "EW"
-"""The coder who coded every transcript ("EW coded all data"): prevalence is counted on her
-coding, so it covers all participants; the second coder's half is for agreement."""
+PREVALENCE_DECLARATION = "prevalence"
+"""The word that, in a coder's ``role`` in coders.csv, declares that coder's coding the one
+prevalence counts (needed only when several coders each coded every transcript)."""
+
+
+class CodingError(ValueError):
+    """The coding cannot give a prevalence: the message says why and what to declare."""
+
+
+def transcripts_per_coder(segments: pd.DataFrame, coders: pd.DataFrame) -> pd.Series:
+    """How many participants' transcripts each coder of coders.csv coded (0 for none)."""
+    counts = segments.groupby("coder")["participant_id"].nunique()
+    return counts.reindex(coders["coder"], fill_value=0).astype(int)
+
+
+def prevalence_coder(segments: pd.DataFrame, participants: pd.DataFrame,
+                     coders: pd.DataFrame) -> str:
+    """The coder whose coding counts for prevalence: the one who coded every transcript.
+
+    Prevalence is a share of all participants, so it must come from one coder's coding of
+    all of them; another coder's partial coding is for agreement. A coder whose ``role``
+    contains the word "prevalence" is chosen; otherwise the one coder with a segment in every
+    participant's transcript. Refused, saying what to declare, when that is nobody or more
+    than one coder.
+    """
+    n = len(participants)
+    if n == 0:
+        raise CodingError("participants.csv lists no participant: there is no prevalence")
+    counts = transcripts_per_coder(segments, coders)
+    complete = [c for c, k in counts.items() if k == n]
+    word = re.compile(rf"\b{PREVALENCE_DECLARATION}\b", re.IGNORECASE)
+    declared = [c for c, role in zip(coders["coder"], coders["role"].fillna(""), strict=True)
+                if word.search(str(role))]
+    coded = ", ".join(f"{c} coded {k} of {n}" for c, k in counts.items())
+    if len(declared) > 1:
+        raise CodingError(f"coders.csv declares {', '.join(declared)} for prevalence (the word "
+                          f"{PREVALENCE_DECLARATION!r} in role); declare exactly one")
+    if declared:
+        if declared[0] not in complete:
+            raise CodingError(f"coders.csv declares {declared[0]} for prevalence, but "
+                              f"{declared[0]} did not code every transcript ({coded})")
+        return declared[0]
+    if len(complete) == 1:
+        return complete[0]
+    if not complete:
+        raise CodingError(f"no coder coded every one of the {n} transcripts ({coded}): "
+                          "prevalence needs one coder whose coding covers all participants")
+    raise CodingError(f"{' and '.join(complete)} each coded every transcript: declare whose "
+                      f"coding counts for prevalence by writing {PREVALENCE_DECLARATION!r} in "
+                      "that coder's role in coders.csv")
 
 
 def ancestors(codebook: pd.DataFrame) -> pd.DataFrame:
@@ -32,8 +80,11 @@ def ancestors(codebook: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"theme_id": theme, "subtheme_id": subtheme})
 
 
-def _coded(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None) -> pd.DataFrame:
-    rows = segments if coder is None else segments[segments["coder"] == coder]
+def _coded(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
+    rows = segments[segments["coder"] == coder]
+    if rows.empty:
+        raise CodingError(f"coder {coder!r} has no segments in segments.csv: counts from "
+                          "nobody's coding would be zeros, not prevalence")
     up = ancestors(codebook)
     return rows[["participant_id", "code_id"]].assign(
         theme_id=rows["code_id"].map(up["theme_id"]).to_numpy(),
@@ -42,10 +93,12 @@ def _coded(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str | None) ->
 
 
 def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
-               coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
-    """Participants (n, %) and segments (n) per theme, sub-theme and code, in codebook order.
+               coder: str) -> pd.DataFrame:
+    """Participants (n, %) and segments (n) per theme, sub-theme and code, in codebook order,
+    counted on ``coder``'s coding (see ``prevalence_coder``).
 
-    A participant counts once for a node however many of her segments it holds.
+    A participant counts once for a node however many of her segments it holds. A segment
+    counts for its code and every node above it, however deep the codebook.
     """
     coded = _coded(segments, codebook, coder)
     # One row per (segment, node it counts for); a segment coded at a theme itself has the
@@ -61,11 +114,14 @@ def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.
     table["n_participants"] = table["code_id"].map(n_part).fillna(0).astype(int)
     table["pct_participants"] = 100 * table["n_participants"] / n if n else np.nan
     table["n_segments"] = table["code_id"].map(seg_counts).fillna(0).astype(int)
+    if not table.loc[table["level"] == "theme", "n_participants"].any():
+        raise CodingError(f"{coder}'s segments count for no theme of the codebook: a prevalence "
+                          "of 0 for every theme is not a result")
     return table.reset_index(drop=True)
 
 
 def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
-           coder: str | None = PRIMARY_CODER, level: str = "theme") -> pd.DataFrame:
+           coder: str, level: str = "theme") -> pd.DataFrame:
     """Participant-by-node presence (0/1) at ``level`` ('theme', 'subtheme' or 'code')."""
     coded = _coded(segments, codebook, coder)
     column = {"theme": "theme_id", "subtheme": "subtheme_id", "code": "code_id"}[level]
@@ -88,15 +144,13 @@ def themes_table(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def quotations(segments: pd.DataFrame, codebook: pd.DataFrame,
-               coder: str | None = PRIMARY_CODER) -> pd.DataFrame:
+def quotations(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
     """Table 2: the published quotations per theme and sub-theme, tagged with the participant.
 
     A quotation whose participant the article does not name carries a dagger.
     """
-    published = segments[segments["provenance"].str.startswith("published")]
-    if coder is not None:
-        published = published[published["coder"] == coder]
+    published = segments[segments["provenance"].str.startswith("published")
+                         & (segments["coder"] == coder)]
     up = ancestors(codebook)
     names = codebook.set_index("code_id")["name"]
     order = pd.Series(range(len(codebook)), index=codebook["code_id"])
@@ -171,10 +225,12 @@ def numbers_key(level: str, code_id: str) -> str:
     return f"n_participants_{level}_{code_id.replace('.', '_').replace('-', '_')}"
 
 
-def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame) -> dict:
-    """Counts of themes and how many participants each node was coded for; and who coded
-    how many transcripts (the double coding)."""
+def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
+            coder: str) -> dict:
+    """Counts of themes and how many participants each node was coded for (on ``coder``'s
+    coding); and who coded how many transcripts (the double coding)."""
     values: dict[str, object] = {
+        "prevalence_coder": coder,
         "n_themes": int((table["level"] == "theme").sum()),
         "n_subthemes": int((table["level"] == "subtheme").sum()),
         "n_codes": int((table["level"] == "code").sum()),

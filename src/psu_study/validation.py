@@ -423,8 +423,18 @@ def _check_codebook(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
                  "a theme has no parent; got {value}")
     _refuse_rows(where, book, (book["level"] == "subtheme") & (parent_level != "theme"),
                  "parent_id", "a subtheme's parent must be a theme; got {value}")
-    _refuse_rows(where, book, (book["level"] == "code") & ~parent_level.isin(["theme", "subtheme"]),
-                 "parent_id", "a code's parent must be a theme or subtheme; got {value}")
+    _refuse_rows(where, book, (book["level"] == "code") & book["parent_id"].isna(), "parent_id",
+                 "a code needs a parent (a theme, sub-theme or code)")
+    # Codes may nest under codes to any depth, but every chain of parents must end at a theme.
+    parent = book.set_index("code_id")["parent_id"]
+    root = pd.Series(book["code_id"].to_numpy(), index=book["code_id"].to_numpy())
+    for _ in range(len(book)):
+        up = root.map(parent)
+        root = up.where(up.notna(), root)
+    _refuse_rows(where, book, pd.Series((root.map(levels) != "theme").to_numpy(), book.index),
+                 "parent_id",
+                 "the chain of parents from this code never reaches a theme (a cycle?); "
+                 "parent {value}")
     siblings = book["parent_id"].fillna("") + "#" + book["order"].astype(str)
     _refuse_rows(where, book, siblings.duplicated(), "order",
                  "order {value} repeats a sibling's order under the same parent")
