@@ -263,8 +263,9 @@ class Comparison:
 
     def scope(self) -> Note:
         """One paragraph saying what was compared, and what was not and why."""
+        units = " and ".join(self.tables) + (" units" if len(self.tables) > 1 else " unit")
         compared = (f"Compared: {', '.join(f'{a} and {b}' for a, b in self.pairs)}, at the "
-                    f"{' and '.join(self.tables)} unit." if self.pairs else "")
+                    f"{units}." if self.pairs else "")
         return Note(" ".join(filter(None, [compared, *self.notes])))
 
     def numbers(self) -> dict[str, object]:
@@ -282,7 +283,7 @@ class Comparison:
                     values[f"agreement_{unit}_{pair}_{measure}"] = getattr(row, column)
         for unit, table in self.all_coders.items():
             pooled = table.set_index("theme_id").loc[POOLED_ID]
-            values[f"agreement_{unit}_all_coders_alpha"] = pooled["alpha"]
+            values[f"agreement_{unit}_all_coders_alpha"] = float(pooled["alpha"])
             values[f"agreement_{unit}_all_coders_n_transcripts"] = int(pooled["n_transcripts"])
         return values
 

@@ -22,7 +22,7 @@ from scipy.stats import binom
 from . import style
 from .demographics import user_counts
 from .outputs import InlineFigure
-from .themes import ancestors, prevalence_coder
+from .themes import ancestors, codes_under, prevalence_coder
 from .validation import Study
 
 REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -89,7 +89,6 @@ def _labelled(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.
     names = codebook.set_index("code_id")["name"]
     return rows.assign(
         theme_id=rows["code_id"].map(up["theme_id"]).to_numpy(),
-        subtheme_id=rows["code_id"].map(up["subtheme_id"]).to_numpy(),
         code_name=rows["code_id"].map(names).to_numpy(),
         theme_name=rows["code_id"].map(up["theme_id"]).map(names).to_numpy(),
         published=rows["provenance"].str.startswith("published").to_numpy(),
@@ -109,8 +108,7 @@ def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
     if node_id is not None:
         if node_id not in set(codebook["code_id"]):
             raise KeyError(f"{node_id!r} is not a code_id of the codebook")
-        rows = rows[(rows["code_id"] == node_id) | (rows["theme_id"] == node_id)
-                    | (rows["subtheme_id"] == node_id)]
+        rows = rows[rows["code_id"].isin(codes_under(codebook, node_id))]
     if participant_id is not None:
         rows = rows[rows["participant_id"] == participant_id]
     order = pd.Series(range(len(codebook)), index=codebook["code_id"])

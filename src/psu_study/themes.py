@@ -80,16 +80,34 @@ def ancestors(codebook: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"theme_id": theme, "subtheme_id": subtheme})
 
 
-def _coded(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
+def lineage(codebook: pd.DataFrame) -> pd.DataFrame:
+    """Every (code_id, node) pair where the node is the code itself or any node above it,
+    however deep the codebook: a segment counts for each of them."""
+    parent = codebook.set_index("code_id")["parent_id"]
+    node = pd.Series(codebook["code_id"].to_numpy(), index=codebook["code_id"].to_numpy())
+    steps = []
+    for _ in range(len(codebook)):
+        steps.append(node.dropna())
+        node = node.map(parent)
+        if node.isna().all():
+            break
+    return pd.concat(steps).rename_axis("code_id").reset_index(name="node")
+
+
+def codes_under(codebook: pd.DataFrame, node_id: str) -> pd.Series:
+    """The code_ids whose segments count for ``node_id`` (itself included)."""
+    pairs = lineage(codebook)
+    return pairs.loc[pairs["node"] == node_id, "code_id"]
+
+
+def _counted(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
+    """One row per (segment of ``coder``, node it counts for)."""
     rows = segments[segments["coder"] == coder]
     if rows.empty:
         raise CodingError(f"coder {coder!r} has no segments in segments.csv: counts from "
                           "nobody's coding would be zeros, not prevalence")
-    up = ancestors(codebook)
-    return rows[["participant_id", "code_id"]].assign(
-        theme_id=rows["code_id"].map(up["theme_id"]).to_numpy(),
-        subtheme_id=rows["code_id"].map(up["subtheme_id"]).to_numpy(),
-    )
+    numbered = rows[["participant_id", "code_id"]].assign(segment=np.arange(len(rows)))
+    return numbered.merge(lineage(codebook), on="code_id")
 
 
 def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
@@ -98,15 +116,10 @@ def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.
     counted on ``coder``'s coding (see ``prevalence_coder``).
 
     A participant counts once for a node however many of her segments it holds. A segment
-    counts for its code and every node above it, however deep the codebook.
+    counts once for its code and once for every node above it, however deep the codebook (a
+    segment coded at a theme itself counts for the theme alone).
     """
-    coded = _coded(segments, codebook, coder)
-    # One row per (segment, node it counts for); a segment coded at a theme itself has the
-    # theme as code_id and theme_id, and must count once.
-    stacked = pd.concat([
-        coded[[column, "participant_id"]].rename(columns={column: "node"})
-        for column in ("code_id", "subtheme_id", "theme_id")
-    ]).dropna().reset_index().drop_duplicates()
+    stacked = _counted(segments, codebook, coder)
     seg_counts = stacked["node"].value_counts()
     n_part = stacked[["participant_id", "node"]].drop_duplicates()["node"].value_counts()
     n = len(participants)
@@ -123,11 +136,12 @@ def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.
 def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
            coder: str, level: str = "theme") -> pd.DataFrame:
     """Participant-by-node presence (0/1) at ``level`` ('theme', 'subtheme' or 'code')."""
-    coded = _coded(segments, codebook, coder)
-    column = {"theme": "theme_id", "subtheme": "subtheme_id", "code": "code_id"}[level]
+    if level not in ("theme", "subtheme", "code"):
+        raise ValueError(f"level must be theme, subtheme or code; got {level!r}")
+    stacked = _counted(segments, codebook, coder)
     nodes = codebook.loc[codebook["level"] == level, "code_id"].tolist()
-    present = coded[["participant_id", column]].dropna().drop_duplicates()
-    table = pd.crosstab(present["participant_id"], present[column])
+    present = stacked.loc[stacked["node"].isin(nodes), ["participant_id", "node"]]
+    table = pd.crosstab(present["participant_id"], present["node"])
     return table.reindex(index=participants["participant_id"], columns=nodes, fill_value=0) \
         .clip(upper=1).astype(int).rename_axis(index="participant_id", columns="node")
 
