@@ -327,7 +327,7 @@ def _read_map(path: Path) -> dict[str, str]:
     for i, row in enumerate(rows, start=1):
         name, pid = (row["source_name"] or "").strip(), (row["participant_id"] or "").strip()
         if not re.fullmatch(schema.PARTICIPANT_ID, pid):
-            raise QdaError(where, f"row {i}: participant_id {pid!r} is not like P3")
+            raise QdaError(where, f"row {i}: participant_id {pid!r} is not P and a number")
         if name in mapping:
             raise QdaError(where, f"row {i}: source {name!r} is mapped twice")
         mapping[name] = pid
