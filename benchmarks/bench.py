@@ -198,9 +198,10 @@ SCALE_TASKS = {
     "load_study": ("from psu_study import validation", "validation.load_study(d)"),
     "read_csv": ("import pandas as pd",
                  "{p.stem: pd.read_csv(p) for p in sorted(Path(d).glob('*.csv'))}"),
-    "themes": ("from psu_study import themes, validation\ns = validation.load_study(d)",
-               "themes.prevalence(s.segments, s.codebook, s.participants)\n"
-               "themes.matrix(s.segments, s.codebook, s.participants)"),
+    "themes": ("from psu_study import themes, validation\ns = validation.load_study(d)\n"
+               "c = themes.prevalence_coder(s.segments, s.participants, s.coders)",
+               "themes.prevalence(s.segments, s.codebook, s.participants, c)\n"
+               "themes.matrix(s.segments, s.codebook, s.participants, c)"),
     "crosstab": ("import pandas as pd\nfrom psu_study import validation\n"
                  "s = validation.load_study(d)\nbook = s.codebook",
                  "up = dict(zip(book.code_id, book.parent_id.fillna(book.code_id)))\n"
