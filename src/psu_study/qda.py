@@ -618,8 +618,9 @@ def _detect_offsets(where: str, sources: list[_Source], spans: list[_Span],
         tie = " (a tie: the standard's convention is assumed)" if (m2, e2) == (
             matches, ends) else ""
         others = f"next best {runner.name}: {score(m2, e2)}{tie}"
-        others += f"; {len(relevant) - len(scored)} more readings leave their text" if len(
-            relevant) > len(scored) else ""
+        if len(relevant) > len(scored):
+            others += (f"; {len(relevant) - len(scored)} of {len(relevant)} readings put a "
+                       "span outside its text")
     return best.name, f"{best.description}: {score(matches, ends)}; {others}", points
 
 
