@@ -285,13 +285,16 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     assert "numbered the 2 coded sources P1..P2" in printed and "Memo" in printed
     table = pd.read_csv(out / "sources.csv", dtype=str)
     assert table["participant_id"].tolist() == ["P1", "P2"]
-    # The user corrects the map (Jones was the first interview) and imports again with it.
+    # The user corrects the map in place (Jones was the first interview) and imports again
+    # over the same folder with it, as the README shows.
     table["participant_id"] = ["P2", "P1"]
-    edited = tmp_path / "sources.csv"
-    table.to_csv(edited, index=False)
-    assert qda.main([str(path), "--out", str(tmp_path / "again"), "--participants",
-                     str(edited)]) == 0
-    assert imported(tmp_path / "again") == [("P2", 3, 7, "Fine"), ("P1", 3, 7, "Good")]
+    table.to_csv(out / "sources.csv", index=False)
+    assert qda.main([str(path), "--out", str(out), "--overwrite", "--participants",
+                     str(out / "sources.csv")]) == 0
+    assert "'Interview Smith.docx' -> P2" in capsys.readouterr().out
+    assert imported(out) == [("P2", 3, 7, "Fine"), ("P1", 3, 7, "Good")]
+    assert pd.read_csv(out / "sources.csv", dtype=str)["participant_id"].tolist() == [
+        "P2", "P1"]
 
 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
