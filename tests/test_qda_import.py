@@ -316,9 +316,9 @@ def test_sources_only_some_names_place_are_refused_without_a_map(tmp_path):
 
 def test_utf16_mapping_memory_does_not_grow_with_the_text():
     # Issue 12: a 100 MB source with one emoji took 2.3 GB (an int64 per character). Here
-    # 20 million characters with one emoji at the end; the text itself is made before
-    # tracing. An int64 per character would be 160 MB; the limit is 1 MiB.
-    text = "word " * 4_000_000 + "\U0001F600 end."
+    # 5 million characters with one emoji at the end; the text itself is made before
+    # tracing. An int64 per character would be 40 MB; the limit is 1 MiB.
+    text = "word " * 1_000_000 + "\U0001F600 end."
     source = qda._Source("g", "big", text, ET.Element("TextSource"))
     span = qda._Span(0, ET.Element("PlainTextSelection", name=""), 5, 9)
     tracemalloc.start()
@@ -358,9 +358,9 @@ CONTRACT_FILES = {
 }
 
 
-@pytest.mark.xfail(reason="until main has issue 11 items 1 and 3: analysis fixes the coder "
-                   "EW, and a data dir cannot yet carry its own (here empty) claims ledger",
-                   strict=False)
+@pytest.mark.xfail(reason="until main has issue 11 items 1-3: 05_agreement fixes the coders "
+                   "EW and FF, 07_explore the theme T3, and a data dir cannot yet carry its "
+                   "own (here empty) claims ledger", strict=False)
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     # Three transcripts, each coded by AB, one named only by its file (P3.txt).
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),

@@ -719,6 +719,10 @@ def import_project(path: str | Path, out_dir: str | Path,
                    max_bytes: int = MAX_BYTES, max_ratio: float = MAX_RATIO) -> ImportReport:
     """Convert a ``.qdpx`` (or bare ``.qde``) into data-contract files under ``out_dir``.
 
+    ``participant_map`` (a CSV, or an earlier import's ``sources.csv``) and ``auto_map``
+    decide participants (see ``_participants``); ``offsets`` forces one of
+    ``OFFSET_NAMES`` instead of detecting the reading from the text.
+
     Everything is read and checked before anything is written, and the files are written
     into a temporary folder beside ``out_dir`` that is renamed into place at the end, so a
     refused project leaves no half-written folder.
