@@ -371,7 +371,7 @@ def _participants(where: str, root: ET.Element, sources: list[_Source], coded: s
     ``auto_map`` or when no map is given and no name carries a number, ``P1..Pn`` over the
     coded sources in document order, for the user to check in ``sources.csv``. Uncoded
     sources with no participant are left out; a coded one no rule places stops the
-    import. ``auto_map`` numbers every source the map does not place, ignoring names."""
+    import. ``auto_map`` numbers every coded source the map does not place, ignoring names."""
     if mapping is not None:
         unknown = [*sorted(set(mapping.by_guid) - {s.guid for s in sources}),
                    *sorted(set(mapping.by_name) - {s.name for s in sources})]
