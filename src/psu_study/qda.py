@@ -353,7 +353,7 @@ def _read_map(path: Path) -> _Map:
         name = (row.get("source_name") or "").strip()
         pid = (row.get("participant_id") or "").strip()
         if not re.fullmatch(schema.PARTICIPANT_ID, pid):
-            raise QdaError(where, f"row {i}: participant_id {pid[:40]!r} is not like P3")
+            raise QdaError(where, f"row {i}: participant_id {pid[:40]!r} is not P and a number")
         key, table = (guid, by_guid) if guid else (name, by_name)
         if not key:
             raise QdaError(where, f"row {i}: names no source (source_guid and source_name "
@@ -422,7 +422,7 @@ def _participants(where: str, root: ET.Element, sources: list[_Source], coded: s
         raise QdaError(where, f"cannot tell whose transcript source {pending[0].name[:80]!r} "
                        "is: neither its Case nor its name holds P<n>, PPT <n> or "
                        "Participant <n>; give a --participants map, or --auto-map to "
-                       "number the sources P1..Pn")
+                       "number the coded sources in document order")
     notes += [f"uncoded source {s.name[:80]!r} has no participant; left out"
               for s in unplaced if s.guid not in coded]
     owners = pd.Series(pid_of, dtype=object)
@@ -888,8 +888,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="CSV source_name,participant_id (or an import's sources.csv) "
                         "overriding the naming rules")
     parser.add_argument("--auto-map", action="store_true",
-                        help="number the sources the map does not place P1..Pn in document "
-                        "order, ignoring their names (written to sources.csv to check)")
+                        help="number the coded sources the map does not place in document "
+                        "order (P<n> for the n-th), ignoring their names; written to "
+                        "sources.csv to check")
     parser.add_argument("--offsets", choices=OFFSET_NAMES, default=None,
                         help="read selection positions this way instead of detecting it")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
