@@ -180,3 +180,22 @@ def test_codes_nest_under_codes_but_every_chain_must_reach_a_theme(tmp_path):
     with pytest.raises(DataError, match="never reaches a theme") as refused:
         load_study(tmp_path, tables=["codebook"])
     assert refused.value.row == 2 and refused.value.column == "parent_id"
+
+
+def test_alpha_across_three_coders_at_the_character_unit():
+    # One transcript of 4 characters. Theme A: XY codes 0-2, QR 0-4, ST 2-4, so characters
+    # 0 and 1 are (XY 1, QR 1, ST 0) and 2 and 3 (XY 0, QR 1, ST 1): each unit has one 0 and
+    # two 1s, m = 3, o_01 = o_10 = 1 * 2 / 2 = 1 per unit, 4 in all each way.
+    # A alone: n = 12 values, 4 zeros, 8 ones; D_o = 8/12, D_e = 2 * 4 * 8 / (12 * 11) =
+    # 64/132; alpha = 1 - (8/12) / (64/132) = 1 - 1.375 = -0.375.
+    # B nobody coded: only zeros, undefined. Pooled: 24 values, 16 zeros, 8 ones, D_o = 8/24,
+    # D_e = 2 * 16 * 8 / (24 * 23) = 256/552; alpha = 1 - (1/3) / (256/552) = 1 - 0.71875.
+    spans = pd.DataFrame([("P21", "XY", "A", 0, 2), ("P21", "QR", "A1", 0, 4),
+                          ("P21", "ST", "A1x", 2, 4)],
+                         columns=["participant_id", "coder", "code_id", "start", "end"])
+    table = agreement.all_coders_alpha(spans, CODEBOOK, {"P21": "abcd"}, "character")
+    alpha = table.set_index("theme_id")["alpha"]
+    assert alpha["A"] == pytest.approx(-0.375)
+    assert pd.isna(alpha["B"])
+    assert alpha["all"] == pytest.approx(0.28125)
+    assert table.set_index("theme_id").loc["all", "n_units"] == 8

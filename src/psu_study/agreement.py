@@ -213,17 +213,17 @@ def all_coders_alpha(segments: pd.DataFrame, codebook: pd.DataFrame,
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+    if unit == "character" and transcripts is None:
+        raise ValueError("character-level agreement needs the transcripts")
     theme_ids, names, coded = _theme_indices(segments, codebook)
     n_themes = len(theme_ids)
     per_pid = coded.groupby("participant_id")["coder"].agg(lambda c: sorted(set(c)))
     shared = sorted((p for p, cs in per_pid.items() if len(cs) >= 2), key=_natural)
     # counts[t]: (units, 2) how many coders gave 0 and 1, unit by unit.
     counts: list[list[np.ndarray]] = [[] for _ in range(n_themes)]
-    n_coders = 0
     for pid in shared:
         rows = coded[coded["participant_id"] == pid]
         who = per_pid[pid]
-        n_coders = max(n_coders, len(who))
         if unit == "participant":
             ones = np.array([[t in set(rows.loc[rows["coder"] == c, "theme_index"])
                               for c in who] for t in range(n_themes)]).sum(axis=1)[:, None]
