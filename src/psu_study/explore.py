@@ -66,7 +66,7 @@ def node_choices(codebook: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def starting_point(codebook: pd.DataFrame, participants: pd.DataFrame, theme: str | None,
-         participant: str | None) -> tuple[str, str]:
+                   participant: str | None) -> tuple[str, str]:
     """The theme and participant to open on: those asked for, checked against the data, or
     else the codebook's first theme and the first participant."""
     nodes = [code_id for _, code_id in node_choices(codebook)]
