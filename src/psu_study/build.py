@@ -431,14 +431,8 @@ def environment() -> dict[str, object]:
 def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
     """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
     merged = numbers.merge(numbers.fragments(lay.tables, names))
-    written = {}
-    for name, text in numbers.rendered(merged).items():
-        target = lay.tables / name
-        data = text.encode("utf-8")
-        if not target.exists() or target.read_bytes() != data:
-            staging.write_atomic(target, data)
-        written[lay.key(target)] = sha256_bytes(data)
-    return written
+    return {lay.key(target): sha256_bytes(data)
+            for target, data in numbers.write_combined(lay.tables, merged).items()}
 
 
 def load_manifest(lay: Layout) -> dict:

@@ -314,11 +314,7 @@ def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[
         staging.record_read(path)
     merged = numbers_mod.merge(paths)
     if staging.stage_dir() is None:
-        for name, text in numbers_mod.rendered(merged).items():
-            target = Path(tables_dir) / name
-            data = text.encode("utf-8")
-            if not target.exists() or target.read_bytes() != data:
-                staging.write_atomic(target, data)
+        numbers_mod.write_combined(Path(tables_dir), merged)
     return merged
 
 

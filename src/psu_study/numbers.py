@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+from . import staging
+
 _DIGITS = ["Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
 
 
@@ -62,9 +64,15 @@ def fragments(tables_dir: Path, names: list[str]) -> list[Path]:
     return [folder / f"{name}.json" for name in names if (folder / f"{name}.json").exists()]
 
 
-def rendered(merged: dict[str, object]) -> dict[str, str]:
-    """The combined files' names and text: ``numbers.json`` and its LaTeX macros."""
-    return {"numbers.json": dumps(merged), "numbers.tex": to_latex(merged)}
+def write_combined(tables_dir: Path, merged: dict[str, object]) -> dict[Path, bytes]:
+    """Write ``numbers.json`` and its LaTeX macros ``numbers.tex`` (each only when its bytes
+    change, so an unchanged build touches nothing); return each file's bytes."""
+    files = {Path(tables_dir) / "numbers.json": dumps(merged).encode("utf-8"),
+             Path(tables_dir) / "numbers.tex": to_latex(merged).encode("utf-8")}
+    for target, data in files.items():
+        if not target.exists() or target.read_bytes() != data:
+            staging.write_atomic(target, data)
+    return files
 
 
 def merge(fragments: list[Path]) -> dict[str, object]:
