@@ -67,9 +67,9 @@ def count_range(word: str, n: int) -> tuple[int, int]:
     """Inclusive, non-empty range of participant counts that ``word`` admits among ``n``
     participants; ``Uncheckable`` where the convention admits none."""
     if not checkable(word, n):
-        raise Uncheckable(f"'{word.lower()}' cannot be checked among {n} participant(s): its "
-                          f"convention ({CONVENTION[word.lower()]}) admits no count below "
-                          f"N = {smallest_n(word)}")
+        rule = CONVENTION[word.lower()].removesuffix(" (convention)")
+        raise Uncheckable(f"'{word.lower()}' cannot be checked among {n} participant(s): the "
+                          f"convention ({rule}) admits no count below N = {smallest_n(word)}")
     return _ranges(word, n)
 
 
