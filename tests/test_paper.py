@@ -307,3 +307,16 @@ def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_
     with pytest.raises(manuscript.ManuscriptError, match="duration_mean_minutes"):
         manuscript.build(run)
     assert run.out.read_bytes() == before
+
+
+def test_the_report_links_to_the_paper(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from psu_study import report
+
+    site = tmp_path / "report"
+    report.build_report(site)
+    index = BeautifulSoup((site / "index.html").read_text(encoding="utf-8"), "html.parser")
+    links = [a["href"] for a in index.find_all("a") if a["href"].endswith(".pdf")]
+    assert "paper/paper.pdf" in links
+    assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()

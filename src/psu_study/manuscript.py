@@ -25,13 +25,12 @@ from pathlib import Path
 import typst
 
 from . import quantifiers, staging
-from .paths import DATA_DIR, FIGURES_DIR, REPO_ROOT, TABLES_DIR
+from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
 from .report import figure_footnote
 from .themes import numbers_key
 from .validation import load_study
 
-PAPER_DIR = REPO_ROOT / "paper"
 SOURCE = PAPER_DIR / "paper.typ"
 PDF = PAPER_DIR / "paper.pdf"
 DERIVED = "manuscript.json"
