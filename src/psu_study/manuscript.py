@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ManuscriptError, ValueError) as exc:
         print(f"paper failed: {exc}", file=sys.stderr)
         return 1
-    print(f"  paper written: {next(iter(entry['outputs']))} ({len(entry['reads'])} inputs)")
+    print(f"  paper written: {run.out} ({len(entry['reads'])} inputs recorded in the manifest)")
     return 0
 
 
