@@ -210,25 +210,39 @@ def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
             "reads": reads}
 
 
-def build(run: Run | None = None) -> dict:
-    """Compile the paper into ``run.out``; returns its manifest entry. The PDF is written
-    last, so it is newer than the manifest that records it (make then sees it current)."""
-    run = run or Run()
+def paper(run: Run) -> tuple[bytes, dict]:
+    """The paper's bytes and its manifest entry, nothing written but ``manuscript.json``.
+    This is the runner's hook: it writes the PDF with ``write_pdf`` and puts the entry
+    into the manifest under ``MANIFEST_KEY`` itself."""
     pdf, reads, _ = compile_pdf(run)
-    entry = manifest_entry(run, pdf, reads)
-    record_in_manifest(run.tables / "manifest.json", entry)
+    return pdf, manifest_entry(run, pdf, reads)
+
+
+def write_pdf(run: Run, pdf: bytes) -> None:
+    """Replace the PDF only when its bytes change; touch it otherwise, so make sees it
+    current."""
     out = run.out.resolve()
     if not out.exists() or out.read_bytes() != pdf:
         staging.write_atomic(out, pdf)
     else:
         os.utime(out)
+
+
+def build(run: Run | None = None) -> dict:
+    """Compile the paper into ``run.out`` and record it in the manifest; returns its entry.
+    The PDF is written last, so it is newer than the manifest that records it (make then
+    sees it current)."""
+    run = run or Run()
+    pdf, entry = paper(run)
+    record_in_manifest(run.tables / "manifest.json", entry)
+    write_pdf(run, pdf)
     return entry
 
 
 def record_in_manifest(manifest: Path, entry: dict) -> None:
     """Put the paper's entry into the runner's manifest under ``"paper"``, rewriting the file
-    only when that changes it. (Until the runner records the paper itself; see the module
-    docstring of the runner's manifest.)"""
+    only when that changes it: the make-driven path (``make paper``), until the runner
+    records the paper itself through ``paper`` and ``write_pdf``."""
     data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
     if data.get(MANIFEST_KEY) == entry:
         return
