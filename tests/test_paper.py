@@ -321,3 +321,16 @@ def test_the_report_links_to_the_paper(tmp_path):
     links = [a["href"] for a in index.find_all("a") if a["href"].endswith(".pdf")]
     assert "paper/paper.pdf" in links
     assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()
+
+
+def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, data_copy):
+    # The codebook's code names go into the paper straight from the data: a participant's
+    # name planted in one is refused, as every other output refuses it.
+    run = copy_outputs(tmp_path)
+    codebook = data_copy / "codebook.csv"
+    codebook.write_text(codebook.read_text().replace("Self-stigma", "Self-stigma (Alice Jones)"))
+    (data_copy / "disclosure").mkdir()
+    (data_copy / "disclosure" / "names.txt").write_text("Alice Jones\n")
+    with pytest.raises(manuscript.disclosure.DisclosureError, match="manuscript.json"):
+        manuscript.build(manuscript.Run(data_copy, run.tables, run.figures, run.out))
+    assert not run.out.exists()

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import typst
 
-from . import quantifiers, staging
+from . import disclosure, quantifiers, staging
+from .context import disclosure_lists
 from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
 from .report import figure_footnote
@@ -182,8 +183,14 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
     """The PDF's bytes, the files it read (manifest key -> sha256) and the derived JSON."""
     run = _resolved(run)
     derived, inputs = derive(run)
-    derived_bytes = (json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False)
-                     + "\n").encode("utf-8")
+    derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # What the paper takes from the data itself (code names, coders' roles) is scanned as
+    # every other output is; the tables and figures it reads were scanned when written.
+    hits = disclosure.scan_text(derived_text, *disclosure_lists(run.data))
+    if hits:
+        raise disclosure.DisclosureError(f"paper ({DERIVED})", None, None, hits[0].kind,
+                                         hits[0].masked)
+    derived_bytes = derived_text.encode("utf-8")
     derived_path = run.tables / DERIVED
     if not derived_path.exists() or derived_path.read_bytes() != derived_bytes:
         staging.write_atomic(derived_path, derived_bytes)
