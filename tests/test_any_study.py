@@ -112,6 +112,8 @@ def test_without_transcripts_only_participants_are_compared():
     pooled = result.numbers()
     assert pooled["agreement_participant_XY_QR_pct"] == 100.0
     assert pooled["agreement_participant_XY_QR_n_transcripts"] == 1
+    assert pooled["agreement_main_pair"] == "XY vs QR"  # the only pair
+    assert pooled["agreement_participant_pct"] == 100.0
 
 
 def test_three_coders_are_compared_pairwise_and_all_at_once():
@@ -121,6 +123,7 @@ def test_three_coders_are_compared_pairwise_and_all_at_once():
     result = agreement.compare(three, CODEBOOK, listed, None, n_boot=10)
     # XY-QR share P21; XY-ST share P21, P22; QR-ST share P21.
     assert result.pairs == [("XY", "QR"), ("XY", "ST"), ("QR", "ST")]
+    assert result.main_pair() == "XY vs ST"  # shares two transcripts, the others one
     alpha = result.all_coders["participant"].set_index("theme_id")
     # Units P21 (3 coders), P22 (XY, ST). A: P21 (1, 1, 0), P22 (XY 1, ST 1).
     # B: P21 (0, 0, 1), P22 (0, 0). Alpha on the pooled values by hand: coincidences

@@ -49,7 +49,8 @@ def test_each_word_is_checkable_from_its_smallest_n(word, smallest):
                 quantifiers.count_range(word, n)
 
 
-def test_several_at_five_says_why():
+def test_several_at_five_says_why_and_describes_no_count():
     # 3 to 5 // 2 = 2: empty. The message gives the N from which it can be checked.
     with pytest.raises(quantifiers.Uncheckable, match="below N = 6"):
-        quantifiers.holds("several", 3, 5)
+        quantifiers.count_range("several", 5)
+    assert not any(quantifiers.holds("several", k, 5) for k in range(6))

@@ -141,6 +141,11 @@ NUMBERS = {
     "agreement_participant_AB_EF_pct": 500 / 6, "agreement_participant_AB_EF_kappa": 2 / 3,
     "agreement_participant_AB_EF_alpha": 24 / 35,
     "agreement_participant_AB_EF_n_transcripts": 2,
+    # The main pair shares the most transcripts: AB-CD and AB-EF share two each, so the
+    # first in coders.csv order, AB-CD, whose figures are also the unprefixed keys.
+    "agreement_main_pair": "AB vs CD",
+    "agreement_participant_pct": 400 / 6, "agreement_participant_kappa": 1 / 3,
+    "agreement_participant_alpha": 14 / 36, "agreement_participant_n_transcripts": 2,
     "agreement_participant_all_coders_alpha": 74 / 143,
     "agreement_participant_all_coders_n_transcripts": 4,
 }

@@ -268,19 +268,36 @@ class Comparison:
                     f"{units}." if self.pairs else "")
         return Note(" ".join(filter(None, [compared, *self.notes])))
 
+    def main_pair(self) -> str | None:
+        """The pair sharing the most transcripts (the first in coders.csv order on a tie):
+        with two coders, the only pair. Its figures are also the unprefixed numbers keys."""
+        if not self.tables:
+            return None
+        pooled = self.tables["participant"]
+        pooled = pooled[pooled["theme_id"] == POOLED_ID]
+        return str(pooled.loc[pooled["n_transcripts"].idxmax(), "coders"])
+
     def numbers(self) -> dict[str, object]:
-        """Pooled figures per pair and unit (``agreement_<unit>_<A>_<B>_<measure>``), alpha
-        across all coders where computed, and the number of pairs compared."""
+        """Pooled figures per pair and unit (``agreement_<unit>_<A>_<B>_<measure>``), the main
+        pair's again as ``agreement_<unit>_<measure>`` (stable keys for a ledger or paper
+        whatever the coders are called), alpha across all coders where computed, and the
+        number of pairs compared."""
         values: dict[str, object] = {"n_coder_pairs_compared": len(self.pairs)}
+        main = self.main_pair()
+        if main is not None:
+            values["agreement_main_pair"] = main
         for unit, table in self.tables.items():
             pooled = table[table["theme_id"] == POOLED_ID]
             for row in pooled.itertuples(index=False):
-                pair = row.coders.replace(" vs ", "_")
+                prefixes = [f"agreement_{unit}_{row.coders.replace(' vs ', '_')}"]
+                if row.coders == main:
+                    prefixes.append(f"agreement_{unit}")
                 for measure, column in (("pct", "percent_agreement"), ("kappa", "kappa"),
                                         ("kappa_ci_low", "kappa_ci_low"),
                                         ("kappa_ci_high", "kappa_ci_high"), ("alpha", "alpha"),
                                         ("n_transcripts", "n_transcripts")):
-                    values[f"agreement_{unit}_{pair}_{measure}"] = getattr(row, column)
+                    for prefix in prefixes:
+                        values[f"{prefix}_{measure}"] = getattr(row, column)
         for unit, table in self.all_coders.items():
             pooled = table.set_index("theme_id").loc[POOLED_ID]
             values[f"agreement_{unit}_all_coders_alpha"] = float(pooled["alpha"])

@@ -74,6 +74,10 @@ def count_range(word: str, n: int) -> tuple[int, int]:
 
 
 def holds(word: str, count: int, n: int) -> bool:
-    """Whether ``count`` of ``n`` participants is described truthfully by ``word``."""
+    """Whether ``count`` of ``n`` participants is described truthfully by ``word``; never,
+    where the convention admits no count at this N (a claim checker says "cannot be
+    checked" instead, from ``count_range``)."""
+    if not checkable(word, n):
+        return False
     low, high = count_range(word, n)
     return low <= count <= high
