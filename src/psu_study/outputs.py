@@ -174,8 +174,8 @@ class Outputs:
             if hits:
                 raise disclosure.DisclosureError(label, None, None, hits[0].kind, hits[0].masked)
 
-    def figure(self, fig: Figure, name: str, sources: Sequence[pd.DataFrame] = (),
-               note: str = "") -> SavedFigure:
+    def figure(self, fig: Figure, name: str, note: str = "", *,
+               sources: Sequence[pd.DataFrame] = ()) -> SavedFigure:
         """Check ``fig`` (``figure_check``) and save it as 300 dpi PNG and PDF with its alt
         text; the footnote (the synthetic inputs among ``sources``, read from their
         ``provenance`` column, then ``note``) is set in a band added under the figure. The
@@ -208,8 +208,8 @@ class Outputs:
             "alt": alt, "footnote": footnote, "synthetic_inputs": inputs}))
         return SavedFigure(fig, written)
 
-    def table(self, frame: pd.DataFrame, name: str, caption: str,
-              sources: Sequence[pd.DataFrame] = (), note: str = "") -> list[Path]:
+    def table(self, frame: pd.DataFrame, name: str, caption: str, note: str = "", *,
+              sources: Sequence[pd.DataFrame] = ()) -> list[Path]:
         """Save ``frame`` as CSV, Markdown and LaTeX; the footnote (the synthetic inputs among
         ``sources``, then ``note``) travels with each: in the CSV as a last column of its
         own, ``footnote``, so the table's own columns (a ``note`` among them) stay as they
