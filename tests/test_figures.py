@@ -14,6 +14,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba
 from PIL import Image
 from pypdf import PdfReader
 
@@ -424,3 +425,38 @@ def test_the_agreement_figure_says_what_it_rests_on():
     drawn = [t.get_text() for t in fig.axes[0].texts]
     assert "driven by one theme" in drawn
     assert "the pooled figure is driven by one theme" in style.alt_text(fig)
+
+
+# --- colours that survive greyscale printing -----------------------------------------------
+
+def grey(rgba) -> float:
+    """Luma (Rec. 709 weights on the sRGB values): what a greyscale printer keeps."""
+    r, g, b = rgba[:3]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_colours_side_by_side_differ_in_greyscale():
+    """Each figure's colours that tell things apart stay apart in grey by at least a fifth
+    of the scale (Okabe-Ito hues for colour-blind readers, lightness for greyscale)."""
+    from psu_study import themes
+
+    codebook = pd.DataFrame({"code_id": ["T1", "T2"], "parent_id": ["", ""],
+                             "level": ["theme", "theme"], "order": [1, 2],
+                             "name": ["A theme with a name long enough to wrap", "Short"]})
+    presence = pd.DataFrame([[1, 0], [0, 1]], index=["P1", "P2"], columns=["T1", "T2"])
+    heatmap = themes.plot_heatmap(presence, codebook)
+    mesh = heatmap.axes[0].collections[0]
+    cells = {tuple(c) for c in mesh.to_rgba(mesh.get_array().ravel())}
+    share = demographics.plot_female_share(demographics.female_share(*female_share_inputs()))
+    bars = {tuple(p.get_facecolor()) for p in share.axes[0].patches}
+    table = agreement.with_reporting(pd.DataFrame(agreement_rows("A-B", [0.5, 1.0])).assign(
+        kappa_ci_low=0.2, kappa_ci_high=0.9, alpha=0.5, alpha_ci_low=0.2, alpha_ci_high=0.9))
+    marks = {to_rgba(line.get_color()) for line in agreement.plot_agreement(table).axes[0].lines
+             if line.get_marker() not in (None, "None", "")}
+    for name, colours in (("heatmap", cells), ("female share", bars), ("agreement", marks)):
+        assert len(colours) == 2, (name, colours)
+        first, second = colours
+        assert abs(grey(first) - grey(second)) >= 0.2, name
+    # Hatch-free figures also differ in marker shape where colours code a series.
+    shapes = {line.get_marker() for line in agreement.plot_agreement(table).axes[0].lines}
+    assert {"o", "s"} <= shapes

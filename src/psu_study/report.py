@@ -66,15 +66,18 @@ SENTENCES: list[tuple[tuple[str, ...], object]] = [
     (("n_participants", "n_participants_female", "pct_participants_female",
       "pct_participants_female_ci_low", "pct_participants_female_ci_high",
       "pct_psu_users_female", "n_psu_users_female", "n_psu_users",
-      "p_sample_female_at_least_observed"),
+      "p_female_binomial_two_sided", "p_female_hypergeometric_two_sided"),
      lambda v: (f"{v['n_participants_female']} of the {v['n_participants']} participants were "
-                f"female ({_pct(v['pct_participants_female'])}, "
+                f"female ({_pct(v['pct_participants_female'])}, exact two-sided "
                 f"{_ci(v['pct_participants_female_ci_low'], v['pct_participants_female_ci_high'])}"
                 f"), against {_pct(v['pct_psu_users_female'])} "
                 f"({v['n_psu_users_female']}/{v['n_psu_users']}) of PSU users. Were "
-                f"participants drawn at random from PSU users, a sample at least this female "
-                f"would occur with probability {v['p_sample_female_at_least_observed']:.3f} "
-                f"(exact binomial tail).")),
+                f"participants drawn at random from PSU users, a sample this far from the base "
+                f"rate would have two-sided exact probability "
+                f"{v['p_female_binomial_two_sided']:.3f} (binomial) or "
+                f"{v['p_female_hypergeometric_two_sided']:.3f} (drawn without replacement from "
+                f"the {v['n_psu_users']} users); the participants chose themselves, so neither "
+                f"says why.")),
     (("n_training_stages", "stage_earliest", "stage_latest"),
      lambda v: (f"They were at {v['n_training_stages']} different training stages, from "
                 f"{v['stage_earliest']} to {v['stage_latest']} (Table 1).")),
