@@ -363,6 +363,8 @@ def test_female_share_table_has_both_models():
     # 5 of 6: P(X >= 5) binomial = 6 r^5 (1-r) + r^6.
     rate = 259 / 397
     assert table.iloc[0, 1] == pytest.approx(6 * rate ** 5 * (1 - rate) + rate ** 6)
+    # Clopper-Pearson for 5 of 6 at 95% two-sided: 35.9% to 99.6% (standard tables).
+    assert table.loc[0, "Two-sided 95% interval (%)"] == "35.9\u201399.6"
 
 
 def test_female_share_of_nobody_is_an_error():

@@ -73,20 +73,32 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
 def female_share_table(share: dict[str, float]) -> pd.DataFrame:
     """The female-share test under both sampling models, one row each: the tails and the
     two-sided p side by side, so a reader sees which one a statement uses."""
+    none = "none (the users' share is known)"
     return pd.DataFrame([
         {"Model": "Binomial (independent draws at the base rate)",
          "P(X >= observed), one-sided": share["p_sample_female_at_least_observed"],
-         "Exact p, two-sided": share["p_female_binomial_two_sided"]},
+         "One-sided 95% lower bound (%)":
+             f"{share['pct_participants_female_lower_bound_one_sided']:.1f}",
+         "Exact p, two-sided": share["p_female_binomial_two_sided"],
+         "Two-sided 95% interval (%)": (f"{share['pct_participants_female_ci_low']:.1f}"
+                                        f"\u2013{share['pct_participants_female_ci_high']:.1f}")},
         {"Model": (f"Hypergeometric ({share['n_participants']} drawn without replacement from "
                    f"{share['n_psu_users']} users, {share['n_psu_users_female']} female)"),
          "P(X >= observed), one-sided": share["p_female_hypergeometric_at_least_observed"],
-         "Exact p, two-sided": share["p_female_hypergeometric_two_sided"]},
+         "One-sided 95% lower bound (%)": none,
+         "Exact p, two-sided": share["p_female_hypergeometric_two_sided"],
+         "Two-sided 95% interval (%)": none},
     ])
 
 
 FEMALE_SHARE_NOTE = ("Two-sided throughout: the direction of a one-sided test would have been "
                      "chosen after seeing the sample. Participants chose themselves, so no "
                      "test here can say why the sample is as it is.")
+FEMALE_SHARE_TABLE_NOTE = (
+    "The one-sided tail tests only the direction seen, chosen after seeing the sample, and "
+    "goes with the one-sided lower bound; the two-sided p goes with the two-sided interval "
+    "(exact, Clopper-Pearson), and is what the figure shows. Participants chose themselves, "
+    "so neither model can say why the sample is as it is.")
 
 
 def training_table(
