@@ -462,3 +462,19 @@ def test_colours_side_by_side_differ_in_greyscale():
     # Hatch-free figures also differ in marker shape where colours code a series.
     shapes = {line.get_marker() for line in agreement.plot_agreement(table).axes[0].lines}
     assert {"o", "s"} <= shapes
+
+
+def test_the_agreement_figure_gives_each_pair_of_coders_a_row_and_passes_the_check():
+    """Three coders give three pairs; each pair gets a row of panels (one per unit), each
+    panel at a legible width, and the whole passes the print check."""
+    table = pd.concat([
+        pd.DataFrame(agreement_rows(pair, [np.nan, 0.5, 1.0])).assign(unit=unit)
+        for pair in ("A-B", "A-C", "B-C") for unit in ("participant", "character")
+    ]).assign(kappa_ci_low=0.1, kappa_ci_high=1.0, alpha=0.5, alpha_ci_low=0.1,
+              alpha_ci_high=1.0)
+    fig = agreement.plot_agreement(agreement.with_reporting(table))
+    assert figure_check.problems(fig) == []
+    titles = [ax.get_title().split("\n")[0] for ax in fig.axes]
+    assert titles == [f"Unit: {u}, {p}" for p in ("A-B", "A-C", "B-C")
+                      for u in ("participant", "character")]
+    assert len({round(ax.get_position().width, 3) for ax in fig.axes}) == 1

@@ -231,14 +231,22 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
     and a pooled row driven by one theme says so."""
     groups = _groups(table)
     panels = list(table.groupby(groups, sort=False))
+    units = list(dict.fromkeys(table["unit"]))
+    pairs = list(dict.fromkeys(tuple(k[1:]) if isinstance(k, tuple) else () for k, _ in panels))
     labels = list(dict.fromkeys(table["theme"]))
     wrapped = [textwrap.fill(n, themes.WRAP_CHARS) for n in labels]
     rows_in = sum(0.1 + 0.13 * (w.count("\n") + 1) for w in wrapped)
-    fig = style.figure(style.DOUBLE_COLUMN_IN, 1.2 + rows_in)
-    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    # One column per unit and one row per pair of coders: the panels stay as wide however
+    # many coders a study has.
+    fig = style.figure(style.DOUBLE_COLUMN_IN, 0.6 + len(pairs) * (0.6 + rows_in))
+    grid = fig.subplots(len(pairs), len(units), sharey=True, squeeze=False)
     y_of = {name: i for i, name in enumerate(labels)}
     alts = []
-    for ax, (key, rows) in zip(axes, panels, strict=True):
+    axes = []
+    for key, rows in panels:
+        key = key if isinstance(key, tuple) else (key,)
+        ax = grid[pairs.index(tuple(key[1:])), units.index(key[0])]
+        axes.append(ax)
         y = rows["theme"].map(y_of).to_numpy(dtype=float)
         for offset, stat, colour, marker, label in (
                 (-0.17, "kappa", style.PALETTE[0], "o", "Cohen's kappa"),
@@ -255,9 +263,9 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
                         fontsize=style.MIN_FONT_PT, color=style.PALETTE[5])
         ax.axvline(0, color="0.6", lw=0.6)
         ax.set_xlim(-1.05, 1.05)
+        ax.set_xticks([-1, -0.5, 0, 0.5, 1])
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_xlabel("Coefficient (95% bootstrap interval)")
-        key = key if isinstance(key, tuple) else (key,)
         pair = " vs ".join(str(k) for k in key[1:])
         ax.set_title(f"Unit: {key[0]}{f', {pair}' if pair else ''}\n{basis(rows)}",
                      fontsize=style.MIN_FONT_PT)
@@ -268,7 +276,11 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
             f"{len(rows) - len(pooled)} themes have a defined kappa on {basis(rows)}"
             + (", and the pooled figure is driven by one theme"
                if len(pooled) and pooled["pooled_driven_by"].iloc[0] else ""))
-    axes[0].set_yticks(range(len(labels)), wrapped)
+    for row in grid:
+        row[0].set_yticks(range(len(labels)), wrapped)
+    for ax in grid.flat:
+        if ax not in axes:
+            ax.set_axis_off()
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2,
                frameon=False)
     return style.describe(fig, "Interval plot of inter-coder agreement per theme: "
