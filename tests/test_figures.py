@@ -478,3 +478,20 @@ def test_the_agreement_figure_gives_each_pair_of_coders_a_row_and_passes_the_che
     assert titles == [f"Unit: {u}, {p}" for p in ("A-B", "A-C", "B-C")
                       for u in ("participant", "character")]
     assert len({round(ax.get_position().width, 3) for ax in fig.axes}) == 1
+
+
+def test_the_presence_heatmap_has_a_two_entry_legend_and_whole_theme_names():
+    from psu_study import themes
+
+    long = "Medical identity intact (It will never happen to me) and a little more"
+    codebook = pd.DataFrame({"code_id": ["T1", "T2"], "parent_id": ["", ""],
+                             "level": ["theme", "theme"], "order": [1, 2],
+                             "name": [long, "Short"]})
+    presence = pd.DataFrame([[1, 0], [1, 1]], index=["P1", "P2"], columns=["T1", "T2"])
+    fig = themes.plot_heatmap(presence, codebook)
+    assert len(fig.axes) == 1, "a colour bar is an axes of its own"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["not coded", "coded"]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert " ".join(labels[0].split()) == long and "\n" in labels[0]  # wrapped, not cut
+    assert figure_check.problems(fig) == []
