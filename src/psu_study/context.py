@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from . import disclosure, staging
+from . import disclosure, provenance, staging
 from .outputs import Outputs
 from .paths import StudyDirs, resolve_dirs
 from .validation import Study, load_study
@@ -26,6 +26,7 @@ def open_study(
     """Load the validated study and an output writer from a notebook's parameters."""
     dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
+    provenance.label_files(study.frames)
     names, allow = disclosure_lists(dirs.data)
     return study, Outputs(dirs.figures, dirs.tables, notebook, names, allow), dirs
 
