@@ -174,6 +174,7 @@ def test_plot_draws_one_panel_per_unit_and_labels_undefined_values():
                                   coders=PAIR, n_boot=20)
         for unit in agreement.UNITS])
     fig = agreement.plot_agreement(table)
-    assert [ax.get_title() for ax in fig.axes] == ["Unit: participant", "Unit: character"]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["Unit: participant",
+                                                                  "Unit: character"]
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts.count("undefined (no variation)") == 1  # T3, which nobody coded

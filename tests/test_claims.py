@@ -162,7 +162,7 @@ def test_the_ledger_covers_what_the_brief_names(ledger):
     for needed in ("n_contacted", "n_interested", "n_consented", "n_interviewed",
                    "pct_responded", "pct_interviewed", "recruitment_period_days",
                    "n_participants_female", "n_psu_users_female", "pct_psu_users_female",
-                   "n_training_stages", "stage_earliest", "stage_latest",
+                   "n_training_stages", "stage_earliest",
                    "n_interviews_telephone", "interview_first_date", "duration_min_minutes",
                    "duration_max_minutes", "duration_mean_minutes", "n_themes", "n_subthemes",
                    "pct_transcripts_coded_FF", "n_transcripts_coded_EW"):

@@ -15,7 +15,9 @@ _plot_flow = recruitment.plot_flow
 
 def plot_flow(counts):
     fig = _plot_flow(counts)
-    fig.text(np.random.default_rng().random(), 0.5, "unseeded")  # a new place every run
+    # A new place every run, kept clear of the other texts and the edges: the figure check
+    # passes it, so only the bytes differ.
+    fig.text(0.05 * np.random.default_rng().random(), 0.5, "unseeded")
     return fig
 
 

@@ -1,5 +1,6 @@
 """The static report, without a browser: every page is made, every figure and table is shown,
-synthetic values are flagged from the outputs' own footnotes and the data's provenance, every
+synthetic values are flagged from the data's provenance (as each output's writer recorded it),
+never a footnote's wording; every figure shows its alt text; every
 link resolves to a file of the site, and nothing is loaded from another host.
 
 Reports are built into pytest's temporary folders from the repository's committed outputs.
@@ -65,11 +66,11 @@ def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
                 assert index.find(id=f"table-{stem}") is not None, f"{key} is not on the index"
 
 
-def test_figures_are_flagged_from_their_own_footnotes(site):
-    """A figure built from synthetic values carries its footnote in its PNG metadata and is
-    flagged with it; one built only from published values is not flagged. The second figure
-    of each pair is known from the data contract, not from the code: interview durations are
-    synthetic, the 259/397 base rate and the eight women are published."""
+def test_figures_are_flagged_from_their_own_provenance(site):
+    """A figure built from synthetic values records its synthetic inputs beside it and is
+    flagged with its footnote; one built only from published values is not flagged. The
+    second figure of each pair is known from the data contract, not from the code: interview
+    durations are synthetic, the 259/397 base rate and the eight women are published."""
     index = soup(site / "index.html")
 
     def flag(name: str) -> str:
@@ -92,21 +93,39 @@ def test_sections_read_like_the_results(site):
         assert f"The analysis has {numbers['n_themes']} themes" in text
 
 
-def test_a_table_with_a_synthetic_footnote_carries_a_banner_and_others_do_not(site):
+def test_a_table_is_flagged_from_the_provenance_of_its_inputs_not_its_wording(site):
+    """The banner follows what the table's writer recorded from the data's provenance column
+    (``<table>.meta.json``). The claims table's footnote uses the word "synthetic" but is
+    built from no data frame: it carries no banner."""
     index = soup(site / "index.html")
     checked = 0
     for md in sorted(TABLES_DIR.glob("*.md")):
         block = index.find(id=f"table-{md.stem}")
         if block is None:
             continue
-        _, _, footnote = report.read_table_markdown(md)
+        meta = report.output_meta(md)
         banner = block.find(class_="psu-banner")
-        if "synthetic" in footnote.lower():
+        if meta.get("synthetic_inputs"):
             assert banner is not None and "Synthetic values" in banner.get_text(), md.name
             checked += 1
         else:
-            assert banner is None, f"{md.name} has no synthetic footnote but a banner"
+            assert banner is None, f"{md.name} was built from no synthetic value but a banner"
     assert checked, "the repository's data are partly synthetic: some table must say so"
+    claims = index.find(id="table-claims")
+    if claims is not None:
+        assert "synthetic" in report.read_table_markdown(TABLES_DIR / "claims.md")[2].lower()
+        assert claims.find(class_="psu-banner") is None
+
+
+def test_every_figure_shows_its_alt_text(site):
+    index = soup(site / "index.html")
+    figures = index.find_all("figure", class_="psu-figure")
+    assert figures
+    for figure in figures:
+        name = figure["id"].removeprefix("figure-")
+        alt = json.loads((REPO_ROOT / "figures" / f"{name}.meta.json").read_text())["alt"]
+        assert figure.find("img")["alt"] == alt, name
+        assert figure.find(class_="psu-alt").get_text() == alt, name
 
 
 def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):

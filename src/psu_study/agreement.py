@@ -13,8 +13,9 @@ are documented in ``docs/qda.md``.
 
 from __future__ import annotations
 
+import math
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -177,7 +178,48 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
             "alpha_ci_low": ci["alpha_ci_low"], "alpha_ci_high": ci["alpha_ci_high"],
             "note": note,
         })
-    return pd.DataFrame(rows)
+    return with_reporting(pd.DataFrame(rows))
+
+
+def distinct_resamples(n_transcripts: int) -> int:
+    """How many different bootstrap resamples ``n`` transcripts allow: resampling n with
+    replacement draws a multiset of size n from n, and there are C(2n - 1, n) of them (35
+    for four transcripts), however many draws are made."""
+    return math.comb(2 * n_transcripts - 1, n_transcripts)
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    """The columns that tell one comparison from another: the unit, and the pair of coders
+    where the table has one."""
+    return ["unit", *[c for c in table.columns if c.startswith("coder")]]
+
+
+def with_reporting(table: pd.DataFrame) -> pd.DataFrame:
+    """Add what a reader needs to weigh each coefficient: the distinct resamples behind its
+    interval, and, for each comparison's pooled row, the one theme it rests on where all the
+    others lack variation (``pooled_driven_by``, and a note: such a figure is no headline)."""
+    table = table.assign(n_distinct_resamples=table["n_transcripts"].map(distinct_resamples),
+                         pooled_driven_by="")
+    for _, rows in table.groupby(_groups(table), sort=False):
+        pooled = rows.index[rows["theme_id"] == POOLED_ID]
+        per_theme = rows[rows["theme_id"] != POOLED_ID]
+        varied = per_theme[per_theme["kappa"].notna()]
+        if len(pooled) and len(varied) == 1 and len(per_theme) > 1:
+            i = pooled[0]
+            table.loc[i, "pooled_driven_by"] = varied["theme_id"].iloc[0]
+            flag = (f"driven by one theme: only {varied['theme'].iloc[0]} varies, the other "
+                    f"{len(per_theme) - 1} have no variation; not a headline figure")
+            table.loc[i, "note"] = "; ".join(filter(None, [flag, table.loc[i, "note"]]))
+    return table
+
+
+def basis(rows: pd.DataFrame) -> str:
+    """What one comparison's coefficients rest on, in words for a panel or a caption."""
+    first = rows.iloc[0]
+    pooled = rows[rows["theme_id"] == POOLED_ID]
+    return (f"{int(pooled['n_units'].iloc[0]) if len(pooled) else int(first['n_units'])} "
+            f"units in {int(first['n_transcripts'])} transcripts; "
+            f"{int(first['n_distinct_resamples'])} distinct resamples")
 
 
 def coder_pairs(segments: pd.DataFrame, coders: pd.DataFrame) -> list[tuple[str, str]]:
@@ -342,62 +384,93 @@ CAPTIONS = {
 }
 
 
-def write_table(out: Outputs, comparison: Comparison, unit: str, note: str
-                ) -> pd.DataFrame | Note:
+def write_table(out: Outputs, comparison: Comparison, unit: str,
+                sources: Sequence[pd.DataFrame] = ()) -> pd.DataFrame | Note:
     """Write ``agreement_<unit>`` (and ``agreement_<unit>_all_coders`` with more than two
-    coders) and return it for display; or a note saying why there is none."""
+    coders), footnoted from ``sources``, and return it for display; or a note saying why
+    there is none."""
     if unit not in comparison.tables:
         return Note(f"No {unit}-level agreement: see the note above.")
     table = comparison.tables[unit].round(3)
-    out.table(table, f"agreement_{unit}", CAPTIONS[unit], note)
+    out.table(table, f"agreement_{unit}", CAPTIONS[unit], sources=sources)
     if unit in comparison.all_coders:
         everyone = comparison.all_coders[unit].round(3)
         out.table(everyone, f"agreement_{unit}_all_coders",
-                  f"Krippendorff's alpha across all coders at once, unit: {unit}", note)
+                  f"Krippendorff's alpha across all coders at once, unit: {unit}",
+                  sources=sources)
         return pd.concat([table, everyone], ignore_index=True)
     return table
 
 
-def write_figure(out: Outputs, comparison: Comparison, note: str) -> Note | None:
-    """The agreement figure over every computed unit, or a note when nothing was compared."""
+def write_figure(out: Outputs, comparison: Comparison,
+                 sources: Sequence[pd.DataFrame] = ()) -> Note | None:
+    """The agreement figure over every computed unit and pair, or a note when nothing was
+    compared."""
     if not comparison.tables:
         return Note("No agreement figure: there is nothing to compare.")
     table = pd.concat(comparison.tables.values(), ignore_index=True)
-    if len(comparison.pairs) > 1:  # one row per theme and pair: say which pair
-        table = table.assign(theme=table["theme"] + " (" + table["coders"] + ")")
-    out.figure(plot_agreement(table), "agreement", note)
+    out.figure(plot_agreement(table), "agreement", sources=sources)
     return None
 
 
 def plot_agreement(table: pd.DataFrame) -> Figure:
-    """Kappa and alpha with their 95% intervals per theme, one panel per unit; undefined
-    coefficients are labelled rather than left blank."""
-    style.use()
+    """Kappa and alpha with their 95% intervals per theme, one panel per unit (and pair of
+    coders, where the table has pairs), each saying on how many units, transcripts and
+    distinct resamples it rests; undefined coefficients are labelled rather than left blank,
+    and a pooled row driven by one theme says so."""
+    groups = _groups(table)
+    panels = list(table.groupby(groups, sort=False))
     units = list(dict.fromkeys(table["unit"]))
+    pairs = list(dict.fromkeys(tuple(k[1:]) if isinstance(k, tuple) else () for k, _ in panels))
     labels = list(dict.fromkeys(table["theme"]))
-    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 0.9 + 0.28 * len(labels)),
-                 layout="constrained")
-    axes = fig.subplots(1, len(units), sharey=True, squeeze=False)[0]
+    wrapped = [textwrap.fill(n, themes.WRAP_CHARS) for n in labels]
+    rows_in = sum(0.1 + 0.13 * (w.count("\n") + 1) for w in wrapped)
+    # One column per unit and one row per pair of coders: the panels stay as wide however
+    # many coders a study has.
+    fig = style.figure(style.DOUBLE_COLUMN_IN, 0.6 + len(pairs) * (0.6 + rows_in))
+    grid = fig.subplots(len(pairs), len(units), sharey=True, squeeze=False)
     y_of = {name: i for i, name in enumerate(labels)}
-    for ax, unit in zip(axes, units, strict=True):
-        rows = table[table["unit"] == unit]
+    alts = []
+    axes = []
+    for key, rows in panels:
+        key = key if isinstance(key, tuple) else (key,)
+        ax = grid[pairs.index(tuple(key[1:])), units.index(key[0])]
+        axes.append(ax)
         y = rows["theme"].map(y_of).to_numpy(dtype=float)
-        for offset, stat, colour, label in ((-0.15, "kappa", style.PALETTE[0], "Cohen's kappa"),
-                                            (0.15, "alpha", style.PALETTE[1],
-                                             "Krippendorff's alpha")):
+        for offset, stat, colour, marker, label in (
+                (-0.17, "kappa", style.PALETTE[0], "o", "Cohen's kappa"),
+                (0.17, "alpha", style.PALETTE[1], "s", "Krippendorff's alpha")):
             ax.hlines(y + offset, rows[f"{stat}_ci_low"], rows[f"{stat}_ci_high"], color=colour,
                       lw=1)
-            ax.plot(rows[stat], y + offset, "o", ms=3.5, color=colour, label=label)
+            ax.plot(rows[stat], y + offset, marker, ms=3.5, color=colour, label=label)
         for level in y[rows["kappa"].isna().to_numpy()]:
             ax.text(0, level, "undefined (no variation)", ha="center", va="center",
-                    fontsize=6, color="0.35")
+                    fontsize=style.MIN_FONT_PT, color="0.35")
+        for level, theme_id in zip(y, rows["pooled_driven_by"], strict=True):
+            if theme_id:
+                ax.text(-1.0, level, "driven by one theme", ha="left", va="center",
+                        fontsize=style.MIN_FONT_PT, color=style.PALETTE[5])
         ax.axvline(0, color="0.6", lw=0.6)
         ax.set_xlim(-1.05, 1.05)
+        ax.set_xticks([-1, -0.5, 0, 0.5, 1])
+        ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_xlabel("Coefficient (95% bootstrap interval)")
-        ax.set_title(f"Unit: {unit}")
-    axes[0].set_yticks(range(len(labels)), [textwrap.shorten(n, 40, placeholder="…")
-                                            for n in labels])
-    axes[0].invert_yaxis()
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
+        pair = " vs ".join(str(k) for k in key[1:])
+        ax.set_title(f"Unit: {key[0]}{f', {pair}' if pair else ''}\n{basis(rows)}",
+                     fontsize=style.MIN_FONT_PT)
+        pooled = rows[rows["theme_id"] == POOLED_ID]
+        defined = rows[(rows["theme_id"] != POOLED_ID) & rows["kappa"].notna()]
+        alts.append(
+            f"at the {key[0]} level{f' ({pair})' if pair else ''}, {len(defined)} of "
+            f"{len(rows) - len(pooled)} themes have a defined kappa on {basis(rows)}"
+            + (", and the pooled figure is driven by one theme"
+               if len(pooled) and pooled["pooled_driven_by"].iloc[0] else ""))
+    for row in grid:
+        row[0].set_yticks(range(len(labels)), wrapped)
+    for ax in grid.flat:
+        if ax not in axes:
+            ax.set_axis_off()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2,
                frameon=False)
-    return fig
+    return style.describe(fig, "Interval plot of inter-coder agreement per theme: "
+                          + "; ".join(alts) + ".")

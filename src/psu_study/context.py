@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from . import disclosure, staging
+from . import disclosure, provenance, staging
 from .outputs import Outputs
 from .paths import StudyDirs, check_data_dir, resolve_dirs
 from .validation import Study, load_study
@@ -27,6 +27,7 @@ def open_study(
     dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
     check_data_dir(dirs.data)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
+    provenance.label_files(study.frames)
     names, allow = disclosure_lists(dirs.data)
     return study, Outputs(dirs.figures, dirs.tables, notebook, names, allow), dirs
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import binomtest
+from scipy.stats import binomtest, hypergeom
 
 from . import disclosure, provenance, style
 from .schema import TRAINING_STAGE_LABELS, TRAINING_STAGES
@@ -16,29 +17,88 @@ def user_counts(psu_users: pd.DataFrame) -> tuple[int, int]:
     return int(users[("all", "all")]), int(users.get(("gender", "female"), 0))
 
 
-def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[str, float]:
-    """How surprising an all-female sample is, given the PSU's base rate.
+ALPHA = 0.05
 
-    The exact binomial tail P(X >= observed) assumes participants were drawn independently
-    from PSU users at the base rate; the interval is the exact (Clopper-Pearson) one.
+
+def _two_sided_hypergeom(k: int, population: int, successes: int, n: int) -> float:
+    """Two-sided exact p of the hypergeometric, as scipy's binomial test defines two-sided:
+    the total probability of every count no more likely than the one observed."""
+    dist = hypergeom(population, successes, n)
+    support = np.arange(max(0, n - (population - successes)), min(n, successes) + 1)
+    pmf = dist.pmf(support)
+    return float(min(1.0, pmf[pmf <= dist.pmf(k) * (1 + 1e-7)].sum()))
+
+
+def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[str, float]:
+    """How surprising the sample's share of women is, given the PSU's users, two ways.
+
+    Binomial: participants drawn independently at the users' base rate. Hypergeometric
+    (finite population): participants drawn without replacement from the users, who are
+    a known, finite population. For each, the one-sided tail P(X >= observed), and the
+    two-sided exact p (every count no more likely than the one observed). The intervals
+    are the exact (Clopper-Pearson) two-sided 95% interval and the one-sided 95% lower
+    bound. Neither model knows that the participants chose themselves, nor that the
+    direction of the one-sided test was chosen after seeing the sample.
     """
     n_users, n_users_female = user_counts(psu_users)
     n = len(participants)
+    if n == 0 or n_users == 0:
+        raise ValueError("the female share needs at least one participant and one PSU user")
     k = int((participants["gender"] == "female").sum())
     base = n_users_female / n_users
-    test = binomtest(k, n, base, alternative="greater")
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    greater = binomtest(k, n, base, alternative="greater")
+    two_sided = binomtest(k, n, base)
+    ci = binomtest(k, n).proportion_ci(confidence_level=1 - ALPHA, method="exact")
+    lower = binomtest(k, n, alternative="greater").proportion_ci(confidence_level=1 - ALPHA,
+                                                                method="exact")
     return {
         "n_participants": n,
         "n_participants_female": k,
         "pct_participants_female": 100 * k / n,
         "pct_participants_female_ci_low": 100 * ci.low,
         "pct_participants_female_ci_high": 100 * ci.high,
+        "pct_participants_female_lower_bound_one_sided": 100 * lower.low,
         "n_psu_users": n_users,
         "n_psu_users_female": n_users_female,
         "pct_psu_users_female": 100 * base,
-        "p_sample_female_at_least_observed": float(test.pvalue),
+        "p_sample_female_at_least_observed": float(greater.pvalue),
+        "p_female_binomial_two_sided": float(two_sided.pvalue),
+        "p_female_hypergeometric_at_least_observed": float(
+            hypergeom(n_users, n_users_female, n).sf(k - 1)),
+        "p_female_hypergeometric_two_sided": _two_sided_hypergeom(k, n_users, n_users_female,
+                                                                  n),
     }
+
+
+def female_share_table(share: dict[str, float]) -> pd.DataFrame:
+    """The female-share test under both sampling models, one row each: the tails and the
+    two-sided p side by side, so a reader sees which one a statement uses."""
+    none = "none (the users' share is known)"
+    return pd.DataFrame([
+        {"Model": "Binomial (independent draws at the base rate)",
+         "P(X >= observed), one-sided": share["p_sample_female_at_least_observed"],
+         "One-sided 95% lower bound (%)":
+             f"{share['pct_participants_female_lower_bound_one_sided']:.1f}",
+         "Exact p, two-sided": share["p_female_binomial_two_sided"],
+         "Two-sided 95% interval (%)": (f"{share['pct_participants_female_ci_low']:.1f}"
+                                        f"\u2013{share['pct_participants_female_ci_high']:.1f}")},
+        {"Model": (f"Hypergeometric ({share['n_participants']} drawn without replacement from "
+                   f"{share['n_psu_users']} users, {share['n_psu_users_female']} female)"),
+         "P(X >= observed), one-sided": share["p_female_hypergeometric_at_least_observed"],
+         "One-sided 95% lower bound (%)": none,
+         "Exact p, two-sided": share["p_female_hypergeometric_two_sided"],
+         "Two-sided 95% interval (%)": none},
+    ])
+
+
+FEMALE_SHARE_NOTE = ("Two-sided throughout: the direction of a one-sided test would have been "
+                     "chosen after seeing the sample. Participants chose themselves, so no "
+                     "test here can say why the sample is as it is.")
+FEMALE_SHARE_TABLE_NOTE = (
+    "The one-sided tail tests only the direction seen, chosen after seeing the sample, and "
+    "goes with the one-sided lower bound; the two-sided p goes with the two-sided interval "
+    "(exact, Clopper-Pearson), and is what the figure shows. Participants chose themselves, "
+    "so neither model can say why the sample is as it is.")
 
 
 def training_table(
@@ -76,10 +136,11 @@ def stage_span(participants: pd.DataFrame) -> dict[str, object]:
 
 
 def plot_female_share(summary: dict[str, float]) -> Figure:
-    """The sample's share of women (with its exact CI) beside the PSU users' share."""
-    style.use()
-    fig = Figure(figsize=(style.SINGLE_COLUMN_IN, 2.2))
-    ax = fig.add_axes((0.3, 0.22, 0.65, 0.7))
+    """The sample's share of women with its exact two-sided 95% interval, beside the PSU
+    users' share, titled with the two-sided p of both sampling models (consistent with the
+    interval: a two-sided interval beside two-sided tests)."""
+    fig = style.figure(style.SINGLE_COLUMN_IN, 2.2)
+    ax = fig.subplots()
     labels = [f"PSU users\n(n = {summary['n_psu_users']})",
               f"Participants\n(n = {summary['n_participants']})"]
     values = [summary["pct_psu_users_female"], summary["pct_participants_female"]]
@@ -88,14 +149,21 @@ def plot_female_share(summary: dict[str, float]) -> Figure:
     high = summary["pct_participants_female_ci_high"]
     ax.errorbar([values[1]], [1], xerr=[[values[1] - low], [high - values[1]]], fmt="none",
                 ecolor="0.2", capsize=3, lw=1)
-    for y, v in enumerate(values):
-        ax.text(min(v, 100) - 2, y, f"{v:.0f}%", va="center", ha="right", color="white",
-                fontweight="bold")
+    for y, (v, colour) in enumerate(zip(values, ("black", "white"), strict=True)):
+        # At the bar's root, where no interval reaches unless it includes 0%.
+        ax.text(2, y, f"{v:.0f}%", va="center", ha="left", color=colour, fontweight="bold")
+    ax.axvline(values[0], color="0.4", lw=0.6, ls=":")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("Female (%)")
-    ax.set_title(f"P(sample this female | base rate) = "
-                 f"{summary['p_sample_female_at_least_observed']:.3f}", fontsize=7)
-    return fig
+    ax.set_xlabel("Female (%); bar: exact two-sided 95% interval")
+    ax.set_title(f"Two-sided exact p = {summary['p_female_binomial_two_sided']:.3f} "
+                 f"(binomial),\n{summary['p_female_hypergeometric_two_sided']:.3f} "
+                 "(finite population)", fontsize=7)
+    return style.describe(fig, (
+        f"Bar chart: {summary['n_participants_female']} of {summary['n_participants']} "
+        f"participants ({values[1]:.0f}%, exact 95% interval {low:.1f}% to {high:.1f}%) were "
+        f"female against {values[0]:.1f}% of {summary['n_psu_users']} PSU users; two-sided "
+        f"exact p = {summary['p_female_binomial_two_sided']:.3f} (binomial) and "
+        f"{summary['p_female_hypergeometric_two_sided']:.3f} (hypergeometric)."))
 
 
 def summary(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[str, object]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,30 +221,30 @@ def plot_tail(rate: float, n: int, max_n: int = 20,
               alpha: float = ALPHA) -> Figure:
     """P(all n female) against n: the study's base rate in bold, reference rates faint, the
     observed sample marked and the alpha line drawn."""
-    with warnings.catch_warnings():  # the style file's backend key; harmless, and noisy
-        warnings.filterwarnings("ignore", message="Style includes a parameter")
-        style.use()
-    fig = Figure(figsize=(style.SINGLE_COLUMN_IN * 1.4, 2.6))
-    ax = fig.add_axes((0.14, 0.17, 0.62, 0.72))
+    fig = style.figure(style.SINGLE_COLUMN_IN, 2.8)
+    ax = fig.subplots()
     sizes = np.arange(1, max(max_n, n) + 1)
     for ref in reference_rates:
         ax.plot(sizes, [female_tail(int(s), ref) for s in sizes], color="0.7", lw=0.8)
         ax.text(sizes[-1] + 0.3, female_tail(int(sizes[-1]), ref), f"{100 * ref:.0f}%",
-                fontsize=6, color="0.45", va="center")
+                fontsize=style.MIN_FONT_PT, color="0.45", va="center")
     ax.plot(sizes, [female_tail(int(s), rate) for s in sizes], color=style.PALETTE[0], lw=1.6,
             label=f"base rate {100 * rate:.1f}%")
     p = female_tail(n, rate)
     ax.plot([n], [p], "o", color=style.PALETTE[5], ms=5, label=f"n = {n}: P = {p:.3g}")
     ax.axhline(alpha, color=style.PALETTE[1], lw=0.8, ls="--")
-    ax.text(1, alpha * 1.15, f"{alpha:g}", fontsize=6, color=style.PALETTE[1], va="bottom")
+    ax.text(1, alpha * 1.15, f"{alpha:g}", fontsize=style.MIN_FONT_PT, color=style.PALETTE[1],
+            va="bottom")
     ax.set_yscale("log")
     ax.set_ylim(max(1e-6, min(female_tail(int(sizes[-1]), min((*reference_rates, rate))),
                               p) / 2), 1.3)
     ax.set_xlim(0.5, sizes[-1] + 0.5)
     ax.set_xlabel("Sample size n (all female)")
     ax.set_ylabel("P(all n female)")
-    ax.legend(loc="lower left", frameon=False, fontsize=6)
-    return fig
+    ax.legend(loc="lower left", frameon=False)
+    return style.describe(fig, (
+        f"Line chart of the probability that all n participants are female against n, at a "
+        f"base rate of {100 * rate:.1f}%; at n = {n} it is {p:.3g}."))
 
 
 def show_figure(fig: Figure) -> InlineFigure:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from matplotlib.dates import DateFormatter, MonthLocator
+from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
 from . import style
@@ -47,36 +47,42 @@ def duration_table(interviews: pd.DataFrame) -> pd.DataFrame:
 
 def plot_durations(interviews: pd.DataFrame) -> Figure:
     """Every interview's duration as a point, with the mean and the range marked."""
-    style.use()
-    fig = Figure(figsize=(style.SINGLE_COLUMN_IN, 2.4))
-    ax = fig.add_axes((0.16, 0.24, 0.8, 0.68))
-    ordered = interviews.sort_values("duration_min").reset_index(drop=True)
+    ordered = interviews.sort_values(["duration_min", "participant_id"]).reset_index(drop=True)
+    fig = style.figure(style.SINGLE_COLUMN_IN, 1.0 + 0.16 * len(ordered))
+    ax = fig.subplots()
     ax.scatter(ordered["duration_min"], range(len(ordered)), color=style.PALETTE[0], zorder=3)
     ax.set_yticks(range(len(ordered)), ordered["participant_id"])
     mean = ordered["duration_min"].mean()
     ax.axvline(mean, color=style.PALETTE[5], lw=1, ls="--", label=f"mean {mean:.0f} min")
     ax.set_xlabel("Interview duration (minutes)")
     ax.legend(loc="lower right", frameon=False)
-    return fig
+    low, high = ordered["duration_min"].min(), ordered["duration_min"].max()
+    return style.describe(fig, (
+        f"Dot plot of the {len(ordered)} interviews' durations, from {low} to {high} minutes "
+        f"(mean {mean:.0f})."))
 
 
 def plot_timeline(interviews: pd.DataFrame) -> Figure:
-    """When the interviews took place, one marker per interview."""
-    style.use()
-    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 1.6))
-    ax = fig.add_axes((0.06, 0.35, 0.9, 0.55))
-    ordered = interviews.sort_values("interview_date")
-    ax.scatter(ordered["interview_date"], [0] * len(ordered), s=ordered["duration_min"] * 1.5,
+    """When the interviews took place: one row per interview, in date order, so no two
+    labels can meet (they are the rows' tick labels); marker area shows the duration."""
+    ordered = interviews.sort_values(["interview_date", "participant_id"]).reset_index(
+        drop=True)
+    fig = style.figure(style.SINGLE_COLUMN_IN, 1.0 + 0.16 * len(ordered))
+    ax = fig.subplots()
+    rows = range(len(ordered))
+    ax.hlines(rows, ordered["interview_date"].min(), ordered["interview_date"], color="0.85",
+              lw=0.6)
+    ax.scatter(ordered["interview_date"], rows, s=ordered["duration_min"] * 1.2,
                color=style.PALETTE[0], alpha=0.8, zorder=3)
-    for date, pid in zip(ordered["interview_date"], ordered["participant_id"], strict=True):
-        ax.annotate(pid, (date, 0), xytext=(0, 8), textcoords="offset points", ha="center",
-                    fontsize=6)
-    ax.set_yticks([])
-    ax.spines["left"].set_visible(False)
-    ax.xaxis.set_major_locator(MonthLocator())
+    ax.set_yticks(rows, ordered["participant_id"])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=5))
     ax.xaxis.set_major_formatter(DateFormatter("%b\n%Y"))
-    ax.set_title("Interviews over time (marker area proportional to duration)", fontsize=7)
-    return fig
+    ax.set_xlabel("Interview date (marker area proportional to duration)")
+    first, last = ordered["interview_date"].min(), ordered["interview_date"].max()
+    return style.describe(fig, (
+        f"Timeline of the {len(ordered)} interviews, one row per participant, from "
+        f"{first:%d %B %Y} to {last:%d %B %Y}."))
 
 
 def summary(interviews: pd.DataFrame) -> dict[str, object]:

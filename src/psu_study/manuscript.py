@@ -28,7 +28,7 @@ from . import disclosure, quantifiers, staging
 from .context import disclosure_lists
 from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
-from .report import figure_footnote
+from .report import output_meta
 from .themes import numbers_key
 from .validation import load_study
 
@@ -168,7 +168,8 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "counts_rest_on": list(SEGMENT_COLUMNS),
         "themes": theme_tree(study.codebook, numbers),
         "synthetic": synthetic_marks(study.frames),
-        "figures": {p.stem: figure_footnote(p) for p in figures},
+        "figures": {p.stem: {key: output_meta(p).get(key, "") for key in ("footnote", "alt")}
+                    for p in figures},
         "tables": list(TABLES_READ),
         "coders": [{"coder": c.coder, "role": c.role,
                     "transcripts": _number(numbers, f"n_transcripts_coded_{c.coder}")}

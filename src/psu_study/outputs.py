@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +17,69 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from . import disclosure, staging
+from . import disclosure, figure_check, provenance, staging, style
 from .numbers import latex_escape
 
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 """No dates and no tool versions in the files: a rebuild must give the same bytes."""
+FOOTNOTE_COLUMN = "footnote"
+SIDECAR_SUFFIX = ".meta.json"
+"""``<name>.meta.json`` beside a figure or table: its alt text or caption, footnote and
+synthetic inputs, for readers that do not parse PNG metadata or Markdown."""
+FOOTNOTE_PT = 7.0
+FOOTNOTE_MARGIN_IN = 0.04
+
+
+def _sidecar(base: Path, meta: dict[str, object]) -> Path:
+    target = base.with_name(base.name + SIDECAR_SUFFIX)
+    text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    staging.write_bytes(target, text.encode("utf-8"))
+    return target
+
+
+def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
+    """Greedy word wrap to ``width_px`` as the renderer measures the text."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and measure(f"{lines[-1]} {word}") <= width_px:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def add_footnote(fig: Figure, footnote: str) -> None:
+    """Set ``footnote`` in a band of its own under the figure, which grows by the band's
+    height: the width stays the print width, and nothing drawn before can run into it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.font_manager import FontProperties
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    prop = FontProperties(size=FOOTNOTE_PT, style="italic")
+    margin = FOOTNOTE_MARGIN_IN * fig.dpi
+    width, old_h = fig.get_figwidth(), fig.get_figheight()
+    wrapped = _wrap(footnote, width * fig.dpi - 2 * margin,
+                    lambda s: renderer.get_text_width_height_descent(s, prop, ismath=False)[0])
+    lines = wrapped.count("\n") + 1
+    band = (lines * 1.25 * FOOTNOTE_PT / 72) + 2 * FOOTNOTE_MARGIN_IN
+    new_h = old_h + band
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set") and "rect" in engine.get():
+        engine.set(rect=(0, band / new_h, 1, 1 - band / new_h))
+    else:  # placed by hand: keep every axes and figure text where it was, in inches
+        for ax in fig.axes:
+            box = ax.get_position(original=True)
+            ax.set_position((box.x0, (box.y0 * old_h + band) / new_h, box.width,
+                             box.height * old_h / new_h))
+        for text in fig.texts:
+            x, y = text.get_position()
+            text.set_position((x, (y * old_h + band) / new_h))
+    fig.set_size_inches(width, new_h)
+    fig.text(FOOTNOTE_MARGIN_IN / width, FOOTNOTE_MARGIN_IN / new_h, wrapped,
+             fontproperties=prop, ha="left", va="bottom", gid=figure_check.FOOTNOTE_GID,
+             linespacing=1.1)
 
 
 def _round(value: object) -> object:
@@ -116,48 +174,70 @@ class Outputs:
             if hits:
                 raise disclosure.DisclosureError(label, None, None, hits[0].kind, hits[0].masked)
 
-    def figure(self, fig: Figure, name: str, footnote: str = "") -> SavedFigure:
-        """Save ``fig`` as 300 dpi PNG and PDF, with ``footnote`` drawn under it; the result
-        shows itself in a notebook at screen resolution."""
+    def figure(self, fig: Figure, name: str, note: str = "", *,
+               sources: Sequence[pd.DataFrame] = ()) -> SavedFigure:
+        """Check ``fig`` (``figure_check``) and save it as 300 dpi PNG and PDF with its alt
+        text; the footnote (the synthetic inputs among ``sources``, read from their
+        ``provenance`` column, then ``note``) is set in a band added under the figure. The
+        result shows itself in a notebook at screen resolution."""
+        alt = style.alt_text(fig)
+        if not alt:
+            raise figure_check.FigureCheckError(
+                f"figure {name} has no alt text: describe it with psu_study.style.describe")
+        inputs = provenance.synthetic_inputs(sources)
+        footnote = " ".join(filter(None, [provenance.synthetic_note(inputs), note]))
         if footnote:
-            fig.text(0.01, 0.005, footnote, fontsize=5.5, ha="left", va="bottom", wrap=True,
-                     style="italic")
+            add_footnote(fig, footnote)
         fig.draw_without_rendering()  # tick labels exist only once laid out
-        self._scan_texts(f"figure {name}", [t.get_text() for t in fig.findobj(Text)])
+        self._scan_texts(f"figure {name}", [alt, *(t.get_text() for t in fig.findobj(Text))])
+        figure_check.check(fig, name)
         written = []
-        # The footnote also travels in the files' metadata, so a reader (the report) can
-        # tell which figures use synthetic values without reading the pixels.
-        png = {**PNG_METADATA, **({"Description": footnote} if footnote else {})}
-        pdf = {**PDF_METADATA, **({"Subject": footnote} if footnote else {})}
+        # Alt text, footnote and synthetic inputs also travel in the files' metadata and a
+        # sidecar, so a reader (the report, the paper) need not read the pixels.
+        png = {**PNG_METADATA, "Title": name, "Description": alt,
+               **({"Comment": footnote} if footnote else {})}
+        pdf = {**PDF_METADATA, "Title": name, "Subject": alt,
+               **({"Keywords": footnote} if footnote else {})}
         for suffix, metadata in ((".png", png), (".pdf", pdf)):
             buffer = io.BytesIO()
             fig.savefig(buffer, format=suffix[1:], metadata=metadata)
             target = Path(self.figures_dir) / f"{name}{suffix}"
             staging.write_bytes(target, buffer.getvalue())
             written.append(target)
+        written.append(_sidecar(Path(self.figures_dir) / name, {
+            "alt": alt, "footnote": footnote, "synthetic_inputs": inputs}))
         return SavedFigure(fig, written)
 
-    def table(self, frame: pd.DataFrame, name: str, caption: str, footnote: str = "") -> list[Path]:
-        """Save ``frame`` as CSV, Markdown and LaTeX; the footnote travels with each."""
+    def table(self, frame: pd.DataFrame, name: str, caption: str, note: str = "", *,
+              sources: Sequence[pd.DataFrame] = ()) -> list[Path]:
+        """Save ``frame`` as CSV, Markdown and LaTeX; the footnote (the synthetic inputs among
+        ``sources``, then ``note``) travels with each: in the CSV as a last column of its
+        own, ``footnote``, so the table's own columns (a ``note`` among them) stay as they
+        are."""
+        if FOOTNOTE_COLUMN in frame.columns:
+            raise ValueError(f"table {name} has a column {FOOTNOTE_COLUMN!r}, the name the "
+                             "CSV copy gives the footnote; rename it")
+        inputs = provenance.synthetic_inputs(sources)
+        footnote = " ".join(filter(None, [provenance.synthetic_note(inputs), note]))
         base = Path(self.tables_dir) / name
         disclosure.scan_frame(frame, f"table {name}", self.names, self.allow)
         self._scan_texts(f"table {name}", [caption, footnote])
-        csv = frame.to_csv(index=False, lineterminator="\n")
         markdown = f"**{caption}**\n\n{frame.to_markdown(index=False)}\n"
+        csv_frame = frame
         if footnote:
             markdown += f"\n{footnote}\n"
-        if footnote:
-            csv_frame = frame.assign(note=[footnote] + [""] * (len(frame) - 1)) if len(
-                frame) else frame
-            csv = csv_frame.to_csv(index=False, lineterminator="\n")
+            if len(frame):
+                csv_frame = frame.assign(**{
+                    FOOTNOTE_COLUMN: [footnote] + [""] * (len(frame) - 1)})
         files = {
-            base.with_suffix(".csv"): csv,
+            base.with_suffix(".csv"): csv_frame.to_csv(index=False, lineterminator="\n"),
             base.with_suffix(".md"): markdown,
             base.with_suffix(".tex"): _latex(frame, caption, footnote, name),
         }
         for target, text in files.items():
             staging.write_bytes(target, text.encode("utf-8"))
-        return list(files)
+        return [*files, _sidecar(base, {"caption": caption, "footnote": footnote,
+                                        "synthetic_inputs": inputs})]
 
     def numbers(self, values: dict[str, object]) -> dict[str, object]:
         """Record headline numbers under stable keys (merged into ``numbers.json`` by the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -19,6 +20,39 @@ def synthetic_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...])
         if found:
             named.update(found.group(1).split(", "))
     return [c for c in columns if whole or c in named]
+
+
+FILE_ATTR = "psu_study.file"
+"""Where ``label_files`` notes a frame's data file; pandas keeps ``attrs`` through column
+selections, so ``study.x[[...]]`` still knows where it came from."""
+
+
+def label_files(frames: dict[str, pd.DataFrame]) -> None:
+    """Mark each loaded table's frame with its file name (``<table>.csv``)."""
+    for table, frame in frames.items():
+        frame.attrs[FILE_ATTR] = f"{table}.csv"
+
+
+def uses(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The columns of ``frame`` an output is built from, with its ``provenance``: pass this,
+    not the whole frame, when an output uses only some columns (a mistyped name fails)."""
+    return frame[[*columns, "provenance"]]
+
+
+def synthetic_inputs(sources: Sequence[pd.DataFrame]) -> dict[str, list[str]]:
+    """File name to the synthetic columns of each source frame (all its columns but
+    ``provenance``), files with none left out: what an output's footnote must name."""
+    inputs: dict[str, list[str]] = {}
+    for frame in sources:
+        if "provenance" not in frame or FILE_ATTR not in frame.attrs:
+            raise ValueError("an output's sources must be the study's own frames (or columns "
+                             "of them chosen with provenance.uses), with their provenance")
+        columns = [c for c in frame.columns if c != "provenance"]
+        found = synthetic_columns(frame, columns)
+        if found:
+            name = frame.attrs[FILE_ATTR]
+            inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *found]))
+    return inputs
 
 
 def synthetic_note(parts: dict[str, list[str]]) -> str:

@@ -61,7 +61,7 @@ def plot_flow(counts: pd.DataFrame) -> Figure:
     """A CONSORT-style flow diagram: each stage, and how many left at each step."""
     style.use()
     fig = Figure(figsize=(style.SINGLE_COLUMN_IN, 3.2))
-    ax = fig.add_axes((0, 0.06, 1, 0.94))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -79,9 +79,11 @@ def plot_flow(counts: pd.DataFrame) -> Figure:
                                         boxstyle="round,pad=0.01", facecolor="#F7F7F7",
                                         edgecolor="0.5"))
             ax.text(0.81, (y + ys[i + 1]) / 2, f"{LOSS_LABELS[i]}\nn = {lost}", ha="center",
-                    va="center", fontsize=6.5)
+                    va="center", fontsize=style.MIN_FONT_PT)
             ax.plot([0.33, 0.66], [(y + ys[i + 1]) / 2] * 2, color="0.5", lw=0.8)
-    return fig
+    steps = "; ".join(f"{label.lower()}: {count}" for label, count in zip(
+        counts["label"], n, strict=True))
+    return style.describe(fig, f"Flow diagram of recruitment, trainees at each stage ({steps}).")
 
 
 def summary(recruitment: pd.DataFrame) -> dict[str, object]:

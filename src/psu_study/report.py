@@ -6,8 +6,9 @@ the build left behind (the manifest, the executed notebooks, figures, tables and
 discovers which notebooks exist, so notebooks added later appear without changes here. It
 loads nothing from the network: every page works opened from disk, offline, and the CDN
 scripts nbconvert's templates reference (require.js, MathJax, mermaid, widget managers) are
-left out. Synthetic values are flagged from the outputs' own footnotes and the data's
-``provenance`` column, never from a list kept here.
+left out. Synthetic values are flagged from the data's ``provenance`` column (as each
+output's writer recorded it beside the output, and as each data file holds it), never from
+a footnote's wording or a list kept here. Every figure shows its alt text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .outputs import SIDECAR_SUFFIX
 from .paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns
 
@@ -64,15 +66,18 @@ SENTENCES: list[tuple[tuple[str, ...], object]] = [
     (("n_participants", "n_participants_female", "pct_participants_female",
       "pct_participants_female_ci_low", "pct_participants_female_ci_high",
       "pct_psu_users_female", "n_psu_users_female", "n_psu_users",
-      "p_sample_female_at_least_observed"),
+      "p_female_binomial_two_sided", "p_female_hypergeometric_two_sided"),
      lambda v: (f"{v['n_participants_female']} of the {v['n_participants']} participants were "
-                f"female ({_pct(v['pct_participants_female'])}, "
+                f"female ({_pct(v['pct_participants_female'])}, exact two-sided "
                 f"{_ci(v['pct_participants_female_ci_low'], v['pct_participants_female_ci_high'])}"
                 f"), against {_pct(v['pct_psu_users_female'])} "
                 f"({v['n_psu_users_female']}/{v['n_psu_users']}) of PSU users. Were "
-                f"participants drawn at random from PSU users, a sample at least this female "
-                f"would occur with probability {v['p_sample_female_at_least_observed']:.3f} "
-                f"(exact binomial tail).")),
+                f"participants drawn at random from PSU users, a sample this far from the base "
+                f"rate would have two-sided exact probability "
+                f"{v['p_female_binomial_two_sided']:.3f} (binomial) or "
+                f"{v['p_female_hypergeometric_two_sided']:.3f} (drawn without replacement from "
+                f"the {v['n_psu_users']} users); the participants chose themselves, so neither "
+                f"says why.")),
     (("n_training_stages", "stage_earliest", "stage_latest"),
      lambda v: (f"They were at {v['n_training_stages']} different training stages, from "
                 f"{v['stage_earliest']} to {v['stage_latest']} (Table 1).")),
@@ -103,10 +108,12 @@ class TableOut:
     html: str
     footnote: str
     files: list[str]
+    synthetic_inputs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
-        return "synthetic" in self.footnote.lower()
+        """From the provenance of the data it was built from, as its writer recorded it."""
+        return bool(self.synthetic_inputs)
 
 
 @dataclass
@@ -116,18 +123,22 @@ class FigureOut:
     files: list[str]
     cell: str | None = None
     footnote: str = ""
+    alt: str = ""
+    synthetic_inputs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
-        return "synthetic" in self.footnote.lower()
+        """From the provenance of the data it was built from, as its writer recorded it."""
+        return bool(self.synthetic_inputs)
 
 
-def figure_footnote(path: Path) -> str:
-    """The footnote ``Outputs.figure`` drew under the figure, from the PNG's metadata."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return str(image.info.get("Description", ""))
+def output_meta(path: Path) -> dict:
+    """What ``Outputs`` recorded beside a figure or table (``<name>.meta.json``: alt text or
+    caption, footnote, synthetic inputs); empty for an output written without one."""
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        return {}
+    return json.loads(sidecar.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -290,8 +301,10 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
             if key.startswith("figures/") and key.endswith(".png"):
                 stem = key[len("figures/"):-len(".png")]
                 files = [k for k in outputs if k.startswith(f"figures/{stem}.")]
-                section.figures.append(FigureOut(stem, key, files, _find_cell(nb, stem),
-                                                 figure_footnote(src.resolve(key))))
+                meta = output_meta(src.resolve(key))
+                section.figures.append(FigureOut(
+                    stem, key, files, _find_cell(nb, stem), meta.get("footnote", ""),
+                    meta.get("alt", ""), meta.get("synthetic_inputs", {})))
             elif key.startswith("tables/") and key.endswith(".md") and "/numbers/" not in key:
                 file = src.resolve(key)
                 if not file.exists():
@@ -299,8 +312,9 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
                 stem = key[len("tables/"):-len(".md")]
                 caption, table, footnote = read_table_markdown(file)
                 files = [k for k in outputs if k.startswith(f"tables/{stem}.")]
-                section.tables.append(TableOut(stem, caption or stem, _markdown(table),
-                                               footnote, files))
+                section.tables.append(TableOut(
+                    stem, caption or stem, _markdown(table), footnote, files,
+                    output_meta(file).get("synthetic_inputs", {})))
         for key in sorted(entry.get("reads", {})):
             file = src.resolve(key)
             if not file.exists():

@@ -1,18 +1,48 @@
-"""The paper's figure style, applied once per process by every plotting function."""
+"""The paper's figure style, applied once per process by every plotting function, and the
+print sizes every figure is drawn at (the figure check holds figures to them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.style
+from matplotlib.figure import Figure
 
 STYLE_FILE = Path(__file__).with_name("paper.mplstyle")
-SINGLE_COLUMN_IN = 3.35
-DOUBLE_COLUMN_IN = 7.0
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-"""Okabe-Ito: distinguishable under the common colour-vision deficiencies."""
+MM_PER_IN = 25.4
+WIDTHS_MM = (85.0, 175.0)
+"""A journal's one column and full page width: every figure is drawn at one of them."""
+SINGLE_COLUMN_IN = WIDTHS_MM[0] / MM_PER_IN
+DOUBLE_COLUMN_IN = WIDTHS_MM[1] / MM_PER_IN
+MIN_FONT_PT = 7.0
+"""The smallest text a journal prints legibly at final size."""
+PALETTE: list[str] = [
+    f"#{c.lstrip('#').upper()}" for c in matplotlib.rc_params_from_file(
+        STYLE_FILE, use_default_template=False)["axes.prop_cycle"].by_key()["color"]]
+"""Okabe-Ito, as the style file's colour cycle (its one home): distinguishable under the
+common colour-vision deficiencies. Neighbours that must also differ in greyscale are paired
+by lightness: PALETTE[0] (dark blue) with PALETTE[1] (orange) or PALETTE[4] (sky blue)."""
 
 
 def use() -> None:
     """Apply the paper style (idempotent, cheap)."""
     matplotlib.style.use(STYLE_FILE)
+
+
+def figure(width_in: float, height_in: float) -> Figure:
+    """A figure at print size whose layout keeps labels apart (constrained layout)."""
+    use()
+    return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def describe(fig: Figure, sentence: str) -> Figure:
+    """Attach the figure's alt text: one sentence, made from the numbers it draws. Kept as
+    the figure's label (matplotlib's own name for a figure), which the writer stores."""
+    fig.set_label(" ".join(sentence.split()))
+    return fig
+
+
+def alt_text(fig: Figure) -> str:
+    """The sentence ``describe`` attached, or an empty string."""
+    return str(fig.get_label() or "")

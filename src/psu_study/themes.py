@@ -184,23 +184,40 @@ def quotations(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd
         columns=["_order", "_start"]).reset_index(drop=True)
 
 
-def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
-    """Which participant was coded for which theme."""
-    import seaborn as sns  # here, not at the top: a second of import for one figure
+WRAP_CHARS = 34
+"""Theme names wrap at this many characters in figures: long names wrap, never truncate."""
 
-    style.use()
+
+def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
+    """Which participant was coded for which theme: a 0/1 presence matrix, so two colours
+    of distinct lightness and a two-entry legend (not a colour bar)."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
     names = codebook.set_index("code_id")["name"]
-    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 2.9))
-    ax = fig.add_axes((0.3, 0.12, 0.62, 0.8))
-    cax = fig.add_axes((0.935, 0.3, 0.012, 0.4))
-    labels = [textwrap.shorten(names[c], 48, placeholder="…") for c in presence.columns]
-    sns.heatmap(presence.T.set_axis(labels, axis=0), ax=ax, cbar_ax=cax, cmap="cividis",
-                vmin=0, vmax=1, linewidths=0.5, linecolor="white",
-                cbar_kws={"ticks": [0, 1], "label": "coded"})
+    labels = [textwrap.fill(names[c], WRAP_CHARS) for c in presence.columns]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig = style.figure(style.DOUBLE_COLUMN_IN, 1.1 + 0.13 * lines)
+    ax = fig.subplots()
+    colours = ("#EEEEEE", style.PALETTE[0])  # light grey, dark blue: apart in greyscale too
+    values = presence.T.to_numpy()
+    ax.pcolormesh(values, cmap=ListedColormap(colours), vmin=0, vmax=1, edgecolors="white",
+                  linewidth=0.8)
+    ax.set_xticks(np.arange(presence.shape[0]) + 0.5, presence.index)
+    ax.set_yticks(np.arange(presence.shape[1]) + 0.5, labels)
+    ax.set_xlim(0, presence.shape[0])
+    ax.set_ylim(presence.shape[1], 0)
     ax.set_xlabel("Participant")
-    ax.set_ylabel("")
     ax.tick_params(length=0)
-    return fig
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.legend([Patch(facecolor=c, edgecolor="0.6", lw=0.5) for c in colours],
+              ["not coded", "coded"], loc="outside right upper", frameon=False)
+    per_theme = presence.sum(axis=0)
+    return style.describe(fig, (
+        f"Grid of {presence.shape[1]} themes by {presence.shape[0]} participants showing "
+        f"which participant was coded for which theme; each theme was coded for between "
+        f"{int(per_theme.min())} and {int(per_theme.max())} participants."))
 
 
 def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
@@ -209,29 +226,54 @@ def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
     style.use()
     counts = table.set_index("code_id")["n_participants"]
     themes = codebook[codebook["level"] == "theme"].sort_values("order")
-    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, 3.2))
-    ax = fig.add_axes((0, 0.07, 1, 0.93))
+    subs_of = {t: codebook[(codebook["parent_id"] == t) & (codebook["level"] == "subtheme")]
+               for t in themes["code_id"]}
+    # At full width each of the themes' columns holds about this many characters of 7 pt.
+    chars = max(8, int(style.DOUBLE_COLUMN_IN * 72 / len(themes) / (0.7 * style.MIN_FONT_PT)))
+    theme_text = [textwrap.fill(n, chars) + f"\n(n = {counts[c]})"
+                  for c, n in zip(themes["code_id"], themes["name"], strict=True)]
+    sub_text = {t: [textwrap.fill(n, chars) + f"\n(n = {counts[c]})"
+                    for c, n in zip(s["code_id"], s["name"], strict=True)]
+                for t, s in subs_of.items()}
+    line_in = 1.25 * style.MIN_FONT_PT / 72
+    theme_h = max(t.count("\n") + 1 for t in theme_text) * line_in + 0.12
+    sub_h = max([t.count("\n") + 1 for ts in sub_text.values() for t in ts] or [0]) * line_in \
+        + 0.12
+    depth = max([len(ts) for ts in sub_text.values()] or [0])
+    gap = 0.12
+    height = 0.1 + theme_h + depth * (sub_h + gap)
+    fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, height))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set_xlim(0, len(themes))
-    ax.set_ylim(0, 1)
-    for i, (code_id, name) in enumerate(zip(themes["code_id"], themes["name"], strict=True)):
+    ax.set_ylim(0, height)
+    top = height - 0.05
+    for i, code_id in enumerate(themes["code_id"]):
         x = i + 0.5
-        ax.add_patch(FancyBboxPatch((i + 0.06, 0.68), 0.88, 0.3, boxstyle="round,pad=0.01",
+        ax.add_patch(FancyBboxPatch((i + 0.05, top - theme_h), 0.9, theme_h,
+                                    boxstyle="round,pad=0,rounding_size=0.04",
                                     facecolor="#DCEBF5", edgecolor=style.PALETTE[0]))
-        ax.text(x, 0.83, textwrap.fill(name, 16) + f"\n(n = {counts[code_id]})", ha="center",
-                va="center", fontsize=6)
+        ax.text(x, top - theme_h / 2, theme_text[i], ha="center", va="center",
+                fontsize=style.MIN_FONT_PT)
         if i:
-            ax.annotate("", xy=(i + 0.06, 0.83), xytext=(i - 0.06, 0.83),
+            ax.annotate("", xy=(i + 0.05, top - theme_h / 2), xytext=(i - 0.05, top - theme_h / 2),
                         arrowprops={"arrowstyle": "->", "color": "0.4"})
-        subs = codebook[(codebook["parent_id"] == code_id) & (codebook["level"] == "subtheme")]
-        for j, (sub_id, sub_name) in enumerate(zip(subs["code_id"], subs["name"], strict=True)):
-            y = 0.55 - j * 0.2
-            ax.add_patch(FancyBboxPatch((i + 0.1, y - 0.07), 0.8, 0.14, boxstyle="round,pad=0.01",
+        above = top - theme_h
+        for j, text in enumerate(sub_text[code_id]):
+            y1 = top - theme_h - gap - j * (sub_h + gap)
+            ax.add_patch(FancyBboxPatch((i + 0.09, y1 - sub_h), 0.82, sub_h,
+                                        boxstyle="round,pad=0,rounding_size=0.04",
                                         facecolor="#F3E5C8", edgecolor=style.PALETTE[1]))
-            ax.text(x, y, textwrap.fill(sub_name, 18) + f"\n(n = {counts[sub_id]})", ha="center",
-                    va="center", fontsize=5.5)
-            ax.plot([x, x], [0.67 if j == 0 else y + 0.2 - 0.08, y + 0.08], color="0.5", lw=0.6)
-    return fig
+            ax.text(x, y1 - sub_h / 2, text, ha="center", va="center",
+                    fontsize=style.MIN_FONT_PT)
+            ax.plot([x, x], [above, y1], color="0.5", lw=0.6)
+            above = y1 - sub_h
+    n_subs = sum(len(ts) for ts in sub_text.values())
+    return style.describe(fig, (
+        f"Thematic map of {len(themes)} themes in the article's order with {n_subs} sub-themes "
+        f"beneath their themes, each box giving the participants it was coded for (from "
+        f"{int(counts[themes['code_id']].min())} to {int(counts[themes['code_id']].max())} "
+        f"per theme)."))
 
 
 def numbers_key(level: str, code_id: str) -> str:
