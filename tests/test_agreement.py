@@ -174,7 +174,8 @@ def test_plot_draws_one_panel_per_unit_and_labels_undefined_values():
                                   coders=PAIR, n_boot=20)
         for unit in agreement.UNITS])
     fig = agreement.plot_agreement(table)
-    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["Unit: participant",
-                                                                  "Unit: character"]
+    # Every table names its pair of coders, so each panel's title does too.
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == [
+        "Unit: participant, EW vs FF", "Unit: character, EW vs FF"]
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts.count("undefined (no variation)") == 1  # T3, which nobody coded
