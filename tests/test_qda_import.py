@@ -358,9 +358,6 @@ CONTRACT_FILES = {
 }
 
 
-@pytest.mark.xfail(reason="until main has issue 11 items 1-3: 05_agreement fixes the coders "
-                   "EW and FF, 07_explore the theme T3, and a data dir cannot yet carry its "
-                   "own (here empty) claims ledger", strict=False)
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     # Three transcripts, each coded by AB, one named only by its file (P3.txt).
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
