@@ -28,8 +28,26 @@ def open_study(
     check_data_dir(dirs.data)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     provenance.label_files(study.frames)
+    return study, writer(notebook, dirs), dirs
+
+
+def open_outputs(
+    notebook: str,
+    data_dir: str | os.PathLike[str] | None,
+    figures_dir: str | os.PathLike[str] | None,
+    tables_dir: str | os.PathLike[str] | None,
+) -> tuple[Outputs, StudyDirs]:
+    """An output writer for a notebook that reads other notebooks' numbers, not the data
+    files: its outputs still go through the names-list and allow-list check."""
+    dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
+    check_data_dir(dirs.data)
+    return writer(notebook, dirs), dirs
+
+
+def writer(notebook: str, dirs: StudyDirs) -> Outputs:
+    """The notebook's output writer, scanning with the study's own names and allow lists."""
     names, allow = disclosure_lists(dirs.data)
-    return study, Outputs(dirs.figures, dirs.tables, notebook, names, allow), dirs
+    return Outputs(dirs.figures, dirs.tables, notebook, names, allow)
 
 
 def disclosure_lists(data_dir: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -158,6 +158,10 @@ def themes_table(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+UNNAMED_MARK = "\u2020"
+"""Marks a quotation whose participant the article does not name."""
+
+
 def quotations(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
     """Table 2: the published quotations per theme and sub-theme, tagged with the participant.
 
@@ -176,12 +180,20 @@ def quotations(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd
         "Sub-theme": sub.map(names).fillna("").to_numpy(),
         "Quotation": ("\u201c" + published["text"] + "\u201d").to_numpy(),
         "Participant": ("PPT " + published["participant_id"].str[1:]
-                        + np.where(unnamed, "\u2020", "")).to_numpy(),
+                        + np.where(unnamed, UNNAMED_MARK, "")).to_numpy(),
         "_order": published["code_id"].map(order).to_numpy(),
         "_start": published["start"].to_numpy(),
     })
     return table.sort_values(["_order", "_start"], kind="stable").drop(
         columns=["_order", "_start"]).reset_index(drop=True)
+
+
+def quotation_note(table: pd.DataFrame) -> str:
+    """Table 2's footnote: what the dagger means, only when some quotation carries one."""
+    if not table["Participant"].str.endswith(UNNAMED_MARK).any():
+        return ""
+    return (f"{UNNAMED_MARK} The article names no participant for this quotation; the "
+            "attribution is synthetic.")
 
 
 WRAP_CHARS = 34
