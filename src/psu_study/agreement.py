@@ -36,10 +36,6 @@ SEED = 20150331
 POOLED_ID = "all"
 
 
-def _natural(pid: str) -> tuple[int, str]:
-    return len(pid), pid
-
-
 def kappa_from_cells(cells: np.ndarray) -> np.ndarray:
     """Cohen's kappa of 2x2 tables given as (..., 4) counts (n00, n01, n10, n11); NaN where
     neither coder varies (chance agreement is then 1 and kappa 0/0)."""
@@ -143,7 +139,7 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
     theme_ids, theme_names, coded = _theme_indices(segments[segments["coder"].isin(coders)],
                                                    codebook)
     per_coder = [set(coded.loc[coded["coder"] == c, "participant_id"]) for c in coders]
-    pids = sorted(per_coder[0] & per_coder[1], key=_natural)
+    pids = sorted(per_coder[0] & per_coder[1], key=schema.participant_number)
     if not pids:
         raise ValueError(f"no transcript was coded by both {coders[0]} and {coders[1]}")
     cells = _cells(coded, len(theme_ids), pids, coders, unit, transcripts)
@@ -260,7 +256,7 @@ def all_coders_alpha(segments: pd.DataFrame, codebook: pd.DataFrame,
     theme_ids, names, coded = _theme_indices(segments, codebook)
     n_themes = len(theme_ids)
     per_pid = coded.groupby("participant_id")["coder"].agg(lambda c: sorted(set(c)))
-    shared = sorted((p for p, cs in per_pid.items() if len(cs) >= 2), key=_natural)
+    shared = sorted((p for p, cs in per_pid.items() if len(cs) >= 2), key=schema.participant_number)
     # counts[t]: (units, 2) how many coders gave 0 and 1, unit by unit.
     counts: list[list[np.ndarray]] = [[] for _ in range(n_themes)]
     for pid in shared:

@@ -21,6 +21,7 @@ from scipy.stats import binom
 from . import style
 from .demographics import user_counts
 from .outputs import InlineFigure
+from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
 from .validation import Study
 
@@ -111,7 +112,7 @@ def segments_for(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
     if participant_id is not None:
         rows = rows[rows["participant_id"] == participant_id]
     order = pd.Series(range(len(codebook)), index=codebook["code_id"])
-    number = rows["participant_id"].str[1:].astype(int)
+    number = rows["participant_id"].map(participant_number)
     rows = rows.assign(_order=rows["code_id"].map(order).to_numpy(), _n=number.to_numpy(),
                        _start=pd.to_numeric(rows["start"], errors="coerce").to_numpy())
     rows = rows.sort_values(["_order", "_n", "_start", "segment_id"], kind="stable")

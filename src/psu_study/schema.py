@@ -71,6 +71,12 @@ class Table:
 PROVENANCE = Column("provenance", "str", pattern=PROVENANCE_PATTERN)
 PARTICIPANT_ID = r"^P[0-9]+$"
 
+
+def participant_number(participant_id: str) -> int:
+    """Participants in the order of their numbers (P2 before P10), as the article lists
+    them; one definition for every table, figure and the generator."""
+    return int(participant_id[1:])
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (

@@ -40,6 +40,7 @@ from .article import (
     Quotation,
 )
 from .paths import DATA_DIR
+from .schema import participant_number
 
 SEED = 20140401
 
@@ -111,7 +112,7 @@ def _presence(rng: np.random.Generator) -> dict[str, list[str]]:
                 if p not in must and p not in QUOTATION_EXCLUDES.get(code_id, set())]
         extra = list(rng.choice(pool, size=count - len(must), replace=False)) if count > len(
             must) else []
-        presence[code_id] = sorted(must + [str(p) for p in extra], key=lambda p: int(p[1:]))
+        presence[code_id] = sorted(must + [str(p) for p in extra], key=participant_number)
     return presence
 
 
@@ -192,7 +193,7 @@ def _coding(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str]]:
     for q in QUOTATIONS:
         quotes_of.setdefault((q.participant_id or pivotal_pid, q.code_id), []).append(q)
     second = sorted(rng.choice(PARTICIPANTS, size=int(N_PARTICIPANTS * SECOND_CODER_SHARE),
-                               replace=False), key=lambda p: int(p[1:]))
+                               replace=False), key=participant_number)
     code_ids = [c[0] for c in CODEBOOK if c[2] == "code"]
 
     rows: list[dict[str, object]] = []
