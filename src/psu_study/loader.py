@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ MAX_FILE_BYTES = 128 * 1024 * 1024
 wrong table), refused before it is read into memory."""
 
 _SHOWN_VALUE_CHARS = 24
+MAX_MESSAGE_CHARS = 400
+"""An error is one line a person reads; no message is longer than this."""
 
 MAX_INT = 10**15
 """Beyond any count, duration or offset in a study; keeps integers exact in float64 and
@@ -41,19 +45,32 @@ class DataError(ValueError):
         self.file = str(file)
         self.row = row
         self.column = column
-        self.message = message
+        self.message = clip_message(message)
         where = [self.file]
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
-            where.append(f"column '{column}'")
-        super().__init__(f"{', '.join(where)}: {message}")
+            where.append(f"column '{clip(column)}'")
+        super().__init__(f"{', '.join(where)}: {self.message}")
+
+
+def clip(text: str, limit: int = _SHOWN_VALUE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def show(value: object) -> str:
     """A value quoted for an error message, cut short so logs never carry a whole field."""
-    text = str(value)
-    return repr(text if len(text) <= _SHOWN_VALUE_CHARS else text[:_SHOWN_VALUE_CHARS] + "…")
+    return repr(clip(str(value)))
+
+
+def clip_message(message: str) -> str:
+    """A message kept to one line of at most ``MAX_MESSAGE_CHARS``: the last guard, for a
+    value that reached a message without ``show`` (its head and tail are kept)."""
+    message = " ".join(message.splitlines())
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[:MAX_MESSAGE_CHARS - 81] + " … " + message[-78:]
 
 
 @dataclass(frozen=True)
@@ -74,20 +91,60 @@ class Distinct:
         return pd.Series(bad[self.codes])
 
 
-def _checked_bytes(path: Path, max_bytes: int) -> bytes:
-    """A file's bytes once it is known to exist, fit the limit, hold something, and be UTF-8."""
-    where = display_path(path)
-    if not path.is_file():
+def shown_path(path: Path) -> str:
+    """``display_path`` of the file itself, not of what a link at ``path`` points to, so a
+    refused link is named as the user sees it in the folder."""
+    folder = display_path(path.parent)
+    return path.name if folder == "." else f"{folder}/{path.name}"
+
+
+def _open_regular(path: Path, where: str) -> int:
+    """A read-only descriptor of ``path`` once it is known to be a regular file, not a link.
+
+    Links are refused rather than followed, so a data folder cannot pull in a file from
+    elsewhere (a transcript linked to ``~/.ssh/id_rsa`` would otherwise be read, and then
+    exported); pipes and devices are refused before they are opened, as reading them may
+    never end. ``O_NOFOLLOW`` closes the gap between the check and the open.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
         raise DataError(where, "file is missing (every data directory needs it; "
-                        "see data/README.md)")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DataError(
-            where, f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit"
-        )
-    if size == 0:
-        raise DataError(where, "file is empty; expected a header row", row=None)
-    raw = path.read_bytes()
+                        "see data/README.md)") from None
+    except OSError as exc:
+        raise DataError(where, f"cannot be read ({exc.strerror})") from None
+    if stat.S_ISLNK(mode):
+        raise DataError(where, "is a symbolic link; links are not followed (copy the file "
+                        "into the folder instead)")
+    if stat.S_ISDIR(mode):
+        raise DataError(where, "is a folder; expected a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(where, "is not a regular file (a pipe, socket or device); refused")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise DataError(where, f"cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DataError(where, "changed into something other than a regular file; refused")
+    return fd
+
+
+def _checked_bytes(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
+    something, and be UTF-8."""
+    where = shown_path(path)
+    with os.fdopen(_open_regular(path, where), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise DataError(
+                where,
+                f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
+        if size == 0:
+            raise DataError(where, "file is empty; expected a header row", row=None)
+        raw = handle.read(max_bytes + 1)  # a file growing while read stays bounded
+    if len(raw) > max_bytes:
+        raise DataError(where, f"file grew past the {max_bytes / 2**20:.0f} MiB limit")
     try:
         if not raw.isascii():  # ASCII is UTF-8; only other bytes need the (slower) decode
             raw.decode("utf-8")
@@ -118,11 +175,15 @@ def read_table(
     raw = _checked_bytes(path, max_bytes)
     end = raw.find(b"\n")
     first_line = (raw if end < 0 else raw[:end]).decode("utf-8").removeprefix("\ufeff")
-    header = next(csv.reader([first_line]), [])
-    repeated = [name for i, name in enumerate(header) if name in header[:i]]
-    if repeated:
-        raise DataError(where, "column name repeats an earlier column", row=0,
-                        column=repeated[0])
+    try:
+        header = next(csv.reader([first_line]), [])
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise DataError(where, f"the header row is not a CSV header ({exc})", row=0) from None
+    names: set[str] = set()
+    for name in header:  # a set: linear in the number of columns
+        if name in names:
+            raise DataError(where, "column name repeats an earlier column", row=0, column=name)
+        names.add(name)
     try:
         # Text as Python strings; whole-number columns parsed by the C parser when they are
         # clean (they come back as objects, and are checked value by value, when not).
@@ -301,11 +362,20 @@ def check_provenance(distinct: Distinct, table: schema.Table, where: str) -> Non
                                 row=row, column="provenance")
 
 
-def load_transcripts(data_dir: Path, max_bytes: int) -> dict[str, str] | None:
-    """The transcripts folder's texts by participant, or None without the folder."""
+def load_transcripts(data_dir: Path, participant_ids: list[str],
+                     max_bytes: int) -> dict[str, str] | None:
+    """``transcripts/<participant_id>.txt`` of each known participant that has one, or None
+    without the folder.
+
+    Only those names are read: any other file in the folder is not the study's and is
+    ignored (a segment whose participant lacks a transcript is refused by the rules).
+    """
     folder = data_dir / schema.TRANSCRIPTS_DIR
+    if folder.is_symlink():
+        raise DataError(shown_path(folder), "is a symbolic link; links are not followed "
+                        "(make it a folder of the data directory)")
     if not folder.is_dir():
         return None
-    return {p.stem: read_bytes_checked(p, max_bytes) for p in sorted(folder.glob("*.txt"))}
-
-
+    paths = {pid: folder / f"{pid}.txt" for pid in participant_ids}
+    return {pid: read_bytes_checked(path, max_bytes) for pid, path in paths.items()
+            if os.path.lexists(path)}

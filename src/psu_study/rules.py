@@ -79,7 +79,7 @@ def _check_psu_users(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
         if int(rows["count"].sum()) != total:
             raise DataError(
                 where,
-                f"counts for {characteristic!r} add up to {int(rows['count'].sum())}, "
+                f"counts for {show(characteristic)} add up to {int(rows['count'].sum())}, "
                 f"not to the {total} PSU users of the 'all' row",
                 row=int(rows.index[-1]) + 1, column="count",
             )
