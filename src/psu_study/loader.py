@@ -98,7 +98,7 @@ def shown_path(path: Path) -> str:
     return path.name if folder == "." else f"{folder}/{path.name}"
 
 
-def _open_regular(path: Path, where: str) -> int:
+def open_regular(path: Path, where: str) -> int:
     """A read-only descriptor of ``path`` once it is known to be a regular file, not a link.
 
     Links are refused rather than followed, so a data folder cannot pull in a file from
@@ -134,7 +134,7 @@ def _checked_bytes(path: Path, max_bytes: int) -> bytes:
     """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
     something, and be UTF-8."""
     where = shown_path(path)
-    with os.fdopen(_open_regular(path, where), "rb") as handle:
+    with os.fdopen(open_regular(path, where), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
             raise DataError(
