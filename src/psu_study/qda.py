@@ -101,7 +101,7 @@ class ImportReport:
             f"{self.project}: {self.n_codes} codes, {self.n_segments} segments by "
             f"{', '.join(self.coders) or 'nobody'} -> {display_path(self.out_dir)}",
             f"offsets: {self.offsets} ({self.offsets_reason})",
-            *(f"source {name!r} -> {pid}" for name, pid in self.participants.items()),
+            *(f"source {clip(name, 80)!r} -> {pid}" for name, pid in self.participants.items()),
             *(f"warning: {w}" for w in self.warnings),
         ]
         return "\n".join(lines)

@@ -154,7 +154,8 @@ TABLES: dict[str, Table] = {
 
 TRANSCRIPTS_DIR = "transcripts"
 """Optional folder of ``<participant_id>.txt``; when present, ``segments.start``/``end`` index
-into it (Unicode code points, end exclusive) and each segment's text must equal its span."""
+into it (Unicode code points, end exclusive) and each segment's text must equal its span. Only
+the files of participants in ``participants.csv`` are read; a link among them is refused."""
 
 
 def closure(names: tuple[str, ...] | list[str]) -> list[str]:
