@@ -91,10 +91,12 @@ class Distinct:
         return pd.Series(bad[self.codes])
 
 
-def shown_path(path: Path) -> str:
+def _shown_path(path: Path) -> str:
     """``display_path`` of the file itself, not of what a link at ``path`` points to, so a
     refused link is named as the user sees it in the folder."""
     folder = display_path(path.parent)
+    if folder.startswith(".../"):  # outside the repository: the name only, as display_path
+        return f".../{path.name}"
     return path.name if folder == "." else f"{folder}/{path.name}"
 
 
@@ -133,7 +135,7 @@ def open_regular(path: Path, where: str) -> int:
 def _checked_bytes(path: Path, max_bytes: int) -> bytes:
     """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
     something, and be UTF-8."""
-    where = shown_path(path)
+    where = _shown_path(path)
     with os.fdopen(open_regular(path, where), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
@@ -372,7 +374,7 @@ def load_transcripts(data_dir: Path, participant_ids: list[str],
     """
     folder = data_dir / schema.TRANSCRIPTS_DIR
     if folder.is_symlink():
-        raise DataError(shown_path(folder), "is a symbolic link; links are not followed "
+        raise DataError(_shown_path(folder), "is a symbolic link; links are not followed "
                         "(make it a folder of the data directory)")
     if not folder.is_dir():
         return None

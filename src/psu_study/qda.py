@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema, staging, validation
-from .loader import clip, clip_message, open_regular, show, shown_path
+from .loader import clip, clip_message, open_regular, show
 from .paths import display_path
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -332,9 +332,13 @@ def _open_folder(path: Path, max_bytes: int) -> Iterator[_Bundle]:
     where = display_path(path)
     budget = _Budget(where, max_bytes, MAX_RATIO)
     files: dict[str, str] = {}
+
+    def inside(entry: Path) -> str:  # named within the project's folder, as the user sees it
+        return show(entry.relative_to(path.parent).as_posix())
+
     for folder in (path.parent / "sources", path.parent / "Sources"):
         if folder.is_symlink():
-            raise QdaError(where, f"{shown_path(folder)} is a symbolic link; links are not "
+            raise QdaError(where, f"{inside(folder)} is a symbolic link; links are not "
                            "followed (make it a folder beside the .qde)")
         if not folder.is_dir():
             continue
@@ -343,10 +347,10 @@ def _open_folder(path: Path, max_bytes: int) -> Iterator[_Bundle]:
                 entry = Path(top) / name
                 mode = entry.lstat().st_mode
                 if stat.S_ISLNK(mode):
-                    raise QdaError(where, f"{shown_path(entry)} in the sources folder is a "
+                    raise QdaError(where, f"{inside(entry)} in the sources folder is a "
                                    "symbolic link; links are not followed (copy the file in)")
                 if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                    raise QdaError(where, f"{shown_path(entry)} in the sources folder is not "
+                    raise QdaError(where, f"{inside(entry)} in the sources folder is not "
                                    "a regular file (a pipe, socket or device); refused")
                 if stat.S_ISREG(mode):
                     files[entry.relative_to(folder).as_posix()] = str(entry)
@@ -356,7 +360,7 @@ def _open_folder(path: Path, max_bytes: int) -> Iterator[_Bundle]:
         break
 
     def read(key: str) -> bytes:
-        return _regular_bytes(where, Path(key), shown_path(Path(key)), budget)
+        return _regular_bytes(where, Path(key), inside(Path(key)), budget)
 
     if path.stat().st_size > MAX_XML_BYTES:
         raise QdaError(where, f"is {path.stat().st_size / 2**20:.1f} MiB, over the "
@@ -776,7 +780,11 @@ def _output_folder(out_dir: Path, overwrite: bool) -> Path:
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise QdaError(where, f"cannot be written: no permission to write in "
                        f"{display_path(ancestor)}")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    try:
+        filled = out.is_dir() and any(out.iterdir())
+    except OSError as exc:
+        raise QdaError(where, f"cannot be read ({exc.strerror})") from None
+    if filled and not overwrite:
         raise QdaError(where, "exists and is not empty; choose another folder or pass "
                        f"overwrite=True (--overwrite), which replaces only {', '.join(IMPORTED)}")
     return out
@@ -866,8 +874,11 @@ def import_project(path: str | Path, out_dir: str | Path,
         pid_of, pid_notes = _participants(where, root, sources, coded, mapping, map_where)
         kept = [s for s in sources if s.guid in pid_of]
         segments, convention, reason, seg_notes = _segments(where, kept, pid_of, users, code_ids)
-    except (OverflowError, RecursionError) as exc:  # numbers or nesting beyond any real project
-        raise QdaError(where, f"holds a value too large to read ({type(exc).__name__}: "
+    except QdaError:
+        raise
+    except (OverflowError, RecursionError, ValueError) as exc:
+        # A number or nesting beyond any real project (int() refuses over 4,300 digits).
+        raise QdaError(where, f"holds a value that cannot be read ({type(exc).__name__}: "
                        f"{clip(str(exc), 80)})") from None
     coders = pd.DataFrame({"coder": list(dict.fromkeys(users.values())),
                            "role": "REFI-QDA user", "provenance": "study"})
