@@ -171,6 +171,14 @@ class _Bundle:
     """Each file under ``sources``/``Sources``, by its path inside that folder, to the key
     ``read`` takes (a zip entry's name, or a file's path)."""
     read: Callable[[str], bytes]
+    folded: dict[str, list[str]] = field(init=False)
+    """``files``' names by their lower case, built once: looked up per source, it stays
+    linear in the number of sources."""
+
+    def __post_init__(self) -> None:
+        self.folded = {}
+        for name in self.files:
+            self.folded.setdefault(name.lower(), []).append(name)
 
     def source(self, where: str, path: str) -> bytes:
         """The file a ``plainTextPath`` names: ``internal://x.txt`` or a bare relative path,
@@ -184,7 +192,7 @@ class _Bundle:
             relative = "/".join(parts[1:])
         if relative in self.files:
             return self.read(self.files[relative])
-        folded = [k for k in self.files if k.lower() == relative.lower()]
+        folded = self.folded.get(relative.lower(), [])
         if len(folded) == 1:
             return self.read(self.files[folded[0]])
         raise QdaError(where, f"source file {show(path)} is not in the project's sources "
