@@ -17,6 +17,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import tracemalloc
 import warnings
 import zipfile
 from pathlib import Path
@@ -164,10 +165,18 @@ def project(tmp_path: Path, xml: bytes, method: int = zipfile.ZIP_DEFLATED,
 
 def refused(tmp_path: Path, path: Path, message: str, **kwargs: object) -> str:
     """Import must fail with one short QdaError line naming the project, matching
-    ``message``, and leave neither the output folder nor a hidden partial one."""
+    ``message``, within a memory bound (32 MiB plus four times the project file: a refusal
+    that first inflates or builds what the file only describes fails), and leave neither the
+    output folder nor a hidden partial one."""
     out = tmp_path / "out"
-    with pytest.raises(qda.QdaError) as caught:
-        qda.import_project(path, out, **kwargs)
+    tracemalloc.start()
+    try:
+        with pytest.raises(qda.QdaError) as caught:
+            qda.import_project(path, out, **kwargs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 32 * 2**20 + 4 * path.stat().st_size, f"peak {peak / 2**20:.0f} MiB"
     text = one_line(caught.value, path.name)
     assert re.search(message, text), text
     assert not out.exists()
