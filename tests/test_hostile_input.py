@@ -650,3 +650,15 @@ def test_an_empty_codebook_folder_imports(tmp_path):
     folder = f'<Code guid="{g(30)}" name="Not yet used" isCodable="false"/>'
     got = imported(tmp_path, qde(source(50, "P1", TWO_SELECTIONS), codes=CODES + folder))
     assert got["codes"] == ["T1", "C1.1", "T2"]
+
+
+@pytest.mark.parametrize("raised, code", [(TypeError("a bug\nover two lines"), 3),
+                                          (KeyboardInterrupt(), 130)])
+def test_cli_last_guard_is_one_line(tmp_path, monkeypatch, capsys, raised, code):
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(qda, "import_project", fail)
+    assert qda.main([str(good_project(tmp_path)), "--out", str(tmp_path / "out")]) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
