@@ -10,6 +10,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANIFEST := tables/manifest.json
+PAPER := paper/paper.pdf
+PAPER_SOURCES := paper/paper.typ $(wildcard src/psu_study/manuscript.py src/psu_study/quantifiers.py)
 DATA_DIR ?=
 OUT_DIR ?=
 
@@ -29,10 +31,11 @@ export PYTHONHASHSEED := 0
 .PHONY: all test lab help clean-env
 
 ifeq ($(strip $(DATA_DIR)$(OUT_DIR)),)
-all: $(MANIFEST) ## Build the environment and every figure, table and executed notebook
+all: $(MANIFEST) $(PAPER) ## Build the environment and every figure, table, executed notebook and the paper
 else
 all: $(STAMP) ## (with DATA_DIR=... OUT_DIR=...: run on other data, write under OUT_DIR)
 	$(PY) -m psu_study.build $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
+	$(PY) -m psu_study.manuscript $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") --out-dir "$(OUT_DIR)"
 endif
 
 $(STAMP): pyproject.toml requirements.lock
@@ -47,6 +50,13 @@ $(STAMP): pyproject.toml requirements.lock
 
 $(MANIFEST): $(STAMP) $(NOTEBOOKS) $(DATA_FILES) $(SRC_FILES) requirements.lock
 	$(PY) -m psu_study.build
+
+# The paper reads the built outputs directly; its recipe records it in the manifest, then
+# writes the PDF last, so the PDF is newer than the manifest and a second make does nothing.
+.PHONY: paper
+paper: $(PAPER) ## Typeset the manuscript paper/paper.pdf with Typst from the built outputs
+$(PAPER): $(MANIFEST) $(PAPER_SOURCES)
+	$(PY) -m psu_study.manuscript
 
 test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
 	$(PY) -m ruff check src tests

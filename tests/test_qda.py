@@ -188,18 +188,6 @@ def test_bare_qde_with_sources_folder_beside_it(tmp_path):
     check_nvivo_import(out, qda.import_project(tmp_path / "project.qde", out))
 
 
-def test_utf16_detected_from_range_when_selections_carry_no_text(tmp_path):
-    # Without names, only a span that ends past the text read as code points decides.
-    end = units(TEXT_A)
-    path = write_zip(tmp_path / "p.qdpx", nvivo_entries(named=False, end_a=end))
-    report = qda.import_project(path, tmp_path / "out")
-    assert report.offsets == "utf16"
-    assert "only reading" in report.offsets_reason
-    seg = frame(tmp_path / "out", "segments")
-    assert seg.loc[0, "text"] == "I was at breaking point.\r\nInterviewer: and then \U0001F642?" \
-        "\r\nP3: The PSU helped a lot.\r\nInterviewer: thanks."
-
-
 def test_participant_map_overrides_the_naming_rules(tmp_path):
     path = write_zip(tmp_path / "p.qdpx", nvivo_entries())
     mapping = tmp_path / "map.csv"

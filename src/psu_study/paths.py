@@ -17,6 +17,7 @@ FIGURES_DIR = REPO_ROOT / "figures"
 TABLES_DIR = REPO_ROOT / "tables"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
+PAPER_DIR = REPO_ROOT / "paper"
 
 
 @dataclass(frozen=True)

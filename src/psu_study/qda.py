@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 from xml.etree import ElementTree as ET
 
 import defusedxml
@@ -68,7 +69,7 @@ are held to ``MAX_RATIO``."""
 _GUID_NS = uuid.uuid5(uuid.NAMESPACE_DNS, "psu-study.invalid")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _SHORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,12}$")
-PARTICIPANT_IN_NAME = re.compile(r"(?<![A-Za-z])(?:participant|ppt|p)[\s_#-]*0*(\d+)(?!\d)",
+PARTICIPANT_IN_NAME = re.compile(r"(?<![A-Za-z])(?:participant|ppt|p)[\s_#-]*0*(\d{1,6})(?!\d)",
                                  re.IGNORECASE)
 """First ``P3``, ``P03``, ``PPT 3``, ``Participant_3`` in a case or source name means P3."""
 
@@ -511,10 +512,14 @@ class _Source:
     name: str
     text: str
     element: ET.Element
+    bom: bool = False
+    """Its file began with a byte-order mark, which NVivo counts as a character."""
 
 
 def _text_sources(where: str, root: ET.Element, bundle: _Bundle) -> tuple[list[_Source],
                                                                           list[str]]:
+    """Each ``TextSource`` with its text (BOM removed) and the name a user knows it by: its
+    ``name``, else the file name of its ``plainTextPath``, else its GUID."""
     found = _kid(root, "Sources")
     sources: list[_Source] = []
     other = sorted({_local(c.tag) for c in found if _local(c.tag) != "TextSource"}) \
@@ -522,10 +527,14 @@ def _text_sources(where: str, root: ET.Element, bundle: _Bundle) -> tuple[list[_
     notes = [f"skipped non-text sources ({', '.join(other)})"] if other else []
     for element in _kids(found, "TextSource") if found is not None else []:
         guid = _guid(element.get("guid"))
-        name = element.get("name") or guid
+        path = element.get("plainTextPath") or ""
+        name = ((element.get("name") or "").strip()
+                or PurePosixPath(path.replace("\\", "/")).name or guid)
         content = _kid(element, "PlainTextContent")
-        if element.get("plainTextPath"):
-            raw = bundle.source(where, element.get("plainTextPath", ""))
+        bom = False
+        if path:
+            raw = bundle.source(where, path)
+            bom = raw.startswith(codecs.BOM_UTF8)
             try:
                 text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -533,68 +542,120 @@ def _text_sources(where: str, root: ET.Element, bundle: _Bundle) -> tuple[list[_
                                "REFI-QDA plain text is UTF-8") from None
         elif content is not None:
             text = content.text or ""
+            bom = text.startswith("\ufeff")
+            text = text.removeprefix("\ufeff")
         else:
             raise QdaError(where, f"text source {name!r} has neither a plainTextPath nor "
                            "PlainTextContent")
-        sources.append(_Source(guid, name, text, element))
+        sources.append(_Source(guid, name, text, element, bom))
     return sources, notes
 
 
-def _read_map(path: Path) -> dict[str, str]:
-    """``source_name,participant_id`` rows: the analyst's word beats every naming rule."""
+@dataclass(frozen=True)
+class _Map:
+    """An analyst's participant map: by source GUID where a row gives one (as an import's
+    ``sources.csv`` does, so it can be edited and given back), else by source name."""
+
+    where: str
+    by_guid: dict[str, str]
+    by_name: dict[str, str]
+
+
+def _read_map(path: Path) -> _Map:
+    """``source_name,participant_id`` rows (or ``sources.csv``): the analyst's word beats
+    every naming rule."""
     where = display_path(path)
     try:
         rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QdaError(where, f"cannot read the participant map ({exc})") from None
-    if not rows or {"source_name", "participant_id"} - set(rows[0]):
-        raise QdaError(where, "expected a header source_name,participant_id and one row per "
-                       "source")
-    mapping: dict[str, str] = {}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise QdaError(where, f"cannot read the participant map ({str(exc)[:200]})") from None
+    header = set(rows[0]) if rows else set()
+    if "participant_id" not in header or not header & {"source_name", "source_guid"}:
+        raise QdaError(where, "expected a header source_name,participant_id (or an import's "
+                       "sources.csv) and one row per source")
+    by_guid: dict[str, str] = {}
+    by_name: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):
-        name, pid = (row["source_name"] or "").strip(), (row["participant_id"] or "").strip()
+        guid = _guid(row.get("source_guid"))
+        name = (row.get("source_name") or "").strip()
+        pid = (row.get("participant_id") or "").strip()
         if not re.fullmatch(schema.PARTICIPANT_ID, pid):
-            raise QdaError(where, f"row {i}: participant_id {pid!r} is not like P3")
-        if name in mapping:
-            raise QdaError(where, f"row {i}: source {name!r} is mapped twice")
-        mapping[name] = pid
-    return mapping
+            raise QdaError(where, f"row {i}: participant_id {pid[:40]!r} is not P and a number")
+        key, table = (guid, by_guid) if guid else (name, by_name)
+        if not key:
+            raise QdaError(where, f"row {i}: names no source (source_guid and source_name "
+                           "are empty)")
+        if key in table:
+            raise QdaError(where, f"row {i}: source {key[:80]!r} is mapped twice")
+        table[key] = pid
+    return _Map(where, by_guid, by_name)
 
 
 def _participants(where: str, root: ET.Element, sources: list[_Source], coded: set[str],
-                  mapping: dict[str, str], map_where: str) -> tuple[dict[str, str], list[str]]:
-    """Each source guid's participant: mapping file, else the Case naming the source, else
-    the source's own name (``PARTICIPANT_IN_NAME``). Uncoded sources with no participant
-    are left out; coded ones stop the import."""
-    unknown = sorted(set(mapping) - {s.name for s in sources})
-    if unknown:
-        raise QdaError(map_where, f"names sources the project does not have: {unknown}")
+                  mapping: _Map | None, auto_map: bool) -> tuple[dict[str, str], list[str]]:
+    """Each source guid's participant: the map (by GUID, else by name); else the Case
+    naming the source, else the source's own name (``PARTICIPANT_IN_NAME``); else, with
+    ``auto_map`` or when no map is given and no name carries a number, ``P1..Pn`` over the
+    coded sources in document order, for the user to check in ``sources.csv``. Uncoded
+    sources with no participant are left out; a coded one no rule places stops the
+    import. ``auto_map`` numbers every coded source the map does not place, ignoring names."""
+    if mapping is not None:
+        unknown = [*sorted(set(mapping.by_guid) - {s.guid for s in sources}),
+                   *sorted(set(mapping.by_name) - {s.name for s in sources})]
+        if unknown:
+            raise QdaError(mapping.where, f"names sources the project does not have: "
+                           f"{[u[:80] for u in unknown[:10]]}")
     case_of: dict[str, str] = {}
     cases = _kid(root, "Cases")
     for case in _kids(cases, "Case") if cases is not None else []:
         for ref in _kids(case, "SourceRef"):
             case_of.setdefault(_guid(ref.get("targetGUID")), case.get("name") or "")
-    pid_of: dict[str, str] = {}
-    notes: list[str] = []
-    for source in sources:
-        if source.name in mapping:
-            pid_of[source.guid] = mapping[source.name]
-            continue
+
+    def mapped(source: _Source) -> str | None:
+        if mapping is None:
+            return None
+        return mapping.by_guid.get(source.guid) or mapping.by_name.get(source.name)
+
+    def named(source: _Source) -> str | None:
         for name in (case_of.get(source.guid, ""), source.name):
             found = PARTICIPANT_IN_NAME.search(name)
             if found:
-                pid_of[source.guid] = f"P{int(found.group(1))}"
-                break
+                return f"P{int(found.group(1))}"
+        return None
+
+    pid_of: dict[str, str] = {}
+    unplaced: list[_Source] = []
+    for source in sources:
+        pid = mapped(source) or (None if auto_map else named(source))
+        if pid:
+            pid_of[source.guid] = pid
         else:
-            if source.guid in coded:
-                raise QdaError(where, f"cannot tell whose transcript source {source.name!r} "
-                               "is: neither its Case nor its name holds P<n>, PPT <n> or "
-                               "Participant <n>; give a --participants map")
-            notes.append(f"uncoded source {source.name!r} has no participant; left out")
-    owners = pd.Series(pid_of)
+            unplaced.append(source)
+    notes: list[str] = []
+    pending = [s for s in unplaced if s.guid in coded]
+    if pending and (auto_map or (mapping is None and not pid_of)):
+        taken = set(pid_of.values())
+        free = (f"P{n}" for n in range(1, len(taken) + len(pending) + 1)
+                if f"P{n}" not in taken)
+        for source in pending:
+            pid_of[source.guid] = next(free)
+        why = "as asked" if auto_map else "as no Case or source name holds a participant number"
+        notes.append(f"numbered the {len(pending)} coded sources {pid_of[pending[0].guid]}.."
+                     f"{pid_of[pending[-1].guid]} in document order ({why}); check "
+                     "sources.csv in the output folder, edit it if need be, and re-import "
+                     "with --participants <that sources.csv>")
+        pending = []
+    if pending:
+        raise QdaError(where, f"cannot tell whose transcript source {pending[0].name[:80]!r} "
+                       "is: neither its Case nor its name holds P<n>, PPT <n> or "
+                       "Participant <n>; give a --participants map, or --auto-map to "
+                       "number the coded sources in document order")
+    notes += [f"uncoded source {s.name[:80]!r} has no participant; left out"
+              for s in unplaced if s.guid not in coded]
+    owners = pd.Series(pid_of, dtype=object)
     twice = owners[owners.duplicated(keep=False)]
     if len(twice):
-        names = [s.name for s in sources if s.guid in twice.index]
+        names = [s.name[:80] for s in sources if s.guid in twice.index]
         raise QdaError(where, f"sources {names} all map to {twice.iloc[0]}; the data contract "
                        "has one transcript per participant (merge them or give a map)")
     return pid_of, notes
@@ -614,85 +675,207 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def _to_code_points(sources: list[_Source], spans: list[_Span],
-                    convention: str) -> np.ndarray | None:
-    """Spans as code-point (start, end) under ``convention``; None if any leaves its text,
-    runs backwards or (UTF-16) splits a surrogate pair."""
-    out = np.empty((len(spans), 2), dtype=np.int64)
-    by_source = pd.Series(range(len(spans)), dtype=np.int64).groupby(
-        [s.source for s in spans]) if spans else []
-    for index, rows in by_source:
-        text = sources[int(index)].text
-        raw = np.array([(spans[i].start, spans[i].end) for i in rows], dtype=np.int64)
-        if convention == "utf16":
-            wide = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) > 0xFFFF
-            units = np.concatenate([[0], np.cumsum(1 + wide)])
-            points = np.searchsorted(units, raw).clip(max=len(text))
-            if (units[points] != raw).any():
-                return None
-            raw = points
-        if (raw[:, 0] < 0).any() or (raw[:, 0] > raw[:, 1]).any() or (raw[:, 1] > len(text)).any():
+@dataclass(frozen=True)
+class _Reading:
+    """One way a tool may have counted positions: in UTF-16 code units (NVivo) or code
+    points (the standard), with the file's byte-order mark counted as a character or not,
+    and a CRLF line end as one character or two."""
+
+    utf16: bool
+    bom: bool
+    crlf_one: bool
+
+    @property
+    def name(self) -> str:
+        return ("utf16" if self.utf16 else "codepoint") + ("+bom" if self.bom else "") + (
+            "+crlf1" if self.crlf_one else "")
+
+    @property
+    def description(self) -> str:
+        return (f"{'UTF-16 code units' if self.utf16 else 'code points'}, BOM "
+                f"{'counted' if self.bom else 'not counted'}, CRLF as "
+                f"{'one character' if self.crlf_one else 'two'}")
+
+
+READINGS = tuple(_Reading(u, b, c) for u in (False, True) for b in (False, True)
+                 for c in (False, True))
+"""Every reading, the standard's (code points, no BOM, CRLF as two) first: ties go to the
+earlier one."""
+OFFSET_NAMES = tuple(r.name for r in READINGS)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_EMPTY = np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a text's counts differ between readings: the code-point index of each
+    character outside the BMP and of each CRLF's CR. Memory grows with those characters
+    (8 bytes each), not with the text."""
+
+    length: int
+    bom: bool
+    astral: np.ndarray
+    crlf: np.ndarray
+
+    @classmethod
+    def of(cls, source: _Source) -> _Layout:
+        text = source.text
+        wide = bool(text) and max(text) > "\uffff"
+        return cls(len(text), source.bom,
+                   np.fromiter((m.start() for m in _ASTRAL.finditer(text)), np.int64)
+                   if wide else _EMPTY,
+                   np.fromiter((m.start() for m in re.finditer("\r\n", text)), np.int64)
+                   if "\r\n" in text else _EMPTY)
+
+    def units(self) -> int:
+        """The text's length in the longest reading (UTF-16 units, BOM counted)."""
+        return self.length + len(self.astral) + int(self.bom)
+
+
+def _to_code_points(layout: _Layout, raw: np.ndarray, reading: _Reading) -> np.ndarray | None:
+    """Positions (any shape) read under ``reading``, as code-point indices into the text
+    as written (BOM removed, CRLF kept); None if one splits a surrogate pair or leaves
+    the text."""
+    if (raw < 0).any():
+        return None
+    points = raw.astype(np.int64)
+    if reading.bom and layout.bom:
+        points = np.maximum(points - 1, 0)  # 0 is before the mark: the text's start
+    astral, newlines = layout.astral, _EMPTY
+    if reading.crlf_one and len(layout.crlf):
+        # In the counted text each CRLF is one LF, at its CR's index less the CRs before it.
+        newlines = layout.crlf - np.arange(len(layout.crlf))
+        astral = astral - np.searchsorted(layout.crlf, astral)
+    if reading.utf16 and len(astral):
+        high = astral + np.arange(len(astral))  # each one's high surrogate, in units
+        if np.isin(points, high + 1).any():
             return None
-        out[rows.to_numpy()] = raw
-    return out
+        points = points - np.searchsorted(high + 2, points, side="right")
+    if len(newlines):
+        points = points + np.searchsorted(newlines, points, side="left")
+    return None if (points > layout.length).any() else points
 
 
-def _detect_offsets(where: str, sources: list[_Source],
-                    spans: list[_Span]) -> tuple[str, str, np.ndarray]:
-    """Code points (the standard) or UTF-16 units (NVivo 12): the reading that keeps every
-    span inside its text wins; if both do, the one whose cut text matches more selection
-    names; if still tied, the standard's code points."""
-    if not any(max(s.text, default="\0") > "\uffff" for s in sources):
-        points = _to_code_points(sources, spans, "codepoint")
-        if points is None:
-            _refuse_span(where, sources, spans)
-        return "codepoint", "no character outside the BMP, so both readings agree", points
-    readings = {c: _to_code_points(sources, spans, c) for c in ("codepoint", "utf16")}
-    fits = {c: p for c, p in readings.items() if p is not None}
-    if not fits:
-        _refuse_span(where, sources, spans)
-    if len(fits) == 1:
-        (convention, points), = fits.items()
-        return convention, "the only reading that keeps every span inside its text", points
-
-    def matches(points: np.ndarray) -> int:
-        hits = 0
-        for span, (start, end) in zip(spans, points, strict=True):
-            name = _norm(span.element.get("name") or "").rstrip("…. ")
-            hits += bool(name) and _norm(sources[span.source].text[start:end]).startswith(name)
-        return hits
-
-    score = {c: matches(p) for c, p in fits.items()}
-    if score["utf16"] > score["codepoint"]:
-        return "utf16", (f"both readings fit; selection names match {score['utf16']} spans "
-                         f"read as UTF-16 units, {score['codepoint']} as code points"), \
-            fits["utf16"]
-    reason = (f"both readings fit; selection names match {score['codepoint']} spans read as "
-              f"code points, {score['utf16']} as UTF-16 units") if score["codepoint"] else \
-        "both readings fit and no selection name decides; assumed the standard's code points"
-    return "codepoint", reason, fits["codepoint"]
+def _start_clean(text: str, start: int) -> bool:
+    if start == 0 or text[start - 1] == "\n":
+        return True
+    before, at = text[start - 1], text[start]
+    return not at.isspace() and not (before.isalnum() and at.isalnum())
 
 
-def _refuse_span(where: str, sources: list[_Source], spans: list[_Span]) -> None:
+def _end_clean(text: str, end: int) -> bool:
+    if end == len(text) or text[end - 1] == "\n" or text[end] == "\r" or (
+            text[end] == "\n" and text[end - 1] != "\r"):
+        return True
+    before, at = text[end - 1], text[end]
+    return not before.isspace() and not (before.isalnum() and at.isalnum())
+
+
+def _clean_ends(text: str, start: int, end: int) -> int:
+    """How many of a span's two ends sit where a person selecting text puts them: at the
+    text's or a line's start or end, or between a word and a space or punctuation; never
+    inside a word, on the space beside it, or between a CR and its LF."""
+    if start >= end:
+        return 0
+    return _start_clean(text, start) + _end_clean(text, end)
+
+
+def _detect_offsets(where: str, sources: list[_Source], spans: list[_Span],
+                    forced: str | None = None) -> tuple[str, str, np.ndarray]:
+    """The reading of the selections' positions under which they fit the text best.
+
+    Every reading that keeps each span inside its text (and off half a surrogate pair) is
+    scored by how many selection names match the text it cuts, then by how many span ends
+    fall on word or line boundaries; the best wins, the standard's on a tie. Refused when
+    no reading fits or the best still cuts most spans mid-word (``forced`` names a reading
+    to use regardless)."""
+    layouts = [_Layout.of(s) for s in sources]
+    rows: dict[int, list[int]] = {}
+    for i, span in enumerate(spans):
+        rows.setdefault(span.source, []).append(i)
+    raw = np.array([(s.start, s.end) for s in spans], dtype=np.int64).reshape(-1, 2)
+    relevant = [r for r in READINGS
+                if (not r.utf16 or any(len(x.astral) for x in layouts))
+                and (not r.bom or any(x.bom for x in layouts))
+                and (not r.crlf_one or any(len(x.crlf) for x in layouts))]
+    if forced is not None:
+        relevant = [r for r in READINGS if r.name == forced]
+        if not relevant:
+            raise QdaError(where, f"unknown offset reading {forced!r}; one of "
+                           f"{', '.join(OFFSET_NAMES)}")
+    names = [_norm(s.element.get("name") or "").rstrip("…. ") for s in spans]
+    scored: list[tuple[int, int, int, _Reading, np.ndarray]] = []
+    for order, reading in enumerate(relevant):
+        points = np.empty_like(raw)
+        for source, indices in rows.items():
+            mapped = _to_code_points(layouts[source], raw[indices], reading)
+            if mapped is None or (mapped[:, 0] > mapped[:, 1]).any():
+                break
+            points[indices] = mapped
+        else:
+            matches = ends = 0
+            for span, name, (start, end) in zip(spans, names, points.tolist(), strict=True):
+                text = sources[span.source].text
+                ends += _clean_ends(text, start, end)
+                matches += bool(name) and _norm(text[start:end]).startswith(name)
+            scored.append((matches, ends, -order, reading, points))
+    if not scored:
+        _refuse_span(where, sources, spans, layouts)
+    scored.sort(key=lambda s: s[:3], reverse=True)
+    matches, ends, _, best, points = scored[0]
+    named, total = sum(map(bool, names)), 2 * len(spans)
+
+    def score(m: int, e: int) -> str:
+        return (f"selection names match {m} of {named} spans, " if named else "") + (
+            f"{e} of {total} span ends on word or line boundaries")
+
+    if forced is not None:
+        return best.name, f"{best.description}, as asked; {score(matches, ends)}", points
+    if not spans:
+        return best.name, "no selections to place", points
+    if 2 * ends < total and 2 * matches <= named:
+        raise QdaError(where, f"no reading of the selection positions fits the text: the "
+                       f"best, {best.name} ({best.description}), has {score(matches, ends)}; "
+                       "if the project is right, import with --offsets NAME (one of "
+                       f"{', '.join(OFFSET_NAMES)})")
+    if len(scored) == 1:
+        others = "the only reading that keeps every span inside its text"
+    else:
+        m2, e2, _, runner, _ = scored[1]
+        tie = " (a tie: the standard's convention is assumed)" if (m2, e2) == (
+            matches, ends) else ""
+        others = f"next best {runner.name}: {score(m2, e2)}{tie}"
+        if len(relevant) > len(scored):
+            others += (f"; {len(relevant) - len(scored)} of {len(relevant)} readings put a "
+                       "span outside its text")
+    return best.name, f"{best.description}: {score(matches, ends)}; {others}", points
+
+
+def _refuse_span(where: str, sources: list[_Source], spans: list[_Span],
+                 layouts: list[_Layout]) -> NoReturn:
     for span in spans:
-        text = sources[span.source].text
-        units = len(text.encode("utf-16-le")) // 2
-        if not 0 <= span.start <= span.end <= units:
-            raise QdaError(where, f"PlainTextSelection {span.element.get('guid')} in source "
-                           f"{sources[span.source].name!r}: positions {span.start}-{span.end} "
-                           f"lie outside its text ({len(text)} characters)")
-    raise QdaError(where, "selection positions fit neither as code points nor as UTF-16 "
-                   "units (some split a character)")
+        if not 0 <= span.start <= span.end <= layouts[span.source].units():
+            raise QdaError(where, f"PlainTextSelection {str(span.element.get('guid'))[:40]} "
+                           f"in source {sources[span.source].name[:80]!r}: positions "
+                           f"{span.start}-{span.end} lie outside its text "
+                           f"({layouts[span.source].length} characters)")
+    raise QdaError(where, "selection positions fit no reading (code points or UTF-16 units, "
+                   "BOM counted or not, CRLF as one or two): some split a character or run "
+                   "past the text")
 
 
 # ------------------------------------------------------------------------------ segments
 
+MAX_POSITION = 2**40
+"""Positions beyond a tera-character are no text's: refused before any arithmetic."""
+
+
 def _position(where: str, element: ET.Element, name: str) -> int:
-    try:
-        return int(element.get(name, ""))
-    except ValueError:
-        raise QdaError(where, f"PlainTextSelection {element.get('guid')}: {name} "
-                       f"{element.get(name)!r} is not a whole number") from None
+    value = (element.get(name) or "").strip()
+    if not re.fullmatch(r"\d{1,13}", value) or int(value) > MAX_POSITION:
+        raise QdaError(where, f"PlainTextSelection {str(element.get('guid'))[:40]}: {name} "
+                       f"{value[:40]!r} is not a whole number from 0 to {MAX_POSITION}")
+    return int(value)
 
 
 def _coding(where: str, coding: ET.Element, fallback_user: str | None, users: dict[str, str],
@@ -711,13 +894,14 @@ def _coding(where: str, coding: ET.Element, fallback_user: str | None, users: di
 
 
 def _segments(where: str, sources: list[_Source], pid_of: dict[str, str], users: dict[str, str],
-              code_ids: dict[str, str]) -> tuple[pd.DataFrame, str, str, list[str]]:
+              code_ids: dict[str, str], offsets: str | None = None
+              ) -> tuple[pd.DataFrame, str, str, list[str]]:
     spans = [
         _Span(i, sel, _position(where, sel, "startPosition"), _position(where, sel, "endPosition"))
         for i, source in enumerate(sources)
         for sel in _kids(source.element, "PlainTextSelection")
     ]
-    convention, reason, points = _detect_offsets(where, sources, spans)
+    convention, reason, points = _detect_offsets(where, sources, spans, offsets)
     rows = []
     wholes = [(i, coding, source.element.get("creatingUser"), 0, len(source.text))
               for i, source in enumerate(sources) for coding in _kids(source.element, "Coding")]
@@ -854,8 +1038,13 @@ def _write_output(where: str, out: Path, tables: dict[str, pd.DataFrame],
 
 def import_project(path: str | Path, out_dir: str | Path,
                    participant_map: str | Path | None = None, *, overwrite: bool = False,
+                   auto_map: bool = False, offsets: str | None = None,
                    max_bytes: int = MAX_BYTES, max_ratio: float = MAX_RATIO) -> ImportReport:
     """Convert a ``.qdpx`` (or bare ``.qde``) into data-contract files under ``out_dir``.
+
+    ``participant_map`` (a CSV, or an earlier import's ``sources.csv``) and ``auto_map``
+    decide participants (see ``_participants``); ``offsets`` forces one of
+    ``OFFSET_NAMES`` instead of detecting the reading from the text.
 
     Everything is read and checked before anything is written, and the files are written
     into a hidden folder and moved into place at the end, so a refused project leaves no
@@ -874,14 +1063,11 @@ def import_project(path: str | Path, out_dir: str | Path,
         codebook, code_ids, notes = _code_rows(where, root)
         users = _users(where, root)
         coded = {s.guid for s in sources if s.element.find(".//{*}Coding") is not None}
-        map_where = display_path(Path(participant_map)) if participant_map is not None else ""
-        try:
-            mapping = _read_map(Path(participant_map)) if participant_map is not None else {}
-        except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
-            raise QdaError(map_where, f"is not a CSV participant map ({exc})") from None
-        pid_of, pid_notes = _participants(where, root, sources, coded, mapping, map_where)
+        mapping = _read_map(Path(participant_map)) if participant_map is not None else None
+        pid_of, pid_notes = _participants(where, root, sources, coded, mapping, auto_map)
         kept = [s for s in sources if s.guid in pid_of]
-        segments, convention, reason, seg_notes = _segments(where, kept, pid_of, users, code_ids)
+        segments, convention, reason, seg_notes = _segments(where, kept, pid_of, users, code_ids,
+                                                            offsets)
     except QdaError:
         raise
     except (OverflowError, RecursionError, ValueError) as exc:
@@ -1009,12 +1195,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", type=Path, help="the .qdpx (or bare .qde) to import")
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
     parser.add_argument("--participants", type=Path, default=None,
-                        help="CSV source_name,participant_id overriding the naming rules")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+                        help="CSV source_name,participant_id (or an import's sources.csv) "
+                        "overriding the naming rules")
+    parser.add_argument("--auto-map", action="store_true",
+                        help="number the coded sources the map does not place in document "
+                        "order (P<n> for the n-th), ignoring their names; written to "
+                        "sources.csv to check")
+    parser.add_argument("--offsets", choices=OFFSET_NAMES, default=None,
+                        help="read selection positions this way instead of detecting it")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out, replacing what an import writes "
+                        "there and keeping every other file")
     args = parser.parse_args(argv)
     try:
         report = import_project(args.project, args.out, args.participants,
-                                overwrite=args.overwrite)
+                                overwrite=args.overwrite, auto_map=args.auto_map,
+                                offsets=args.offsets)
     except QdaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

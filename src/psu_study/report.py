@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+from .paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -233,10 +233,20 @@ class Sources:
     tables: Path = TABLES_DIR
     notebooks: Path = NOTEBOOKS_DIR
     data: Path = DATA_DIR
+    paper: Path | None = None
 
     @property
     def default(self) -> bool:
         return self.data.resolve() == DATA_DIR.resolve()
+
+    @property
+    def paper_pdf(self) -> Path:
+        """The manuscript of these outputs: the repository's, or the one a run on other data
+        wrote under its OUT_DIR (beside its tables/)."""
+        if self.paper is not None:
+            return self.paper
+        folder = PAPER_DIR if self.default else self.tables.parent / "paper"
+        return folder / "paper.pdf"
 
     def resolve(self, key: str) -> Path:
         prefix, _, rest = key.partition("/")
@@ -389,12 +399,15 @@ def build_report(out_dir: Path = REPORT_DIR, sources: Sources | None = None) -> 
                 _copy(src.resolve(key), out / key)
         for read in section.reads:
             _copy(src.resolve(read.key), out / read.key)
+    if src.paper_pdf.exists():  # the manuscript, typeset by psu_study.manuscript
+        _copy(src.paper_pdf, out / "paper" / "paper.pdf")
     datasheet = src.data / "README.md"
     synthetic_files = sorted({d.key for s in sections for d in s.synthetic_reads})
     site = {
         "title": "Junior doctors and a Deanery Professional Support Unit",
         "synthetic_files": synthetic_files,
         "datasheet": (datasheet.exists() and "data/index.html") or None,
+        "paper": (src.paper_pdf.exists() and "paper/paper.pdf") or None,
         "sections": sections,
         "environment": manifest.get("environment", {}),
     }
@@ -430,8 +443,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--paper", type=Path, default=None,
+                        help="default: paper/paper.pdf (OUT_DIR/paper/paper.pdf for other data)")
     args = parser.parse_args(argv)
-    sources = Sources(args.figures_dir, args.tables_dir, args.notebooks_dir, args.data_dir)
+    sources = Sources(args.figures_dir, args.tables_dir, args.notebooks_dir, args.data_dir,
+                      args.paper)
     try:
         pages = build_report(args.out, sources)
     except ReportError as exc:

@@ -1,0 +1,285 @@
+"""The study's manuscript, typeset by Typst from the build's own outputs.
+
+``paper/paper.typ`` reads ``numbers.json``, the tables' CSVs and the figures itself (Typst's
+``json()``, ``csv()`` and ``image()``), so there is no copy step to forget. This module adds
+only what Typst should not decide: the word of quantity for each count (by the project's
+convention, ``quantifiers``), which values rest on synthetic data (the data's ``provenance``
+column and the figures' footnote metadata), and the theme structure. It writes them to
+``manuscript.json`` beside ``numbers.json``, compiles the PDF with the ``typst`` wheel (no TeX)
+and returns the paper's manifest entry: its sha256 and every file it read, with theirs.
+
+``python -m psu_study.manuscript`` (``make paper``) builds ``paper/paper.pdf`` from the
+repository's outputs; ``--data-dir/--tables-dir/--figures-dir/--out`` build another run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import typst
+
+from . import disclosure, quantifiers, staging
+from .context import disclosure_lists
+from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
+from .provenance import synthetic_columns, synthetic_note
+from .report import figure_footnote
+from .themes import numbers_key
+from .validation import load_study
+
+SOURCE = PAPER_DIR / "paper.typ"
+PDF = PAPER_DIR / "paper.pdf"
+DERIVED = "manuscript.json"
+MANIFEST_KEY = "paper"
+
+TABLES_READ = (
+    "recruitment_stages", "recruitment_rates", "table1_training_roles", "interviews",
+    "themes_prevalence", "table2_quotations", "agreement_participant", "agreement_character",
+    "claims",
+)
+"""The tables the manuscript reads (as CSV); the source can read no other (it asserts so),
+so this list is also what the manifest records."""
+
+SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
+"""What a count of coded participants rests on: who was coded, by whom, at which code."""
+
+COUNTS = {"n_participants_female": ("participants.gender",)}
+"""Counts of participants, besides the themes', that the text gives with a word of quantity,
+and the data columns each rests on."""
+
+
+class ManuscriptError(RuntimeError):
+    """The paper cannot be built as asked; the message says why."""
+
+
+def quantity_word(count: int, n: int) -> str:
+    """The word the convention gives ``count`` of ``n`` participants: of the words that hold,
+    the one that says most (the narrowest range; ties go to the earlier word), so "one" and
+    "all" win where they hold and "several" says more than "some"."""
+    fitting = [w for w in quantifiers.QUANTIFIERS if quantifiers.holds(w, count, n)]
+    if not fitting:
+        raise ManuscriptError(f"no quantifier of the convention describes {count} of {n}")
+
+    def width(word: str) -> int:
+        low, high = quantifiers.count_range(word, n)
+        return high - low
+
+    return min(fitting, key=lambda w: (width(w), quantifiers.QUANTIFIERS.index(w)))
+
+
+def _number(numbers: dict, key: str) -> int:
+    if key not in numbers or numbers[key] is None:
+        raise ManuscriptError(f"numbers.json has no value for {key!r}, which the paper needs")
+    return int(numbers[key])
+
+
+def theme_tree(codebook, numbers: dict) -> list[dict]:
+    """Themes in the codebook's order, each with its codes and sub-themes, and for every node
+    how many participants were coded there, with the word for that count."""
+    n = _number(numbers, "n_participants")
+    rows = codebook.sort_values(["order", "code_id"], kind="stable")
+
+    def node(row) -> dict:
+        count = _number(numbers, numbers_key(row.level, row.code_id))
+        children = rows[rows["parent_id"] == row.code_id]
+        return {
+            "id": row.code_id, "level": row.level, "name": row.name,
+            "count": count, "n": n, "word": quantity_word(count, n),
+            "rests_on": list(SEGMENT_COLUMNS),
+            "codes": [node(c) for c in children.itertuples() if c.level == "code"],
+            "subthemes": [node(c) for c in children.itertuples() if c.level == "subtheme"],
+        }
+
+    return [node(r) for r in rows.itertuples() if r.level == "theme"]
+
+
+def synthetic_marks(frames: dict) -> dict[str, str]:
+    """``{"table.column": footnote}`` for every synthetic column of the data, read from each
+    table's ``provenance`` column; empty on the study's own data, so the marks vanish."""
+    columns = {}
+    for name, frame in frames.items():
+        named = synthetic_columns(frame, [c for c in frame.columns if c != "provenance"])
+        note = synthetic_note({f"{name}.csv": named})
+        for column in named:
+            columns[f"{name}.{column}"] = note
+    return dict(sorted(columns.items()))
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where one paper is built from and written to."""
+
+    data: Path = DATA_DIR
+    tables: Path = TABLES_DIR
+    figures: Path = FIGURES_DIR
+    out: Path = PDF
+
+    @property
+    def root(self) -> Path:
+        """Typst reads only below its root: the nearest folder holding source and outputs."""
+        return Path(os.path.commonpath([SOURCE.parent, self.tables, self.figures]))
+
+    def typst_path(self, path: Path) -> str:
+        """A path as the Typst source names it: absolute from the root."""
+        return "/" + path.resolve().relative_to(self.root).as_posix()
+
+    def key(self, path: Path) -> str:
+        """The path's name in the manifest, as the runner names files (never a machine path)."""
+        path = path.resolve()
+        if path == SOURCE.resolve():
+            return f"repo/{path.relative_to(REPO_ROOT).as_posix()}"
+        for prefix, folder in (("tables", self.tables), ("figures", self.figures),
+                               ("data", self.data), ("paper", self.out.parent)):
+            if path.is_relative_to(folder.resolve()):
+                return f"{prefix}/{path.relative_to(folder.resolve()).as_posix()}"
+        raise ManuscriptError(f"{path} is outside the paper's input and output folders")
+
+
+def _resolved(run: Run) -> Run:
+    return Run(run.data.resolve(), run.tables.resolve(), run.figures.resolve(),
+               run.out.resolve())
+
+
+def derive(run: Run) -> tuple[dict, list[Path]]:
+    """What the source reads besides the outputs themselves, and the files it came from."""
+    numbers_path = run.tables / "numbers.json"
+    if not numbers_path.exists():
+        raise ManuscriptError(f"{numbers_path} is missing: build the outputs first (make)")
+    numbers = json.loads(numbers_path.read_text(encoding="utf-8"))
+    study = load_study(run.data)
+    missing = [t for t in TABLES_READ if not (run.tables / f"{t}.csv").exists()]
+    if missing:
+        raise ManuscriptError(f"tables missing in {run.tables}: {', '.join(missing)}")
+    figures = sorted(run.figures.glob("*.png"))
+    coders = study.coders.sort_values("coder")
+    n = _number(numbers, "n_participants")
+    counts = {key: {"count": _number(numbers, key), "n": n,
+                    "word": quantity_word(_number(numbers, key), n), "rests_on": list(on)}
+              for key, on in COUNTS.items()}
+    derived = {
+        "about": "Derived by psu_study.manuscript for paper/paper.typ; do not edit.",
+        "n_participants": n,
+        "quantities": counts,
+        "counts_rest_on": list(SEGMENT_COLUMNS),
+        "themes": theme_tree(study.codebook, numbers),
+        "synthetic": synthetic_marks(study.frames),
+        "figures": {p.stem: figure_footnote(p) for p in figures},
+        "tables": list(TABLES_READ),
+        "coders": [{"coder": c.coder, "role": c.role,
+                    "transcripts": _number(numbers, f"n_transcripts_coded_{c.coder}")}
+                   for c in coders.itertuples()],
+    }
+    inputs = [numbers_path, *(run.tables / f"{t}.csv" for t in TABLES_READ), *figures,
+              *study.files_read, SOURCE]
+    return derived, inputs
+
+
+def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
+    """The PDF's bytes, the files it read (manifest key -> sha256) and the derived JSON."""
+    run = _resolved(run)
+    derived, inputs = derive(run)
+    derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # What the paper takes from the data itself (code names, coders' roles) is scanned as
+    # every other output is; the tables and figures it reads were scanned when written.
+    hits = disclosure.scan_text(derived_text, *disclosure_lists(run.data))
+    if hits:
+        raise disclosure.DisclosureError(f"paper ({DERIVED})", None, None, hits[0].kind,
+                                         hits[0].masked)
+    derived_bytes = derived_text.encode("utf-8")
+    derived_path = run.tables / DERIVED
+    if not derived_path.exists() or derived_path.read_bytes() != derived_bytes:
+        staging.write_atomic(derived_path, derived_bytes)
+    sys_inputs = {"tables": run.typst_path(run.tables), "figures": run.typst_path(run.figures),
+                  "derived": run.typst_path(derived_path)}
+    try:
+        # Typst's bundled fonts only, and no date anywhere: the same bytes on every machine.
+        pdf = typst.compile(str(SOURCE), root=str(run.root), sys_inputs=sys_inputs,
+                            ignore_system_fonts=True, font_paths=[])
+    except typst.TypstError as exc:
+        raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
+    reads = {run.key(p): _sha256(p.read_bytes()) for p in [*inputs, derived_path]}
+    return pdf, dict(sorted(reads.items())), derived_bytes
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
+    """The paper's manifest entry: its sha256 and every input with sha256."""
+    run = _resolved(run)
+    return {"source": run.key(SOURCE), "outputs": {run.key(run.out): _sha256(pdf)},
+            "reads": reads}
+
+
+def paper(run: Run) -> tuple[bytes, dict]:
+    """The paper's bytes and its manifest entry, nothing written but ``manuscript.json``.
+    This is the runner's hook: it writes the PDF with ``write_pdf`` and puts the entry
+    into the manifest under ``MANIFEST_KEY`` itself."""
+    pdf, reads, _ = compile_pdf(run)
+    return pdf, manifest_entry(run, pdf, reads)
+
+
+def write_pdf(run: Run, pdf: bytes) -> None:
+    """Replace the PDF only when its bytes change; touch it otherwise, so make sees it
+    current."""
+    out = run.out.resolve()
+    if not out.exists() or out.read_bytes() != pdf:
+        staging.write_atomic(out, pdf)
+    else:
+        os.utime(out)
+
+
+def build(run: Run | None = None) -> dict:
+    """Compile the paper into ``run.out`` and record it in the manifest; returns its entry.
+    The PDF is written last, so it is newer than the manifest that records it (make then
+    sees it current)."""
+    run = run or Run()
+    pdf, entry = paper(run)
+    record_in_manifest(run.tables / "manifest.json", entry)
+    write_pdf(run, pdf)
+    return entry
+
+
+def record_in_manifest(manifest: Path, entry: dict) -> None:
+    """Put the paper's entry into the runner's manifest under ``"paper"``, rewriting the file
+    only when that changes it: the make-driven path (``make paper``), until the runner
+    records the paper itself through ``paper`` and ``write_pdf``."""
+    data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+    if data.get(MANIFEST_KEY) == entry:
+        return
+    data[MANIFEST_KEY] = entry
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    staging.write_atomic(manifest, text.encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Typeset the study's manuscript with Typst.")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
+    parser.add_argument("--figures-dir", type=Path, default=FIGURES_DIR)
+    parser.add_argument("--out", type=Path, default=PDF, help="default: paper/paper.pdf")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="a build's OUT_DIR: read its tables/ and figures/, write "
+                             "paper/paper.pdf under it")
+    args = parser.parse_args(argv)
+    run = Run(args.data_dir, args.tables_dir, args.figures_dir, args.out)
+    if args.out_dir is not None:
+        run = Run(args.data_dir, args.out_dir / "tables", args.out_dir / "figures",
+                  args.out_dir / "paper" / "paper.pdf")
+    try:
+        entry = build(run)
+    except (ManuscriptError, ValueError) as exc:
+        print(f"paper failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"  paper written: {run.out} ({len(entry['reads'])} inputs recorded in the manifest)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

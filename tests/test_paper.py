@@ -1,0 +1,336 @@
+"""The manuscript, read as a reader reads it: the PDF's text (pypdf) holds the recomputed
+numbers with words of quantity that match the counts, changes when the data change, marks
+synthetic values and loses the marks on real data; its source types no number; two builds give
+the same bytes; the COREQ appendix lists every item.
+
+Papers are built into pytest's temporary folders from copies of the committed outputs, with
+the module's own functions (no notebook runs): each build takes about a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pypdf
+import pytest
+from PIL import Image
+
+from psu_study import manuscript
+from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
+
+SOURCE = manuscript.SOURCE
+
+# --- the literal-number scan ------------------------------------------------------------------
+
+ALLOWED = (
+    # "95% CI": the interval's level is the method's, not a result (every CI here is 95%).
+    re.compile(r"95% CI"),
+    # Lengths and sizes of the layout (10.5pt, 2.2cm, 1fr, 0.7em): typography, not data.
+    re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:pt|mm|cm|em|fr)\b"),
+    # Rounding precision of a shown value: calc.round(v, digits: 1).
+    re.compile(r"digits: \d\b"),
+    # Numbering patterns of headings, pages and footnotes ("1.1", "A.1", "1").
+    re.compile(r'numbering: "[^"]*"'),
+    # The COREQ item numbers: counted from the checklist's list, starting at one.
+    re.compile(r"enumerate\(start: 1\)"),
+    # The reference to the checklist's paper (its title, year, volume and pages) and its
+    # short citation in the text.
+    re.compile(r"Tong A, Sainsbury P, Craig J\. [^\n]*"),
+    re.compile(r"Tong et al\. 2007"),
+)
+"""What the scan lets through, each with why. Everything else that looks like a number (a
+digit not inside a name such as ``n_participants_code_C1_2``) is a typed figure."""
+
+LITERAL = re.compile(r"(?<![\w.\-])\d+(?:[.,]\d+)*%?")
+
+
+def typed_numbers(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every literal figure of a Typst source outside the allow list;
+    comments are not part of the manuscript and are skipped."""
+    found = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code = re.sub(r"(?<!:)//.*$", "", line)
+        for allowed in ALLOWED:
+            code = allowed.sub(" ", code)
+        found += [(number, m.group()) for m in LITERAL.finditer(code)]
+    return found
+
+
+def test_the_source_types_no_number():
+    assert typed_numbers(SOURCE.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("typed", [
+    "We interviewed 8 women.",            # a count
+    "a response rate of 50%",             # a percentage
+    "between April 2014 and March 2015",  # a date
+    "lasting 35-100 min",                 # a range
+    "#let n = 20",                        # a number in code
+])
+def test_the_scan_fails_on_a_typed_number(typed):
+    source = SOURCE.read_text(encoding="utf-8") + f"\n{typed}\n"
+    hits = typed_numbers(source)
+    assert hits and all(line == source.count("\n") for line, _ in hits), hits
+
+
+def test_the_scan_reads_names_and_allowed_figures_as_no_number():
+    # Digits inside keys and ids, a length and the CI level are not typed figures.
+    assert typed_numbers('#q("n_participants_code_C1_2") at 10.5pt, 95% CI') == []
+
+
+# --- words of quantity ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("count", "word"), [
+    (0, "none"), (1, "one"), (8, "all"),  # facts, for N = 8
+    # Convention (data/README.md), N = 8: some 2-4, several 3-4, many 4-7, most 5-7. The word
+    # with the narrowest range that holds: 2 only "some"; 3 and 4 "several" (width 1, against
+    # some's 2 and many's 3); 6 "most" (5-7, width 2, against many's 4-7, width 3).
+    (2, "some"), (3, "several"), (4, "several"), (6, "most"),
+])
+def test_the_word_follows_the_count(count, word):
+    assert manuscript.quantity_word(count, 8) == word
+
+
+def test_a_count_no_word_describes_is_an_error():
+    with pytest.raises(manuscript.ManuscriptError, match="9 of 8"):
+        manuscript.quantity_word(9, 8)
+
+
+# --- building papers --------------------------------------------------------------------------
+
+def copy_outputs(target: Path) -> manuscript.Run:
+    """Copies of the committed tables and figures under ``target``, as an OUT_DIR holds them."""
+    shutil.copytree(TABLES_DIR, target / "tables")
+    shutil.copytree(FIGURES_DIR, target / "figures")
+    return manuscript.Run(DATA_DIR, target / "tables", target / "figures",
+                          target / "paper" / "paper.pdf")
+
+
+def text_of(pdf: Path) -> str:
+    reader = pypdf.PdfReader(pdf)
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def has(text: str, shown: str) -> bool:
+    """``shown`` in the text as a whole number: not part of a longer one (a footnote mark is a
+    letter, so "180d days" still shows 180)."""
+    return re.search(rf"(?<![\d.]){re.escape(shown)}(?![\d])", text) is not None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[manuscript.Run, str, dict]:
+    run = copy_outputs(tmp_path_factory.mktemp("out"))
+    assert manuscript.main(["--out-dir", str(run.out.parents[1])]) == 0
+    return run, text_of(run.out), json.loads((run.tables / "numbers.json").read_text())
+
+
+def test_a_run_writes_its_paper_under_out_dir(built):
+    run, _, _ = built
+    assert run.out.exists() and run.out.read_bytes().startswith(b"%PDF")
+    assert (run.tables / manuscript.DERIVED).exists()
+
+
+def test_the_text_holds_the_recomputed_numbers(built):
+    _, text, numbers = built
+    def one(key):  # shown to one decimal, without a trailing .0
+        return f"{round(numbers[key], 1):g}"
+
+    for key in ("n_contacted", "n_interested", "n_consented", "n_interviewed", "n_psu_users",
+                "n_psu_users_female", "n_themes", "n_subthemes", "n_segments",
+                "duration_min_minutes", "duration_max_minutes", "recruitment_period_days"):
+        assert has(text, str(numbers[key])), key
+    for key in ("pct_responded", "pct_interviewed", "pct_psu_users_female"):
+        assert has(text, one(key) + "%"), key
+    for key in ("pct_responded", "pct_interviewed", "pct_participants_female"):
+        interval = f"95% CI {one(key + '_ci_low')}–{one(key + '_ci_high')}%"
+        assert interval in text, interval
+    assert f"{numbers['p_sample_female_at_least_observed']:.3f}" in text
+    for key in ("interview_first_date", "interview_last_date", "recruitment_first_contact"):
+        day = dt.date.fromisoformat(numbers[key])
+        assert f"{day.day} {day:%B %Y}" in text, key
+
+
+def test_words_of_quantity_match_the_counts_beside_them(built):
+    _, text, numbers = built
+    n = numbers["n_participants"]
+    shown = re.findall(r"\b([A-Za-z]+) \((\d+) of (\d+)\)", text)
+    assert len(shown) > 40  # every theme, sub-theme and code, and the female share
+    for word, count, of in shown:
+        assert int(of) == n
+        assert word.lower() == manuscript.quantity_word(int(count), n), (word, count)
+    # The female share, from numbers.json: all 8 of 8 on the committed data.
+    female = numbers["n_participants_female"]
+    assert f"{manuscript.quantity_word(female, n).capitalize()} ({female} of {n}) participants " \
+           "were female" in text
+
+
+def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
+    run, text, _ = built
+    quotes = pd.read_csv(run.tables / "table2_quotations.csv", dtype=str, keep_default_na=False)
+    themes = pd.read_csv(run.tables / "themes_prevalence.csv", dtype=str)
+    for name in themes["Theme"].str.strip():
+        assert name in text, name
+    flat = text.replace("- ", "").replace(" ", "")  # hyphenation and line breaks aside
+    for quote in quotes["Quotation"]:
+        assert quote.replace(" ", "") in flat, quote
+
+
+def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
+    run, text, _ = built
+    derived = json.loads((run.tables / manuscript.DERIVED).read_text())
+    used = set(re.findall(r'#fig\("([a-z_]+)"', SOURCE.read_text(encoding="utf-8")))
+    assert used == {p.stem for p in run.figures.glob("*.png")}
+    notes = {note for note in derived["figures"].values() if note}
+    assert notes  # the committed figures rest on synthetic stand-ins
+    for note in notes:  # (pypdf may break a line inside "data/README.md")
+        assert note.replace(" ", "") in text.replace(" ", ""), note
+    assert text.count("Figure ") >= len(used)
+
+
+def test_synthetic_values_are_marked_from_the_data_provenance(built):
+    _, text, _ = built
+    # interviews.csv: interview_date and duration_min are synthetic (data/README.md), so the
+    # durations carry the file's note.
+    assert ("Synthetic data: built from synthetic stand-ins for unpublished values in "
+            "interviews.csv (interview_date, duration_min)") in text
+    numbers = json.loads((built[0].tables / "numbers.json").read_text())
+    low, high = numbers["duration_min_minutes"], numbers["duration_max_minutes"]
+    assert re.search(rf"lasted {low}[a-z] to {high}[a-z] minutes", text)
+
+
+COREQ_ITEMS = [  # Tong, Sainsbury and Craig (2007), Table 1, in order
+    "Interviewer", "Credentials", "Occupation", "Gender", "Experience and training",
+    "Relationship established", "Participant knowledge of the interviewer",
+    "Interviewer characteristics", "Methodological orientation and theory", "Sampling",
+    "Method of approach", "Sample size", "Non-participation", "Setting of data collection",
+    "Presence of non-participants", "Description of sample", "Interview guide",
+    "Repeat interviews", "Audio/visual recording", "Field notes", "Duration",
+    "Data saturation", "Transcripts returned", "Number of data coders",
+    "Description of the coding tree", "Derivation of themes", "Software",
+    "Participant checking", "Quotations presented", "Data and findings consistent",
+    "Clarity of major themes", "Clarity of minor themes",
+]
+
+
+def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
+    _, text, numbers = built
+    appendix = text[text.index("COREQ checklist"):]
+    position = 0
+    for number, item in enumerate(COREQ_ITEMS, 1):
+        found = appendix.find(f"{number} ", position)
+        assert found >= 0 and item in appendix[found:found + 200], item
+        position = found
+    assert has(appendix, f"{numbers['n_participants']} participants")
+    lost = numbers["n_contacted"] - numbers["n_interested"]
+    assert f"{lost} did not respond" in appendix
+    assert "those who did so (two)" in appendix  # Methods > Data collection and analysis
+
+
+def test_two_builds_give_the_same_bytes(built):
+    run, _, _ = built
+    first = run.out.read_bytes()
+    second, _, _ = manuscript.compile_pdf(run)
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+    for stamp in (b"CreationDate", b"ModDate", b"CreateDate", b"ModifyDate"):
+        assert stamp not in first, stamp
+
+
+def test_the_manifest_records_the_paper_with_its_inputs(built):
+    run, _, _ = built
+    entry = json.loads((run.tables / "manifest.json").read_text())[manuscript.MANIFEST_KEY]
+    assert entry["outputs"] == {"paper/paper.pdf": hashlib.sha256(run.out.read_bytes()).hexdigest()}
+    reads = entry["reads"]
+    for key in ("tables/numbers.json", "tables/table1_training_roles.csv",
+                "figures/themes_heatmap.png", "data/codebook.csv", "repo/paper/paper.typ",
+                "tables/manuscript.json"):
+        assert key in reads, key
+    folders = {"tables": run.tables, "figures": run.figures, "data": run.data,
+               "repo": manuscript.SOURCE.parents[1]}
+    for key, digest in reads.items():
+        prefix, _, rest = key.partition("/")
+        assert hashlib.sha256((folders[prefix] / rest).read_bytes()).hexdigest() == digest, key
+
+
+def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
+    assert re.search(r"Most \(6 of 8\)[a-z]*: Feeling a failure", built[1])
+    run = copy_outputs(tmp_path)
+    numbers_path = run.tables / "numbers.json"
+    numbers = json.loads(numbers_path.read_text())
+    assert numbers["n_participants_code_C2_6"] == 6  # "Most (6 of 8)" on the committed data
+    numbers["n_participants_code_C2_6"] = 8          # every participant: "all", a fact
+    numbers["n_contacted"] = 21                      # one more trainee contacted
+    numbers_path.write_text(json.dumps(numbers))
+    manuscript.build(run)
+    text = text_of(run.out)
+    assert re.search(r"All \(8 of 8\)[a-z]*: Feeling a failure", text)
+    assert not re.search(r"Most \(6 of 8\)[a-z]*: Feeling a failure", text)
+    assert "Of the 21 trainees contacted" in text
+    assert "21 did not respond" not in text and "11 did not respond" in text  # 21 - 10
+
+
+def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
+    run = copy_outputs(tmp_path)
+    for csv in data_copy.glob("*.csv"):
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        frame["provenance"] = "study"
+        frame.to_csv(csv, index=False, lineterminator="\n")
+    for csv in run.tables.glob("*.csv"):  # nor do the tables made from them
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        if "note" in frame:
+            frame["note"] = frame["note"].where(~frame["note"].str.startswith("Synthetic"), "")
+            frame.to_csv(csv, index=False, lineterminator="\n")
+    for png in run.figures.glob("*.png"):  # figures drawn from real data carry no footnote
+        with Image.open(png) as image:
+            image.load()
+            image.save(png)
+    run = manuscript.Run(data_copy, run.tables, run.figures, run.out)
+    manuscript.build(run)
+    text = text_of(run.out)
+    assert "Synthetic data" not in text
+    numbers = json.loads((run.tables / "numbers.json").read_text())
+    low, high = numbers["duration_min_minutes"], numbers["duration_max_minutes"]
+    assert f"lasted {low} to {high} minutes" in text
+
+
+def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_path):
+    run = copy_outputs(tmp_path)
+    manuscript.build(run)
+    before = run.out.read_bytes()
+    numbers = json.loads((run.tables / "numbers.json").read_text())
+    del numbers["duration_mean_minutes"]
+    (run.tables / "numbers.json").write_text(json.dumps(numbers))
+    with pytest.raises(manuscript.ManuscriptError, match="duration_mean_minutes"):
+        manuscript.build(run)
+    assert run.out.read_bytes() == before
+
+
+def test_the_report_links_to_the_paper(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from psu_study import report
+
+    site = tmp_path / "report"
+    report.build_report(site)
+    index = BeautifulSoup((site / "index.html").read_text(encoding="utf-8"), "html.parser")
+    links = [a["href"] for a in index.find_all("a") if a["href"].endswith(".pdf")]
+    assert "paper/paper.pdf" in links
+    assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()
+
+
+def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, data_copy):
+    # The codebook's code names go into the paper straight from the data: a participant's
+    # name planted in one is refused, as every other output refuses it.
+    run = copy_outputs(tmp_path)
+    codebook = data_copy / "codebook.csv"
+    codebook.write_text(codebook.read_text().replace("Self-stigma", "Self-stigma (Alice Jones)"))
+    (data_copy / "disclosure").mkdir()
+    (data_copy / "disclosure" / "names.txt").write_text("Alice Jones\n")
+    with pytest.raises(manuscript.disclosure.DisclosureError, match="manuscript.json"):
+        manuscript.build(manuscript.Run(data_copy, run.tables, run.figures, run.out))
+    assert not run.out.exists()
