@@ -20,6 +20,7 @@ import tempfile
 import tracemalloc
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -655,3 +656,55 @@ def test_cli_last_guard_is_one_line(tmp_path, monkeypatch, capsys, raised, code)
     assert qda.main([str(good_project(tmp_path)), "--out", str(tmp_path / "out")]) == code
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+
+
+# ---- inputs however made: seeded mutations of a good project import or are refused in one
+# line, never anything else (found: an XML declaration naming an unknown encoding)
+
+def test_an_unknown_xml_encoding_is_refused(tmp_path):
+    xml = qde(source(50, "P1", TWO_SELECTIONS)).replace(b'encoding="utf-8"', b'encoding="P1"')
+    refused(tmp_path, project(tmp_path, xml), "cannot be decoded")
+
+
+ODD_VALUES = ["", "-1", "0", "1e5", str(2**64), "9" * 30, "{x}", "internal://../x",
+              "sources/a.txt", "P1", "\u00e9", "&amp;", "1.5", " 3 "]
+
+
+def mutated_projects(tmp_path: Path, n: int) -> Iterator[Path]:
+    rng = random.Random(12)
+    xml = qde(source(50, "P1", TWO_SELECTIONS, "internal://a.txt")
+              + source(51, "P2", sel(103, *HELPED) + sel(104, *BREAKING))).decode()
+    good = project(tmp_path, xml.encode(), **{"sources/a.txt": TEXT.encode()}).read_bytes()
+    for i in range(n):
+        path = tmp_path / f"m{i}.qdpx"
+        if i % 2:  # flip bytes of the archive
+            data = bytearray(good)
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            path.write_bytes(bytes(data))
+        else:  # odd attribute values, elements dropped or repeated
+            text = xml
+            for _ in range(rng.randint(1, 3)):
+                m = rng.choice(list(re.finditer(r'="([^"]*)"', text)))
+                text = text[:m.start(1)] + rng.choice(ODD_VALUES) + text[m.end(1):]
+            elements = list(re.finditer(r"<(User|Code|CodeRef)\b[^>]*/>|"
+                                        r"<(PlainTextSelection|TextSource)\b.*?</\2>", text))
+            m = rng.choice(elements)
+            text = text[:m.start()] + rng.choice(["", m.group(0) * 2]) + text[m.end():]
+            write_zip(path, {"project.qde": text.encode(), "sources/a.txt": TEXT.encode()})
+        yield path
+
+
+def test_mutated_projects_import_or_are_refused_in_one_line(tmp_path):
+    outcomes = {"imported": 0, "refused": 0}
+    for path in mutated_projects(tmp_path, 200):
+        out = tmp_path / f"out-{path.stem}"
+        try:
+            qda.import_project(path, out)
+            outcomes["imported"] += 1
+        except qda.QdaError as exc:
+            one_line(exc, path.name)
+            assert not out.exists()
+            outcomes["refused"] += 1
+    assert outcomes["imported"] >= 10 and outcomes["refused"] >= 100, outcomes  # both paths
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -420,6 +420,9 @@ def _parse(where: str, bundle: _Bundle) -> ET.Element:
                        ) from None
     except ET.ParseError as exc:
         raise QdaError(where, f"{bundle.xml_name} is not well-formed XML: {exc}") from None
+    except (LookupError, UnicodeError) as exc:  # <?xml encoding="..."?> names no codec
+        raise QdaError(where, f"{bundle.xml_name} cannot be decoded ({clip(str(exc), 80)}); "
+                       "REFI-QDA projects are UTF-8") from None
     if _local(root.tag) != "Project":
         raise QdaError(where, f"{bundle.xml_name}: root element is <{clip(_local(root.tag))}>, "
                        "expected a REFI-QDA <Project>")
