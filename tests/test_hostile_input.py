@@ -89,6 +89,12 @@ def test_only_known_participants_transcripts_are_read(data_copy):
     assert "notes" not in study.transcripts and "P99" not in study.transcripts
 
 
+def test_an_empty_transcript_is_refused_as_such(data_copy):
+    (data_copy / "transcripts" / "P3.txt").write_bytes(b"")
+    with pytest.raises(DataError, match=r"P3\.txt: file is empty; expected text$"):
+        load_study(data_copy, tables=["segments"])
+
+
 def test_a_header_field_over_the_csv_limit_is_one_line(data_copy):
     path = data_copy / "coders.csv"
     text = path.read_text(encoding="utf-8")

@@ -132,7 +132,7 @@ def open_regular(path: Path, where: str) -> int:
     return fd
 
 
-def _checked_bytes(path: Path, max_bytes: int) -> bytes:
+def _checked_bytes(path: Path, max_bytes: int, expected: str = "a header row") -> bytes:
     """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
     something, and be UTF-8."""
     where = _shown_path(path)
@@ -143,7 +143,7 @@ def _checked_bytes(path: Path, max_bytes: int) -> bytes:
                 where,
                 f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
         if size == 0:
-            raise DataError(where, "file is empty; expected a header row", row=None)
+            raise DataError(where, f"file is empty; expected {expected}")
         raw = handle.read(max_bytes + 1)  # a file growing while read stays bounded
     if len(raw) > max_bytes:
         raise DataError(where, f"file grew past the {max_bytes / 2**20:.0f} MiB limit")
@@ -161,7 +161,7 @@ def _checked_bytes(path: Path, max_bytes: int) -> bytes:
 
 def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """Read a text file as UTF-8, refusing missing, oversized, empty and non-UTF-8 files."""
-    return _checked_bytes(path, max_bytes).decode("utf-8").removeprefix("\ufeff")
+    return _checked_bytes(path, max_bytes, "text").decode("utf-8").removeprefix("\ufeff")
 
 
 def read_table(
