@@ -714,3 +714,34 @@ def test_mutated_projects_import_or_are_refused_in_one_line(tmp_path):
             outcomes["refused"] += 1
     assert outcomes["imported"] >= 10 and outcomes["refused"] >= 100, outcomes  # both paths
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+KILLED_CHILD = """
+import sys, time
+from psu_study import qda
+write = qda._write_tables
+def write_then_wait(*args):
+    write(*args)
+    print("written", flush=True)
+    time.sleep(60)
+qda._write_tables = write_then_wait
+sys.exit(qda.main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
+    path = good_project(tmp_path)
+    out = tmp_path / "out"
+    qda.import_project(path, out)
+    (out / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(path), "--out", str(out),
+                              "--overwrite"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline() == "written\n"  # staged in a hidden folder inside out
+    assert [p.name for p in out.iterdir() if p.name.startswith(".qda-import-")]
+    child.terminate()
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and err.count("\n") == 1 and "interrupted" in err, err
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]

@@ -16,6 +16,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import stat
 import struct
 import sys
@@ -1209,6 +1210,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="write into a non-empty --out, replacing what an import writes "
                         "there and keeping every other file")
     args = parser.parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the staged files are removed and an
+    # interrupted swap puts the old ones back.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = import_project(args.project, args.out, args.participants,
                                 overwrite=args.overwrite, auto_map=args.auto_map,
@@ -1225,8 +1229,14 @@ def main(argv: list[str] | None = None) -> int:
               f"({type(exc).__name__}: {clip_message(str(exc))}); this is a bug in "
               "psu_study.qda, please report it", file=sys.stderr)
         return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(report.summary())
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:  # noqa: ARG001 - a handler's signature
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
