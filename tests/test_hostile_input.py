@@ -745,3 +745,15 @@ def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
     assert child.returncode == 130 and err.count("\n") == 1 and "interrupted" in err, err
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_entries_counted_in_a_zip64_end_record_are_refused_before_zipfile(tmp_path,
+                                                                          monkeypatch):
+    # 70,001 entries do not fit the classic end record's 16 bits: zipfile writes zip64 ones.
+    path = tmp_path / "p.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(70_000):
+            archive.writestr(f"sources/{i}.txt", b"")
+        archive.writestr("project.qde", qde(source(50, "P1", TWO_SELECTIONS)))
+    monkeypatch.setattr(zipfile, "ZipFile", None)  # the check runs before zipfile parses
+    refused(tmp_path, path, "70,001 zip entries, over the limit of 10,000")
