@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from psu_study import schema
-from psu_study.validation import DataError, _check_column
+from psu_study.loader import DataError, _check_column
 
 IDS = schema.Column("segment_id", "str", pattern=r"^[A-Za-z0-9_.-]+$", unique=True)
 PARTICIPANT = schema.Column("participant_id", "str", pattern=r"^P[0-9]+$")
@@ -96,7 +96,7 @@ def test_white_space_inside_values_is_not_blank():
 def test_repeated_text_that_looks_like_numbers_keeps_its_text(tmp_path):
     # Text columns must come back as written: no parser inference of numbers or booleans
     # ("007" -> 7, "True" -> True), as reading them as categories, say, would do.
-    from psu_study.validation import read_table
+    from psu_study.loader import read_table
 
     table = schema.Table("codes", (
         schema.Column("code", "str", unique=True),

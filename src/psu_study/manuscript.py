@@ -176,7 +176,7 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
                    for c in coders.itertuples()],
     }
     inputs = [numbers_path, *(run.tables / f"{t}.csv" for t in TABLES_READ), *figures,
-              *study.files_read, SOURCE]
+              *study.files(), SOURCE]
     return derived, inputs
 
 

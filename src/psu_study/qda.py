@@ -16,11 +16,17 @@ import io
 import os
 import re
 import shutil
+import signal
+import stat
+import struct
 import sys
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
@@ -32,12 +38,29 @@ import numpy as np
 import pandas as pd
 
 from . import schema, staging, validation
+from .loader import clip, clip_message, open_regular, show
 from .paths import display_path
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
-MAX_BYTES = 512 * 2**20
-"""Total uncompressed size a project may have: far beyond any interview study's text."""
+MAX_BYTES = 256 * 2**20
+"""Uncompressed size of the project file and the sources it uses together: a hundred times
+the text of a large interview study (a one-hour transcript is about 60 KB). Sources the
+project holds but does not use as text (audio, PDF) are never read and do not count."""
+MAX_XML_BYTES = 64 * 2**20
+"""Size of the ``.qde`` alone: its tree takes about five times this in memory."""
+MAX_XML_ELEMENTS = 1_000_000
+"""Elements of the ``.qde``: a study of 100 interviews with 500 codings each has 150,000."""
+MAX_XML_DEPTH = 100
+"""Nesting of the ``.qde``: codebooks are rarely ten levels deep."""
+MAX_ENTRIES = 10_000
+"""Zip entries (or files in a bare project's sources folder): one or two per source."""
+MAX_DIRECTORY_BYTES = 16 * 2**20
+"""A zip's central directory, which ``zipfile`` reads whole before any check can run."""
+MAX_SELECTED_CHARS = 32 * 2**20
+"""Characters of coded text in all segments together: ``segments.csv`` then stays under the
+loader's 128 MiB file limit, and the same long text coded over and over is refused before
+anything is written rather than after writing hundreds of MiB."""
 MAX_RATIO = 200
 """Text deflates about 3-10 fold; an entry that inflates more than this is a zip bomb."""
 _RATIO_FLOOR = 2**20
@@ -56,8 +79,8 @@ class QdaError(ValueError):
 
     def __init__(self, file: Path | str, message: str) -> None:
         self.file = display_path(Path(file)) if isinstance(file, Path) else file
-        self.message = message
-        super().__init__(f"{self.file}: {message}")
+        self.message = clip_message(message)
+        super().__init__(f"{self.file}: {self.message}")
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,7 @@ class ImportReport:
             f"{self.project}: {self.n_codes} codes, {self.n_segments} segments by "
             f"{', '.join(self.coders) or 'nobody'} -> {display_path(self.out_dir)}",
             f"offsets: {self.offsets} ({self.offsets_reason})",
-            *(f"source {name!r} -> {pid}" for name, pid in self.participants.items()),
+            *(f"source {clip(name, 80)!r} -> {pid}" for name, pid in self.participants.items()),
             *(f"warning: {w}" for w in self.warnings),
         ]
         return "\n".join(lines)
@@ -112,30 +135,69 @@ def _unsafe_member(name: str) -> bool:
             or ".." in parts)
 
 
+class _Budget:
+    """Bytes inflated or read so far, held to the project's limits as each file is read, so
+    a project is refused for what it makes, not only for what it declares."""
+
+    def __init__(self, where: str, max_bytes: int, max_ratio: float) -> None:
+        self.where, self.max_bytes, self.max_ratio = where, max_bytes, max_ratio
+        self.inflated = self.compressed = 0
+
+    def spend(self, name: str, size: int, compressed: int | None = None) -> None:
+        if compressed is not None:
+            if size > _RATIO_FLOOR and size > self.max_ratio * max(compressed, 1):
+                raise QdaError(self.where, f"entry {show(name)} inflates "
+                               f"{size / max(compressed, 1):.0f}-fold (limit "
+                               f"{self.max_ratio:.0f}); refused as a zip bomb")
+            self.compressed += compressed
+        self.inflated += size
+        if self.inflated > self.max_bytes:
+            raise QdaError(self.where, "the project and the sources it uses are, "
+                           f"uncompressed, over the {self.max_bytes / 2**20:.3g} MiB limit")
+        if (compressed is not None and self.inflated > _RATIO_FLOOR
+                and self.inflated > self.max_ratio * max(self.compressed, 1)):
+            raise QdaError(self.where, f"the entries read inflate "
+                           f"{self.inflated / max(self.compressed, 1):.0f}-fold in total "
+                           f"(limit {self.max_ratio:.0f}); refused as a zip bomb")
+
+
 @dataclass
 class _Bundle:
-    """A project's XML and its source files, read into memory within the size limits."""
+    """A project's XML, and its source files, read on demand within the limits: a project
+    may carry audio or PDF sources far larger than its text, which are never read."""
 
     xml: bytes
     xml_name: str
-    sources: dict[str, bytes]
+    files: dict[str, str]
+    """Each file under ``sources``/``Sources``, by its path inside that folder, to the key
+    ``read`` takes (a zip entry's name, or a file's path)."""
+    read: Callable[[str], bytes]
+    folded: dict[str, list[str]] = field(init=False)
+    """``files``' names by their lower case, built once: looked up per source, it stays
+    linear in the number of sources."""
+
+    def __post_init__(self) -> None:
+        self.folded = {}
+        for name in self.files:
+            self.folded.setdefault(name.lower(), []).append(name)
 
     def source(self, where: str, path: str) -> bytes:
         """The file a ``plainTextPath`` names: ``internal://x.txt`` or a bare relative path,
         inside the ``sources``/``Sources`` folder."""
         relative = re.sub(r"^internal://", "", path).replace("\\", "/").lstrip("./")
         if "://" in relative:
-            raise QdaError(where, f"source path {path!r} points outside the project; only "
+            raise QdaError(where, f"source path {show(path)} points outside the project; only "
                            "internal:// and relative paths are supported")
         parts = PurePosixPath(relative).parts
         if parts and parts[0].lower() == "sources":
             relative = "/".join(parts[1:])
-        if relative in self.sources:
-            return self.sources[relative]
-        folded = [k for k in self.sources if k.lower() == relative.lower()]
+        if relative in self.files:
+            return self.read(self.files[relative])
+        folded = self.folded.get(relative.lower(), [])
         if len(folded) == 1:
-            return self.sources[folded[0]]
-        raise QdaError(where, f"source file {path!r} is not in the project's sources folder")
+            return self.read(self.files[folded[0]])
+        raise QdaError(where, f"source file {show(path)} is not in the project's sources "
+                       "folder")
 
 
 def _pick_qde(where: str, names: list[str], stem: str) -> str:
@@ -148,66 +210,221 @@ def _pick_qde(where: str, names: list[str], stem: str) -> str:
         if hits:
             return hits[0]
     if len(qdes) > 1:
-        raise QdaError(where, f"several .qde files inside ({', '.join(sorted(qdes))}); "
-                       "expected one")
+        raise QdaError(where, f"several .qde files inside ({', '.join(map(show, sorted(qdes)))})"
+                       "; expected one")
     return qdes[0]
 
 
-def _read_zip(path: Path, max_bytes: int, max_ratio: float) -> _Bundle:
+def _source_files(where: str, names: list[str]) -> dict[str, str]:
+    """The files under ``sources/`` (any case) by their path inside it; two entries that
+    would be one file (``Sources/a.txt`` and ``sources/a.txt``) are refused."""
+    files: dict[str, str] = {}
+    for name in names:
+        parts = name.split("/", 1)
+        if len(parts) == 2 and parts[0].lower() == "sources" and parts[1]:
+            if parts[1] in files:
+                raise QdaError(where, f"entries {show(files[parts[1]])} and {show(name)} are "
+                               "the same source file; refused as ambiguous")
+            files[parts[1]] = name
+    return files
+
+
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+               NotImplementedError, RuntimeError, ValueError, struct.error)
+"""What ``zipfile`` raises on a damaged archive: bad CRC or header, truncated or corrupt
+deflate stream, unsupported feature, encryption, malformed numbers."""
+
+
+def _central_directory(where: str, path: Path) -> None:
+    """Refuse an archive whose end record announces more than ``MAX_ENTRIES`` entries or a
+    central directory over ``MAX_DIRECTORY_BYTES``, before ``zipfile`` reads it all into
+    memory (about 300 bytes per entry). Zip64 records are followed to their real counts."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 22 - 65535))
+        tail = handle.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) < end + 22:
+            raise QdaError(where, "damaged zip archive (no end of central directory)")
+        entries, directory = struct.unpack("<HI", tail[end + 10:end + 16])
+        locator = end - 20
+        if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0 \
+                and tail[locator:locator + 4] == b"PK\x06\x07":
+            handle.seek(struct.unpack("<Q", tail[locator + 8:locator + 16])[0])
+            record = handle.read(56)
+            if len(record) < 56 or record[:4] != b"PK\x06\x06":
+                raise QdaError(where, "damaged zip archive (bad zip64 end record)")
+            entries, directory = struct.unpack("<QQ", record[32:48])
+    if entries > MAX_ENTRIES:
+        raise QdaError(where, f"{entries:,} zip entries, over the limit of {MAX_ENTRIES:,}")
+    if directory > MAX_DIRECTORY_BYTES:
+        raise QdaError(where, f"zip directory of {directory / 2**20:.1f} MiB, over the "
+                       f"{MAX_DIRECTORY_BYTES / 2**20:.0f} MiB limit")
+
+
+@contextmanager
+def _open_zip(path: Path, max_bytes: int, max_ratio: float) -> Iterator[_Bundle]:
     where = display_path(path)
     if not zipfile.is_zipfile(path):
         raise QdaError(where, "not a zip archive; a .qdpx project is a zip holding a .qde file")
+    _central_directory(where, path)
+    budget = _Budget(where, max_bytes, max_ratio)
     try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            for info in infos:
-                if _unsafe_member(info.filename):
-                    raise QdaError(where, f"entry {info.filename!r} would be written outside "
-                                   "the project folder; refused")
-                if (info.file_size > _RATIO_FLOOR
-                        and info.file_size > max_ratio * max(info.compress_size, 1)):
-                    raise QdaError(where, f"entry {info.filename!r} inflates "
-                                   f"{info.file_size / max(info.compress_size, 1):.0f}-fold "
-                                   f"(limit {max_ratio:.0f}); refused as a zip bomb")
-            total = sum(info.file_size for info in infos)
-            if total > max_bytes:
-                raise QdaError(where, f"uncompressed size {total / 2**20:.1f} MiB is over the "
-                               f"{max_bytes / 2**20:.1f} MiB limit")
-            files = [i.filename for i in infos if not i.is_dir()]
-            qde = _pick_qde(where, files, path.stem)
-            sources = {}
-            for name in files:
-                parts = name.split("/", 1)
-                if len(parts) == 2 and parts[0].lower() == "sources":
-                    sources[parts[1]] = archive.read(name)
-            return _Bundle(archive.read(qde), qde, sources)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
-        raise QdaError(where, f"damaged zip archive ({exc})") from None
+        archive = zipfile.ZipFile(path)
+        infos = archive.infolist()
+    except _ZIP_ERRORS as exc:
+        raise QdaError(where, f"damaged zip archive ({type(exc).__name__}: "
+                       f"{clip(str(exc), 80)})") from None
+    with archive:
+        if len(infos) > MAX_ENTRIES:
+            raise QdaError(where, f"{len(infos):,} zip entries, over the limit of "
+                           f"{MAX_ENTRIES:,}")
+        by_name: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if _unsafe_member(info.filename):
+                raise QdaError(where, f"entry {show(info.filename)} would be written outside "
+                               "the project folder; refused")
+            if info.filename in by_name:
+                raise QdaError(where, f"entry {show(info.filename)} appears twice; refused "
+                               "as ambiguous")
+            by_name[info.filename] = info
+        files = [i.filename for i in infos if not i.is_dir()]
+        qde = _pick_qde(where, files, path.stem)
+
+        def read(name: str) -> bytes:
+            info = by_name[name]
+            if info.flag_bits & 0x1:
+                raise QdaError(where, f"entry {show(name)} is encrypted; export the project "
+                               "without a password")
+            if info.compress_type not in _METHODS:
+                raise QdaError(where, f"entry {show(name)} uses compression method "
+                               f"{info.compress_type}, which is not supported (stored, "
+                               "deflate, bzip2, lzma)")
+            if name == qde and info.file_size > MAX_XML_BYTES:
+                raise QdaError(where, f"{show(name)} is {info.file_size / 2**20:.1f} MiB, "
+                               f"over the {MAX_XML_BYTES / 2**20:.0f} MiB limit")
+            budget.spend(name, info.file_size, info.compress_size)
+            try:
+                return archive.read(info)  # at most file_size bytes, CRC checked
+            except _ZIP_ERRORS as exc:
+                raise QdaError(where, f"entry {show(name)} cannot be read: damaged zip "
+                               f"archive ({type(exc).__name__}: {clip(str(exc), 80)})"
+                               ) from None
+
+        yield _Bundle(read(qde), qde, _source_files(where, files), read)
 
 
-def _read_folder(path: Path, max_bytes: int) -> _Bundle:
-    """A bare ``.qde`` with its sources in a ``sources``/``Sources`` folder beside it."""
-    folders = [p for p in (path.parent / "sources", path.parent / "Sources") if p.is_dir()]
-    files = [p for folder in folders[:1] for p in sorted(folder.rglob("*")) if p.is_file()]
-    total = path.stat().st_size + sum(p.stat().st_size for p in files)
-    if total > max_bytes:
-        raise QdaError(display_path(path), f"project and sources are {total / 2**20:.1f} MiB, "
-                       f"over the {max_bytes / 2**20:.1f} MiB limit")
-    sources = {p.relative_to(folders[0]).as_posix(): p.read_bytes() for p in files}
-    return _Bundle(path.read_bytes(), path.name, sources)
+def _regular_bytes(where: str, path: Path, shown: str, budget: _Budget) -> bytes:
+    """A file of the project's folder, if it is a regular file and not a link."""
+    try:
+        fd = open_regular(path, shown)
+    except validation.DataError as exc:
+        raise QdaError(where, exc.message if shown == where else f"{shown} {exc.message}"
+                       ) from None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        budget.spend(shown, size)
+        data = handle.read(size + 1)
+    if len(data) > size:
+        raise QdaError(where, f"{shown} grew while it was read; refused")
+    return data
+
+
+@contextmanager
+def _open_folder(path: Path, max_bytes: int) -> Iterator[_Bundle]:
+    """A bare ``.qde`` with its sources in a ``sources``/``Sources`` folder beside it.
+
+    Only that folder is read, and no link is followed out of it: a symbolic link or a
+    special file anywhere in it is refused, naming it.
+    """
+    where = display_path(path)
+    budget = _Budget(where, max_bytes, MAX_RATIO)
+    files: dict[str, str] = {}
+
+    def inside(entry: Path) -> str:  # named within the project's folder, as the user sees it
+        return show(entry.relative_to(path.parent).as_posix())
+
+    for folder in (path.parent / "sources", path.parent / "Sources"):
+        if folder.is_symlink():
+            raise QdaError(where, f"{inside(folder)} is a symbolic link; links are not "
+                           "followed (make it a folder beside the .qde)")
+        if not folder.is_dir():
+            continue
+        for top, dirs, names in os.walk(folder):  # never descends into a linked folder
+            for name in sorted(dirs + names):
+                entry = Path(top) / name
+                mode = entry.lstat().st_mode
+                if stat.S_ISLNK(mode):
+                    raise QdaError(where, f"{inside(entry)} in the sources folder is a "
+                                   "symbolic link; links are not followed (copy the file in)")
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    raise QdaError(where, f"{inside(entry)} in the sources folder is not "
+                                   "a regular file (a pipe, socket or device); refused")
+                if stat.S_ISREG(mode):
+                    files[entry.relative_to(folder).as_posix()] = str(entry)
+                    if len(files) > MAX_ENTRIES:
+                        raise QdaError(where, f"the sources folder holds over {MAX_ENTRIES:,} "
+                                       "files (the limit)")
+        break
+
+    def read(key: str) -> bytes:
+        return _regular_bytes(where, Path(key), inside(Path(key)), budget)
+
+    if path.stat().st_size > MAX_XML_BYTES:
+        raise QdaError(where, f"is {path.stat().st_size / 2**20:.1f} MiB, over the "
+                       f"{MAX_XML_BYTES / 2**20:.0f} MiB limit")
+    yield _Bundle(_regular_bytes(where, path, where, budget), path.name, files, read)
+
+
+def _open_project(path: Path, max_bytes: int, max_ratio: float
+                  ) -> AbstractContextManager[_Bundle]:
+    return (_open_folder(path, max_bytes) if path.suffix.lower() == ".qde"
+            else _open_zip(path, max_bytes, max_ratio))
+
+
+class _BoundedTree(ET.TreeBuilder):
+    """A tree builder that refuses, while the XML is parsed, more than ``MAX_XML_ELEMENTS``
+    elements or nesting deeper than ``MAX_XML_DEPTH``: a tree takes about five times its
+    XML in memory, and deep nesting only ever comes from a crafted file."""
+
+    def __init__(self, where: str, name: str) -> None:
+        super().__init__()
+        self.where, self.name, self.depth, self.elements = where, name, 0, 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        self.depth, self.elements = self.depth + 1, self.elements + 1
+        if self.depth > MAX_XML_DEPTH:
+            raise QdaError(self.where, f"{self.name} nests elements over {MAX_XML_DEPTH} deep "
+                           "(the limit); refused")
+        if self.elements > MAX_XML_ELEMENTS:
+            raise QdaError(self.where, f"{self.name} has over {MAX_XML_ELEMENTS:,} elements "
+                           "(the limit); refused")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
 
 
 def _parse(where: str, bundle: _Bundle) -> ET.Element:
+    # Fed in one call: expat rescans a token split across feeds, so a 20 MB attribute fed
+    # in iterparse's 16 KiB chunks took 15 s (quadratic); in one feed, 0.35 s.
+    parser = SafeET.XMLParser(target=_BoundedTree(where, bundle.xml_name))
     try:
-        root = SafeET.fromstring(bundle.xml)
+        parser.feed(bundle.xml)
+        root = parser.close()
     except defusedxml.DefusedXmlException as exc:
         raise QdaError(where, f"{bundle.xml_name} declares XML entities or external references "
                        f"({type(exc).__name__}); refused to protect against entity expansion"
                        ) from None
     except ET.ParseError as exc:
         raise QdaError(where, f"{bundle.xml_name} is not well-formed XML: {exc}") from None
+    except (LookupError, UnicodeError) as exc:  # <?xml encoding="..."?> names no codec
+        raise QdaError(where, f"{bundle.xml_name} cannot be decoded ({clip(str(exc), 80)}); "
+                       "REFI-QDA projects are UTF-8") from None
     if _local(root.tag) != "Project":
-        raise QdaError(where, f"{bundle.xml_name}: root element is <{_local(root.tag)}>, "
+        raise QdaError(where, f"{bundle.xml_name}: root element is <{clip(_local(root.tag))}>, "
                        "expected a REFI-QDA <Project>")
     return root
 
@@ -230,9 +447,10 @@ def _code_rows(where: str, root: ET.Element) -> tuple[pd.DataFrame, dict[str, st
             name: str) -> None:
         guid = _guid(element.get("guid"))
         if not guid:
-            raise QdaError(where, f"code {name!r} has no guid")
+            raise QdaError(where, f"code {show(name)} has no guid")
         if guid in id_of:
-            raise QdaError(where, f"code guid {guid} appears twice in the codebook")
+            raise QdaError(where, f"code guid {show(guid)} appears twice in the codebook; "
+                           "refused as ambiguous")
         id_of[guid] = code_id
         description = _kid(element, "Description")
         rows.append({"code_id": code_id, "parent_id": parent or "", "level": level,
@@ -265,13 +483,25 @@ def _code_rows(where: str, root: ET.Element) -> tuple[pd.DataFrame, dict[str, st
 
 # --------------------------------------------------------------------- users and sources
 
-def _users(root: ET.Element) -> dict[str, str]:
+def _refuse_repeats(where: str, kind: str, guids: list[str]) -> None:
+    """Refuse two elements of one kind sharing a guid: every reference to it would be
+    ambiguous (one coder's work credited to another, segments cut from the wrong text)."""
+    repeated = [g for g, n in Counter(guids).items() if n > 1]
+    if repeated:
+        which = f"share guid {show(repeated[0])}" if repeated[0] else "have no guid"
+        raise QdaError(where, f"two {kind}s {which}; every {kind} needs its own (refused as "
+                       "ambiguous)")
+
+
+def _users(where: str, root: ET.Element) -> dict[str, str]:
     """Each user guid's coder label: the name when it is a short id (initials such as EW),
     else the ``id`` attribute when that is, else the guid; a label two users share falls
     back to their guids, so coders are never merged."""
     users = _kid(root, "Users")
+    found = _kids(users, "User") if users is not None else []
+    _refuse_repeats(where, "user", [_guid(user.get("guid")) for user in found])
     labels = {}
-    for user in _kids(users, "User") if users is not None else []:
+    for user in found:
         guid = _guid(user.get("guid"))
         labels[guid] = next((v for v in (user.get("name") or "", user.get("id") or "")
                              if _SHORT_ID.match(v)), guid)
@@ -657,12 +887,12 @@ def _coding(where: str, coding: ET.Element, fallback_user: str | None, users: di
     ref = _kid(coding, "CodeRef")
     code = _guid(ref.get("targetGUID") if ref is not None else None)
     if code not in code_ids:
-        raise QdaError(where, f"Coding {coding.get('guid')} refers to code {code or '(none)'}, "
-                       "which the codebook does not define")
+        raise QdaError(where, f"Coding {show(coding.get('guid'))} refers to code "
+                       f"{show(code or '(none)')}, which the codebook does not define")
     user = _guid(coding.get("creatingUser") or fallback_user)
     if user not in users:
-        raise QdaError(where, f"Coding {coding.get('guid')} was made by user {user or '(none)'}, "
-                       "who is not among the project's Users")
+        raise QdaError(where, f"Coding {show(coding.get('guid'))} was made by user "
+                       f"{show(user or '(none)')}, who is not among the project's Users")
     return users[user], code_ids[code]
 
 
@@ -681,6 +911,7 @@ def _segments(where: str, sources: list[_Source], pid_of: dict[str, str], users:
     parts = [(span.source, coding, span.element.get("creatingUser"), int(start), int(end))
              for span, (start, end) in zip(spans, points, strict=True)
              for coding in _kids(span.element, "Coding")]
+    _refuse_oversized_coding(where, [end - start for *_, start, end in parts + wholes])
     empty = 0
     # Document order: a source's selections, then its whole-source codings.
     for i, coding, user, start, end in sorted(parts + wholes, key=lambda item: item[0]):
@@ -702,7 +933,22 @@ def _segments(where: str, sources: list[_Source], pid_of: dict[str, str], users:
     return frame, convention, reason, notes
 
 
+def _refuse_oversized_coding(where: str, lengths: list[int]) -> None:
+    """Refuse codings that select more than ``MAX_SELECTED_CHARS`` in all, before any text
+    is cut: a few KB of XML can code one long source hundreds of times."""
+    total = sum(lengths)
+    if total > MAX_SELECTED_CHARS:
+        raise QdaError(where, f"{len(lengths):,} codings select {total / 2**20:.1f} Mi "
+                       f"characters in all, over the {MAX_SELECTED_CHARS / 2**20:.0f} Mi "
+                       "limit; refused before writing")
+
+
 # -------------------------------------------------------------------------------- import
+
+IMPORTED = ("codebook.csv", "coders.csv", "segments.csv", "sources.csv", schema.TRANSCRIPTS_DIR)
+"""What an import writes into its folder, and all that ``overwrite`` replaces: the rest of
+the folder (the contract files a QDA project cannot hold, notes) is kept."""
+
 
 def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], texts: dict[str, str]) -> None:
     for name, frame in tables.items():
@@ -711,6 +957,86 @@ def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], texts: dict[str
     for pid, text in texts.items():
         # Bytes as read (BOM stripped, CRLF kept), so the offsets index the written file.
         (folder / schema.TRANSCRIPTS_DIR / f"{pid}.txt").write_bytes(text.encode("utf-8"))
+
+
+def _output_folder(out_dir: Path, overwrite: bool) -> Path:
+    """``out_dir`` as an absolute path once it is known to be writable, checked before the
+    project is read: a folder, or a path whose nearest existing ancestor is a folder."""
+    out = Path(os.path.abspath(out_dir))
+    where = display_path(out)
+    if out.exists() and not out.is_dir():
+        raise QdaError(where, "is a file, not a folder; choose a folder for --out")
+    ancestor = out
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise QdaError(where, f"lies under {display_path(ancestor)}, which is a file, not a "
+                       "folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise QdaError(where, f"cannot be written: no permission to write in "
+                       f"{display_path(ancestor)}")
+    try:
+        filled = out.is_dir() and any(out.iterdir())
+    except OSError as exc:
+        raise QdaError(where, f"cannot be read ({exc.strerror})") from None
+    if filled and not overwrite:
+        raise QdaError(where, "exists and is not empty; choose another folder or pass "
+                       f"overwrite=True (--overwrite), which replaces only {', '.join(IMPORTED)}")
+    return out
+
+
+def _move_into(staged: Path, out: Path) -> None:
+    """Put each file the import wrote in ``staged`` into ``out``, replacing its old copy;
+    if anything fails (or is interrupted) part way, the old copies are put back."""
+    old = staged / ".replaced"
+    old.mkdir()
+    displaced: list[str] = []
+    placed: list[str] = []
+    try:
+        for name in IMPORTED:
+            if os.path.lexists(out / name):
+                os.replace(out / name, old / name)
+                displaced.append(name)
+            os.replace(staged / name, out / name)
+            placed.append(name)
+    except BaseException:
+        for name in reversed(placed):
+            os.replace(out / name, staged / name)
+        for name in reversed(displaced):
+            os.replace(old / name, out / name)
+        raise
+
+
+def _write_output(where: str, out: Path, tables: dict[str, pd.DataFrame],
+                  texts: dict[str, str]) -> None:
+    """Write into a hidden folder (inside ``out`` when it exists, else beside it), check the
+    result against the contract, then move it into place; the hidden folder is removed
+    whatever happens, so a refused or interrupted import leaves nothing half-written."""
+    try:
+        if out.is_dir():
+            staged = Path(tempfile.mkdtemp(dir=out, prefix=".qda-import-"))
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.qda-import-"))
+    except OSError as exc:
+        raise QdaError(display_path(out), f"cannot be written ({exc.strerror})") from None
+    try:
+        _write_tables(staged, tables, texts)
+        try:
+            validation.load_study(staged, tables=["codebook", "coders"])
+            validation.read_table(staged, schema.TABLES["segments"])
+        except validation.DataError as exc:
+            raise QdaError(where, f"the imported data break the data contract: {exc}") from None
+        if out.is_dir():
+            _move_into(staged, out)
+        else:
+            os.replace(staged, out)
+    except OSError as exc:
+        name = f": {show(Path(exc.filename).name)}" if exc.filename else ""
+        raise QdaError(display_path(out), f"cannot be written{name} ({exc.strerror or exc})"
+                       ) from None
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def import_project(path: str | Path, out_dir: str | Path,
@@ -724,28 +1050,33 @@ def import_project(path: str | Path, out_dir: str | Path,
     ``OFFSET_NAMES`` instead of detecting the reading from the text.
 
     Everything is read and checked before anything is written, and the files are written
-    into a temporary folder beside ``out_dir`` that is renamed into place at the end, so a
-    refused project leaves no half-written folder.
+    into a hidden folder and moved into place at the end, so a refused project leaves no
+    half-written folder; ``overwrite`` replaces only the files an import writes.
     """
-    path, out_dir = Path(path), Path(out_dir)
+    path = Path(path)
     where = display_path(path)
     if not path.is_file():
         raise QdaError(where, "no such file")
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise QdaError(display_path(out_dir), "exists and is not empty; choose another folder "
-                       "or pass overwrite=True (--overwrite)")
-    bundle = (_read_folder(path, max_bytes) if path.suffix.lower() == ".qde"
-              else _read_zip(path, max_bytes, max_ratio))
-    root = _parse(where, bundle)
-    codebook, code_ids, notes = _code_rows(where, root)
-    users = _users(root)
-    sources, source_notes = _text_sources(where, root, bundle)
-    coded = {s.guid for s in sources if s.element.find(".//{*}Coding") is not None}
-    mapping = _read_map(Path(participant_map)) if participant_map is not None else None
-    pid_of, pid_notes = _participants(where, root, sources, coded, mapping, auto_map)
-    kept = [s for s in sources if s.guid in pid_of]
-    segments, convention, reason, seg_notes = _segments(where, kept, pid_of, users, code_ids,
-                                                        offsets)
+    out = _output_folder(Path(out_dir), overwrite)
+    try:
+        with _open_project(path, max_bytes, max_ratio) as bundle:
+            root = _parse(where, bundle)
+            sources, source_notes = _text_sources(where, root, bundle)
+        _refuse_repeats(where, "source", [s.guid for s in sources])
+        codebook, code_ids, notes = _code_rows(where, root)
+        users = _users(where, root)
+        coded = {s.guid for s in sources if s.element.find(".//{*}Coding") is not None}
+        mapping = _read_map(Path(participant_map)) if participant_map is not None else None
+        pid_of, pid_notes = _participants(where, root, sources, coded, mapping, auto_map)
+        kept = [s for s in sources if s.guid in pid_of]
+        segments, convention, reason, seg_notes = _segments(where, kept, pid_of, users, code_ids,
+                                                            offsets)
+    except QdaError:
+        raise
+    except (OverflowError, RecursionError, ValueError) as exc:
+        # A number or nesting beyond any real project (int() refuses over 4,300 digits).
+        raise QdaError(where, f"holds a value that cannot be read ({type(exc).__name__}: "
+                       f"{clip(str(exc), 80)})") from None
     coders = pd.DataFrame({"coder": list(dict.fromkeys(users.values())),
                            "role": "REFI-QDA user", "provenance": "study"})
     table = pd.DataFrame({
@@ -753,28 +1084,10 @@ def import_project(path: str | Path, out_dir: str | Path,
         "participant_id": [pid_of[s.guid] for s in kept],
         "path": [f"{schema.TRANSCRIPTS_DIR}/{pid_of[s.guid]}.txt" for s in kept],
     })
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        _write_tables(temp, {"codebook": codebook, "coders": coders, "segments": segments,
-                             "sources": table}, {pid_of[s.guid]: s.text for s in kept})
-        try:
-            validation.load_study(temp, tables=["codebook", "coders"])
-            validation.read_table(temp, schema.TABLES["segments"])
-        except validation.DataError as exc:
-            raise QdaError(where, f"the imported data break the data contract: {exc}") from None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old."))
-            os.replace(out_dir, old / out_dir.name)
-            os.replace(temp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(temp, out_dir)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+    _write_output(where, out, {"codebook": codebook, "coders": coders, "segments": segments,
+                               "sources": table}, {pid_of[s.guid]: s.text for s in kept})
     return ImportReport(
-        project=where, out_dir=out_dir, offsets=convention, offsets_reason=reason,
+        project=where, out_dir=Path(out_dir), offsets=convention, offsets_reason=reason,
         n_codes=len(codebook), n_segments=len(segments), coders=tuple(coders["coder"]),
         participants={s.name: pid_of[s.guid] for s in kept},
         warnings=tuple(notes + source_notes + pid_notes + seg_notes),
@@ -893,8 +1206,13 @@ def main(argv: list[str] | None = None) -> int:
                         "sources.csv to check")
     parser.add_argument("--offsets", choices=OFFSET_NAMES, default=None,
                         help="read selection positions this way instead of detecting it")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out, replacing what an import writes "
+                        "there and keeping every other file")
     args = parser.parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the staged files are removed and an
+    # interrupted swap puts the old ones back.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = import_project(args.project, args.out, args.participants,
                                 overwrite=args.overwrite, auto_map=args.auto_map,
@@ -902,8 +1220,23 @@ def main(argv: list[str] | None = None) -> int:
     except QdaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"error: {display_path(args.out)}: import interrupted; nothing was written",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last guard: whatever the input, one line, no traceback
+        print(f"error: {display_path(args.project)}: cannot be imported "
+              f"({type(exc).__name__}: {clip_message(str(exc))}); this is a bug in "
+              "psu_study.qda, please report it", file=sys.stderr)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(report.summary())
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:  # noqa: ARG001 - a handler's signature
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """The data contract: every file, column, type and allowed value a data directory must have.
 
-``data/README.md`` documents the same contract for people; ``validation`` enforces it.
+``data/README.md`` documents the same contract for people; ``loader`` and ``rules`` enforce it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RECRUITMENT_STAGES = ("contacted", "interested", "consented", "interviewed")
 """Ordered: a trainee who reached a stage passed through every earlier one."""
@@ -57,7 +57,6 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     depends: tuple[str, ...] = ()
-    optional_columns: tuple[str, ...] = field(default=())
 
     @property
     def file(self) -> str:
@@ -161,7 +160,8 @@ TABLES: dict[str, Table] = {
 
 TRANSCRIPTS_DIR = "transcripts"
 """Optional folder of ``<participant_id>.txt``; when present, ``segments.start``/``end`` index
-into it (Unicode code points, end exclusive) and each segment's text must equal its span."""
+into it (Unicode code points, end exclusive) and each segment's text must equal its span. Only
+the files of participants in ``participants.csv`` are read; a link among them is refused."""
 
 
 def closure(names: tuple[str, ...] | list[str]) -> list[str]:

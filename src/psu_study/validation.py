@@ -1,59 +1,23 @@
 """Load a data directory and refuse anything that breaks the data contract.
 
-Every refusal is one ``DataError`` that names the file, the row (1-based, header not
-counted), the column and what was expected, so an analyst can fix the data without reading
-a traceback. Checks are vectorised: the same code validates eight participants or a million
-coded segments.
+``loader`` reads and checks each file column by column; ``rules`` checks the study's rules
+across files. Notebooks and modules import ``load_study``, ``Study`` and ``DataError`` from
+here.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import schema, staging
+from . import rules, schema
+from .loader import MAX_FILE_BYTES, DataError, check_provenance, load_transcripts, read_table
 from .paths import display_path
 
-MAX_FILE_BYTES = 128 * 1024 * 1024
-"""Larger than any study of this kind needs; a bigger file is a mistake (or an export of the
-wrong table), refused before it is read into memory."""
-
-_SHOWN_VALUE_CHARS = 24
-
-MAX_INT = 10**15
-"""Beyond any count, duration or offset in a study; keeps integers exact in float64 and
-within int64, so a mistyped huge number is refused where it is, not wrapped round."""
-
-
-class DataError(ValueError):
-    """A data file breaks the contract; says where and what was expected."""
-
-    def __init__(
-        self, file: Path | str, message: str, row: int | None = None, column: str | None = None
-    ) -> None:
-        self.file = str(file)
-        self.row = row
-        self.column = column
-        self.message = message
-        where = [self.file]
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column '{column}'")
-        super().__init__(f"{', '.join(where)}: {message}")
-
-
-def _show(value: object) -> str:
-    """A value quoted for an error message, cut short so logs never carry a whole field."""
-    text = str(value)
-    return repr(text if len(text) <= _SHOWN_VALUE_CHARS else text[:_SHOWN_VALUE_CHARS] + "…")
+__all__ = ["DataError", "Study", "load_study", "read_table"]
 
 
 @dataclass
@@ -62,7 +26,6 @@ class Study:
 
     data_dir: Path
     frames: dict[str, pd.DataFrame]
-    files_read: list[Path] = field(default_factory=list)
     transcripts: dict[str, str] | None = None
 
     def __getattr__(self, name: str) -> pd.DataFrame:
@@ -71,413 +34,12 @@ class Study:
             return frames[name]
         raise AttributeError(f"table {name!r} was not loaded; load it with tables=[{name!r}]")
 
-
-@dataclass(frozen=True)
-class _Distinct:
-    """A text column as its distinct values and each row's position among them.
-
-    Kept from the column checks so the cross-file reference checks also cost what the
-    distinct participants, coders and codes cost, not what a million rows cost.
-    """
-
-    codes: np.ndarray
-    values: pd.Series
-    present: np.ndarray
-    """Which distinct values are not blank."""
-
-    def rows(self, bad: np.ndarray) -> pd.Series:
-        """A per-distinct-value verdict spread back over the rows."""
-        return pd.Series(bad[self.codes])
-
-
-def _first(mask: pd.Series) -> int:
-    """Position of the first True in ``mask``."""
-    return int(mask.to_numpy().argmax())
-
-
-def _checked_bytes(path: Path, max_bytes: int) -> bytes:
-    """A file's bytes once it is known to exist, fit the limit, hold something, and be UTF-8."""
-    where = display_path(path)
-    if not path.is_file():
-        raise DataError(where, "file is missing (every data directory needs it; "
-                        "see data/README.md)")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DataError(
-            where, f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit"
-        )
-    if size == 0:
-        raise DataError(where, "file is empty; expected a header row", row=None)
-    raw = path.read_bytes()
-    try:
-        if not raw.isascii():  # ASCII is UTF-8; only other bytes need the (slower) decode
-            raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            where, f"line {line} is not UTF-8 (byte {raw[exc.start]:#04x}); save the file as UTF-8"
-        ) from None
-    staging.record_read(path)
-    return raw
-
-
-def read_bytes_checked(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """Read a text file as UTF-8, refusing missing, oversized, empty and non-UTF-8 files."""
-    return _checked_bytes(path, max_bytes).decode("utf-8").removeprefix("\ufeff")
-
-
-def read_table(
-    data_dir: Path, table: schema.Table, max_bytes: int = MAX_FILE_BYTES,
-    seen: dict[str, _Distinct] | None = None,
-) -> pd.DataFrame:
-    """Read one CSV and check its header, types, allowed values, ranges and unique ids.
-
-    ``seen``, when given, receives each text column's distinct values for later checks.
-    """
-    path = Path(data_dir) / table.file
-    where = display_path(path)
-    raw = _checked_bytes(path, max_bytes)
-    end = raw.find(b"\n")
-    first_line = (raw if end < 0 else raw[:end]).decode("utf-8").removeprefix("\ufeff")
-    header = next(csv.reader([first_line]), [])
-    repeated = [name for i, name in enumerate(header) if name in header[:i]]
-    if repeated:
-        raise DataError(where, "column name repeats an earlier column", row=0,
-                        column=repeated[0])
-    try:
-        # Text as Python strings; whole-number columns parsed by the C parser when they are
-        # clean (they come back as objects, and are checked value by value, when not).
-        ints = [c.name for c in table.columns if c.kind == "int"]
-        frame = pd.read_csv(
-            io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False,
-            dtype={c.name: object for c in table.columns if c.kind != "int"},
-            na_values={name: [""] for name in ints},
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError(where, "file is empty; expected a header row") from None
-    except pd.errors.ParserError as exc:
-        # pandas counts records (a quoted field may span lines): its "line" is 1-based with
-        # the header as line 1, its "row" 0-based with the header as row 0.
-        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if fields:
-            raise DataError(where, f"row has {fields.group(3)} fields, the header has "
-                            f"{fields.group(1)}", row=int(fields.group(2)) - 1) from None
-        quote = re.search(r"EOF inside string starting at row (\d+)", str(exc))
-        if quote:
-            raise DataError(where, 'a quoted field is never closed (a " with no partner)',
-                            row=int(quote.group(1))) from None
-        raise DataError(where, str(exc).strip()) from None
-    expected = table.column_names
-    for name in expected:
-        if name not in frame.columns:
-            raise DataError(where, f"missing column; expected columns {', '.join(expected)}",
-                            row=0, column=name)
-    for name in frame.columns:
-        if name not in expected:
-            raise DataError(where, f"unexpected column; expected only {', '.join(expected)}",
-                            row=0, column=str(name))
-    frame = frame.loc[:, list(expected)]
-    for column in table.columns:
-        frame[column.name] = _check_column(frame[column.name], column, where, seen)
-    return frame
-
-
-def _all_match(pattern: str, distinct: pd.Series, joined: str) -> np.ndarray:
-    """Which distinct values match ``pattern`` (anchored ``^...$``).
-
-    One regular-expression pass over all values joined by newlines (``joined``) answers the
-    common case (everything matches) in C; only when it fails is each value tried alone.
-    An empty value may come out either way: the caller has judged it already, as a blank.
-    """
-    core = pattern.removeprefix("^").removesuffix("$")
-    whole = re.fullmatch(r"\[([^\]]+)\]\+", core)  # a single class, e.g. [A-Za-z0-9_-]+
-    combined = f"[\n{whole.group(1)}]*" if whole else f"(?:{core})?(?:\n(?:{core})?)*"
-    if joined.count("\n") == len(distinct) - 1 and re.fullmatch(combined, joined):
-        return np.ones(len(distinct), dtype=bool)
-    return distinct.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
-
-
-def _blank(distinct: pd.Series, joined: str) -> np.ndarray:
-    """Which distinct values are empty or only white space (C-level searches first).
-
-    An empty value shows as a leading, trailing or doubled newline; only values holding
-    some other white space need the line-by-line search, and only a hit needs each value.
-    """
-    maybe = (not joined or "\n\n" in joined or joined[0] == "\n" or joined[-1] == "\n"
-             or re.search(r"[^\S\n]", joined))
-    if not maybe or not re.search(r"(?m)^\s*$", joined):
-        return np.zeros(len(distinct), dtype=bool)
-    return (distinct.str.strip() == "").to_numpy(dtype=bool)
-
-
-def _check_parsed_numbers(values: pd.Series, column: schema.Column, where: str) -> pd.Series:
-    """The fast path of a whole-number column the C parser read as numbers."""
-    whole = values.dtype.kind in "iu"  # read as integers: none missing, none fractional
-    numbers = values.to_numpy() if whole else values.to_numpy(dtype=float)
-    missing = np.zeros(len(numbers), dtype=bool) if whole else np.isnan(numbers)
-
-    def refuse(bad: np.ndarray, expected: str) -> None:
-        if bad.any():
-            i = int(bad.argmax())
-            raise DataError(where, f"expected {expected}; got {_show(values.iloc[i])}",
-                            row=i + 1, column=column.name)
-
-    if missing.any() and not column.nullable:
-        raise DataError(where, "value is empty", row=int(missing.argmax()) + 1,
-                        column=column.name)
-    with np.errstate(invalid="ignore"):
-        if not whole:
-            refuse(~missing & (numbers % 1 != 0), "a whole number")
-        refuse((numbers > MAX_INT) | (numbers < -MAX_INT), f"a number of at most {MAX_INT:,}")
-        if column.minimum is not None:
-            refuse(numbers < column.minimum, f"a number of at least {column.minimum}")
-        if column.maximum is not None:
-            refuse(numbers > column.maximum, f"a number of at most {column.maximum}")
-    return values.astype("Int64") if column.nullable else values.astype("int64")
-
-
-def _strictly_increasing(values: pd.Series) -> bool:
-    """Whether each value sorts after the one before: ids written in order are then unique
-    without hashing them all."""
-    array = values.to_numpy(dtype=object)
-    try:
-        return bool((array[1:] > array[:-1]).all())
-    except TypeError:  # values that do not compare (never from read_csv's text columns)
-        return False
-
-
-def _check_column(
-    values: pd.Series, column: schema.Column, where: str,
-    seen: dict[str, _Distinct] | None = None,
-) -> pd.Series:
-    if column.kind == "int" and pd.api.types.is_numeric_dtype(values):
-        return _check_parsed_numbers(values, column, where)
-    if column.kind == "int":  # a column the parser could not read as numbers: check as text
-        values = values.where(values.notna(), "").astype(str).astype(object)
-    # Every check runs on the distinct values, then maps back to rows: a million coded
-    # segments cost what their distinct participants, codes and texts cost.
-    in_order = column.unique and _strictly_increasing(values)
-    if in_order:  # every value is already distinct
-        codes, distinct = np.arange(len(values)), values.reset_index(drop=True)
-    else:
-        codes, uniques = pd.factorize(values)
-        distinct = pd.Series(np.asarray(uniques, dtype=object))
-    joined = "\n".join(distinct.tolist())
-    empty_u = _blank(distinct, joined)
-    present_u = ~empty_u
-
-    def refuse(bad_u: np.ndarray, expected: str) -> None:
-        if bad_u.any():
-            i = int(bad_u[codes].argmax())
-            raise DataError(
-                where, f"expected {expected}; got {_show(values.iloc[i])}", row=i + 1,
-                column=column.name,
-            )
-
-    if empty_u.any() and not column.nullable:
-        i = int(empty_u[codes].argmax())
-        raise DataError(where, "value is empty", row=i + 1, column=column.name)
-    if column.kind == "int":
-        numbers = pd.to_numeric(distinct.where(present_u), errors="coerce").to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            refuse(present_u & (np.isnan(numbers) | (numbers % 1 != 0)), "a whole number")
-            refuse(present_u & (np.abs(numbers) > MAX_INT), f"a number of at most {MAX_INT:,}")
-            if column.minimum is not None:
-                refuse(present_u & (numbers < column.minimum),
-                       f"a number of at least {column.minimum}")
-            if column.maximum is not None:
-                refuse(present_u & (numbers > column.maximum),
-                       f"a number of at most {column.maximum}")
-        rows = pd.Series(numbers[codes], index=values.index)
-        return rows.astype("Int64") if column.nullable else rows.astype("int64")
-    if column.kind == "date":
-        dates = pd.to_datetime(distinct.where(present_u), format="%Y-%m-%d", errors="coerce")
-        refuse(present_u & dates.isna().to_numpy(), "a date written YYYY-MM-DD")
-        return pd.Series(dates.to_numpy()[codes], index=values.index)
-    if column.allowed is not None:
-        refuse(present_u & ~distinct.isin(column.allowed).to_numpy(),
-               f"one of {', '.join(column.allowed)}")
-    if column.pattern is not None:
-        refuse(present_u & ~_all_match(column.pattern, distinct, joined),
-               f"a value matching {column.pattern}")
-    if seen is not None:
-        seen[column.name] = _Distinct(codes, distinct, present_u)
-    if column.unique and not in_order:
-        repeated = pd.Series(codes).duplicated().to_numpy() & present_u[codes]
-        if repeated.any():
-            i = int(repeated.argmax())
-            raise DataError(where, "expected a unique value (it repeats an earlier row); got "
-                            f"{_show(values.iloc[i])}", row=i + 1, column=column.name)
-    return values.where(~empty_u[codes], None) if column.nullable else values
-
-
-def _check_provenance(distinct: _Distinct, table: schema.Table, where: str) -> None:
-    named = distinct.values.str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
-    for k, names in named.items():
-        for name in names.split(", "):
-            if name not in table.column_names:
-                row = int(np.argmax(distinct.codes == k)) + 1  # first row with this value
-                raise DataError(where, f"provenance names unknown column {name!r}",
-                                row=row, column="provenance")
-
-
-def _refuse_rows(
-    where: str, frame: pd.DataFrame, bad: pd.Series, column: str, message: str
-) -> None:
-    if bad.any():
-        i = _first(bad)
-        raise DataError(where, message.format(value=_show(frame[column].iloc[i])), row=i + 1,
-                        column=column)
-
-
-Seen = dict[str, dict[str, _Distinct]]
-"""Distinct values of each table's text columns, by table and column."""
-
-
-def _check_reference(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path, table: str,
-                     column: str, target: str, target_column: str) -> None:
-    frame = frames[table]
-    known = frames[target][target_column]
-    distinct = seen[table][column]
-    bad = distinct.present & ~distinct.values.isin(known).to_numpy()
-    _refuse_rows(
-        display_path(data_dir / f"{table}.csv"), frame, distinct.rows(bad), column,
-        f"{{value}} is not a known {target_column} of {target}.csv",
-    )
-
-
-def _check_recruitment(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path) -> None:
-    where = display_path(data_dir / "recruitment.csv")
-    rec = frames["recruitment"]
-    interviewed = rec["stage_reached"] == "interviewed"
-    _refuse_rows(where, rec, interviewed & rec["participant_id"].isna(), "participant_id",
-                 "an interviewed trainee needs the participant_id of her interview")
-    _refuse_rows(where, rec, ~interviewed & rec["participant_id"].notna(), "stage_reached",
-                 "a trainee with a participant_id must have reached 'interviewed', not {value}")
-    _check_reference(frames, seen, data_dir, "recruitment", "participant_id", "participants",
-                     "participant_id")
-    participants = frames["participants"]
-    missing = ~participants["participant_id"].isin(rec["participant_id"])
-    _refuse_rows(display_path(data_dir / "participants.csv"), participants, missing,
-                 "participant_id",
-                 "participant {value} has no interviewed trainee in recruitment.csv")
-
-
-def _check_psu_users(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
-    where = display_path(data_dir / "psu_users.csv")
-    users = frames["psu_users"]
-    key = users["characteristic"] + "/" + users["category"]
-    _refuse_rows(where, users, key.duplicated(), "category",
-                 "characteristic and category repeat an earlier row ({value})")
-    total_rows = users[(users["characteristic"] == "all") & (users["category"] == "all")]
-    if len(total_rows) != 1:
-        raise DataError(where, "needs exactly one row with characteristic 'all' and category "
-                        "'all' giving the number of PSU users", column="characteristic")
-    total = int(total_rows["count"].iloc[0])
-    for characteristic, rows in users[users["characteristic"] != "all"].groupby(
-        "characteristic", sort=False
-    ):
-        if int(rows["count"].sum()) != total:
-            raise DataError(
-                where,
-                f"counts for {characteristic!r} add up to {int(rows['count'].sum())}, "
-                f"not to the {total} PSU users of the 'all' row",
-                row=int(rows.index[-1]) + 1, column="count",
-            )
-
-
-def _check_interviews(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path,
-                      window: tuple[dt.date, dt.date] | None) -> None:
-    where = display_path(data_dir / "interviews.csv")
-    interviews = frames["interviews"]
-    _check_reference(frames, seen, data_dir, "interviews", "participant_id", "participants",
-                     "participant_id")
-    rec = frames["recruitment"]
-    linked = rec[rec["participant_id"].notna()]  # participant_id is unique where set
-    contacted = interviews["participant_id"].map(
-        pd.Series(linked["contacted_on"].to_numpy(), index=linked["participant_id"].to_numpy()))
-    _refuse_rows(where, interviews, interviews["interview_date"] < contacted, "interview_date",
-                 "interview on {value} comes before the trainee was contacted (recruitment.csv)")
-    if window is not None:
-        start, end = (pd.Timestamp(d) for d in window)
-        outside = (interviews["interview_date"] < start) | (interviews["interview_date"] > end)
-        _refuse_rows(where, interviews, outside, "interview_date",
-                     f"{{value}} is outside the study window {window[0]} to {window[1]}")
-    interviewed = rec.loc[rec["stage_reached"] == "interviewed", "participant_id"]
-    missing = ~interviewed.isin(interviews["participant_id"])
-    if missing.any():
-        i = int(interviewed.index[_first(missing)])
-        raise DataError(display_path(data_dir / "recruitment.csv"),
-                        f"interviewed trainee {_show(rec['participant_id'].iloc[i])} has no row "
-                        "in interviews.csv", row=i + 1, column="participant_id")
-
-
-def _check_codebook(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
-    where = display_path(data_dir / "codebook.csv")
-    book = frames["codebook"]
-    levels = book.set_index("code_id")["level"]
-    parent_level = book["parent_id"].map(levels)
-    _refuse_rows(where, book, book["parent_id"].notna() & parent_level.isna(), "parent_id",
-                 "{value} is not a code_id of codebook.csv")
-    _refuse_rows(where, book, (book["level"] == "theme") & book["parent_id"].notna(), "parent_id",
-                 "a theme has no parent; got {value}")
-    _refuse_rows(where, book, (book["level"] == "subtheme") & (parent_level != "theme"),
-                 "parent_id", "a subtheme's parent must be a theme; got {value}")
-    _refuse_rows(where, book, (book["level"] == "code") & book["parent_id"].isna(), "parent_id",
-                 "a code needs a parent (a theme, sub-theme or code)")
-    # Codes may nest under codes to any depth, but every chain of parents must end at a theme.
-    parent = book.set_index("code_id")["parent_id"]
-    root = pd.Series(book["code_id"].to_numpy(), index=book["code_id"].to_numpy())
-    for _ in range(len(book)):
-        up = root.map(parent)
-        root = up.where(up.notna(), root)
-    _refuse_rows(where, book, pd.Series((root.map(levels) != "theme").to_numpy(), book.index),
-                 "parent_id",
-                 "the chain of parents from this code never reaches a theme (a cycle?); "
-                 "parent {value}")
-    siblings = book["parent_id"].fillna("") + "#" + book["order"].astype(str)
-    _refuse_rows(where, book, siblings.duplicated(), "order",
-                 "order {value} repeats a sibling's order under the same parent")
-
-
-def _load_transcripts(data_dir: Path, max_bytes: int) -> dict[str, str] | None:
-    folder = data_dir / schema.TRANSCRIPTS_DIR
-    if not folder.is_dir():
-        return None
-    return {p.stem: read_bytes_checked(p, max_bytes) for p in sorted(folder.glob("*.txt"))}
-
-
-def _check_segments(frames: dict[str, pd.DataFrame], seen: Seen, data_dir: Path,
-                    transcripts: dict[str, str] | None) -> None:
-    where = display_path(data_dir / "segments.csv")
-    seg = frames["segments"]
-    _check_reference(frames, seen, data_dir, "segments", "participant_id", "participants",
-                     "participant_id")
-    _check_reference(frames, seen, data_dir, "segments", "coder", "coders", "coder")
-    _check_reference(frames, seen, data_dir, "segments", "code_id", "codebook", "code_id")
-    has_span = seg["start"].notna() & seg["end"].notna()
-    _refuse_rows(where, seg, seg["start"].notna() != seg["end"].notna(), "end",
-                 "start and end are given together or not at all")
-    _refuse_rows(where, seg, has_span & (seg["end"] <= seg["start"]), "end",
-                 "end must be after start; got {value}")
-    if transcripts is None:
-        return
-    _refuse_rows(where, seg, ~has_span, "start",
-                 "with a transcripts/ folder every segment needs start and end")
-    participants = seen["segments"]["participant_id"]
-    no_text = ~participants.values.isin(list(transcripts)).to_numpy()
-    _refuse_rows(where, seg, participants.rows(no_text), "participant_id",
-                 "{value} has no transcripts/<participant_id>.txt")
-    for i, (pid, start, end, text) in enumerate(
-        zip(seg["participant_id"], seg["start"], seg["end"], seg["text"], strict=True)
-    ):
-        source = transcripts[pid]
-        if end > len(source):
-            raise DataError(where, f"end {end} is past the end of transcript {pid} "
-                            f"({len(source)} characters)", row=i + 1, column="end")
-        if source[start:end] != text:
-            raise DataError(where, f"text differs from transcript {pid} at {start}-{end}",
-                            row=i + 1, column="text")
+    def files(self) -> list[Path]:
+        """The data files this study was read from (for a manifest's record of inputs)."""
+        tables = [self.data_dir / schema.TABLES[name].file for name in self.frames]
+        texts = [self.data_dir / schema.TRANSCRIPTS_DIR / f"{pid}.txt"
+                 for pid in sorted(self.transcripts or {})]
+        return tables + texts
 
 
 def load_study(
@@ -490,23 +52,13 @@ def load_study(
     data_dir = Path(data_dir)
     names = schema.closure(list(tables) if tables is not None else list(schema.TABLES))
     frames: dict[str, pd.DataFrame] = {}
-    seen: Seen = {}
+    seen: rules.Seen = {}
     for name in names:
         table = schema.TABLES[name]
         seen[name] = {}
         frames[name] = read_table(data_dir, table, max_bytes, seen[name])
-        _check_provenance(seen[name]["provenance"], table, display_path(data_dir / table.file))
-    transcripts = None
-    if "recruitment" in frames:
-        _check_recruitment(frames, seen, data_dir)
-    if "psu_users" in frames:
-        _check_psu_users(frames, data_dir)
-    if "interviews" in frames:
-        _check_interviews(frames, seen, data_dir, study_window)
-    if "codebook" in frames:
-        _check_codebook(frames, data_dir)
-    if "segments" in frames:
-        transcripts = _load_transcripts(data_dir, max_bytes)
-        _check_segments(frames, seen, data_dir, transcripts)
-    files = [data_dir / schema.TABLES[n].file for n in names]
-    return Study(data_dir=data_dir, frames=frames, files_read=files, transcripts=transcripts)
+        check_provenance(seen[name]["provenance"], table, display_path(data_dir / table.file))
+    transcripts = (load_transcripts(data_dir, list(frames["participants"]["participant_id"]),
+                                    max_bytes) if "segments" in frames else None)
+    rules.check_study(frames, seen, data_dir, study_window, transcripts)
+    return Study(data_dir=data_dir, frames=frames, transcripts=transcripts)
