@@ -4,7 +4,9 @@
 ``json()``, ``csv()`` and ``image()``), so there is no copy step to forget. This module adds
 only what Typst should not decide: the word of quantity for each count (by the project's
 convention, ``quantifiers``), which values rest on synthetic data (the data's ``provenance``
-column and the figures' footnote metadata), and the theme structure. It writes them to
+column and the figures' footnote metadata), the theme structure, and what the data allowed
+to be computed (an agreement table is read where the data allow it; where they do not, the
+reason, said in the text in its place). It writes them to
 ``manuscript.json`` beside ``numbers.json``, compiles the PDF with the ``typst`` wheel (no TeX)
 and returns the paper's manifest entry: its sha256 and every file it read, with theirs.
 
