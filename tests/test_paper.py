@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 import pypdf
 import pytest
-from PIL import Image
 
 from psu_study import manuscript
 from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
@@ -186,7 +185,7 @@ def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
     derived = json.loads((run.tables / manuscript.DERIVED).read_text())
     used = set(re.findall(r'#fig\("([a-z_]+)"', SOURCE.read_text(encoding="utf-8")))
     assert used == {p.stem for p in run.figures.glob("*.png")}
-    notes = {note for note in derived["figures"].values() if note}
+    notes = {meta["footnote"] for meta in derived["figures"].values() if meta["footnote"]}
     assert notes  # the committed figures rest on synthetic stand-ins
     for note in notes:  # (pypdf may break a line inside "data/README.md")
         assert note.replace(" ", "") in text.replace(" ", ""), note
@@ -280,15 +279,18 @@ def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
         frame["provenance"] = "study"
         frame.to_csv(csv, index=False, lineterminator="\n")
-    for csv in run.tables.glob("*.csv"):  # nor do the tables made from them
+    # Nor do the tables and figures made from them carry the synthetic-data sentence in their
+    # footnotes (a table's footnote column, a figure's sidecar); other notes stay.
+    synthetic = re.compile(r"Synthetic data:.*?See data/README\.md\.\s*")
+    for csv in run.tables.glob("*.csv"):
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
-        if "note" in frame:
-            frame["note"] = frame["note"].where(~frame["note"].str.startswith("Synthetic"), "")
+        if "footnote" in frame:
+            frame["footnote"] = frame["footnote"].str.replace(synthetic, "", regex=True)
             frame.to_csv(csv, index=False, lineterminator="\n")
-    for png in run.figures.glob("*.png"):  # figures drawn from real data carry no footnote
-        with Image.open(png) as image:
-            image.load()
-            image.save(png)
+    for sidecar in run.figures.glob("*.meta.json"):
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        meta["footnote"] = synthetic.sub("", meta.get("footnote", ""))
+        sidecar.write_text(json.dumps(meta), encoding="utf-8")
     run = manuscript.Run(data_copy, run.tables, run.figures, run.out)
     manuscript.build(run)
     text = text_of(run.out)

@@ -4,7 +4,9 @@
 ``json()``, ``csv()`` and ``image()``), so there is no copy step to forget. This module adds
 only what Typst should not decide: the word of quantity for each count (by the project's
 convention, ``quantifiers``), which values rest on synthetic data (the data's ``provenance``
-column and the figures' footnote metadata), and the theme structure. It writes them to
+column and the figures' footnote metadata), the theme structure, and what the data allowed
+to be computed (an agreement table is read where the data allow it; where they do not, the
+reason, said in the text in its place). It writes them to
 ``manuscript.json`` beside ``numbers.json``, compiles the PDF with the ``typst`` wheel (no TeX)
 and returns the paper's manifest entry: its sha256 and every file it read, with theirs.
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import typst
 
-from . import disclosure, quantifiers, staging
+from . import agreement, disclosure, quantifiers, schema, staging
 from .context import disclosure_lists
 from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
@@ -39,11 +41,24 @@ MANIFEST_KEY = "paper"
 
 TABLES_READ = (
     "recruitment_stages", "recruitment_rates", "table1_training_roles", "interviews",
-    "themes_prevalence", "table2_quotations", "agreement_participant", "agreement_character",
-    "claims",
+    "themes_prevalence", "table2_quotations", "claims",
 )
-"""The tables the manuscript reads (as CSV); the source can read no other (it asserts so),
-so this list is also what the manifest records."""
+"""The tables every build writes and the manuscript reads (as CSV); the source can read no
+other table than these and the agreement tables present (it asserts so), so the tables read
+are also what the manifest records."""
+
+AGREEMENT_TABLES = {"participant": "agreement_participant", "character": "agreement_character"}
+"""Agreement per unit: written only where the data allow it (two coders sharing a transcript;
+the transcripts themselves for characters), so the paper reads each one that is there and
+says why any other is not."""
+
+QDA_EXPORTS = (".qdc", ".qdpx")
+"""The REFI-QDA files a build may write (codebook, project): the COREQ appendix names those
+this run has."""
+
+MODE_PHRASES = {"telephone": "by telephone", "video": "by video",
+                "face-to-face": "face to face"}
+"""How the text says each interview mode of the contract (``schema.INTERVIEW_MODES``)."""
 
 SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
 """What a count of coded participants rests on: who was coded, by whom, at which code."""
@@ -110,6 +125,64 @@ def synthetic_marks(frames: dict) -> dict[str, str]:
     return dict(sorted(columns.items()))
 
 
+def agreement_scope(study, numbers: dict, tables: Path) -> dict:
+    """Which agreement tables this run has, and for each unit it lacks, a sentence saying why
+    it was not computed, from what the data hold (who coded, whether two coders share a
+    transcript, whether there are transcripts). A table missing where the data allow it is an
+    error: the outputs are then incomplete, not narrowed."""
+    present = {unit: (tables / f"{name}.csv").exists() for unit, name in AGREEMENT_TABLES.items()}
+    pairs = agreement.coder_pairs(study.segments, study.coders)
+    if not pairs:
+        active = [c for c in study.coders["coder"] if c in set(study.segments["coder"])]
+        why = (f"only {active[0]} coded the transcripts, so there is no second coding to "
+               "compare" if len(active) == 1
+               else "no transcript was coded by two coders, so no two codings can be compared")
+        allowed = {unit: False for unit in AGREEMENT_TABLES}
+        notes = {unit: f"Agreement between coders was not computed: {why}."
+                 for unit in AGREEMENT_TABLES}
+    else:
+        allowed = {"participant": True, "character": study.transcripts is not None}
+        notes = {"character": "Agreement on each character was not computed: the data hold no "
+                              f"{schema.TRANSCRIPTS_DIR}/ folder, and characters are counted in "
+                              "the transcripts. Whether each theme was coded for each "
+                              "participant needs no transcript and is compared below."}
+    for unit, name in AGREEMENT_TABLES.items():
+        if allowed[unit] and not present[unit]:
+            raise ManuscriptError(f"{name}.csv is missing in {tables}, though the data allow "
+                                  "it: build the outputs first (make)")
+        if present[unit] and not allowed[unit]:
+            raise ManuscriptError(f"{name}.csv in {tables} is not from these data, which "
+                                  "allow no such table: build the outputs for them")
+    if numbers.get("n_coder_pairs_compared") != len(pairs):
+        raise ManuscriptError(f"numbers.json compares {numbers.get('n_coder_pairs_compared')} "
+                              f"pairs of coders, the data {len(pairs)}: build the outputs "
+                              "for these data")
+    return {"units": [unit for unit in AGREEMENT_TABLES if present[unit]],
+            "not_computed": {unit: notes[unit] for unit in AGREEMENT_TABLES
+                             if not present[unit]}}
+
+
+def interview_modes(numbers: dict) -> list[dict]:
+    """Each mode of the contract that some interview used, with its count (numbers.json's
+    ``n_interviews_<mode>``) and how the text says it."""
+    modes = []
+    for mode in schema.INTERVIEW_MODES:
+        key = f"n_interviews_{mode.replace('-', '_')}"
+        if _number(numbers, key):
+            modes.append({"mode": mode, "key": key, "phrase": MODE_PHRASES[mode]})
+    return modes
+
+
+def counts_of_one_or_none(numbers: dict) -> dict[str, list[str]]:
+    """The counts (``n_*`` keys) that are one or zero: the source chooses "researcher" or
+    "researchers", "none" or a number, from these, so it compares no value with a typed
+    figure."""
+    counts = {k: v for k, v in numbers.items()
+              if k.startswith("n_") and isinstance(v, int) and not isinstance(v, bool)}
+    return {"one": sorted(k for k, v in counts.items() if v == 1),
+            "zero": sorted(k for k, v in counts.items() if v == 0)}
+
+
 @dataclass(frozen=True)
 class Run:
     """Where one paper is built from and written to."""
@@ -155,6 +228,8 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
     missing = [t for t in TABLES_READ if not (run.tables / f"{t}.csv").exists()]
     if missing:
         raise ManuscriptError(f"tables missing in {run.tables}: {', '.join(missing)}")
+    scope = agreement_scope(study, numbers, run.tables)
+    tables = [*TABLES_READ, *(AGREEMENT_TABLES[unit] for unit in scope["units"])]
     figures = sorted(run.figures.glob("*.png"))
     coders = study.coders.sort_values("coder")
     n = _number(numbers, "n_participants")
@@ -170,12 +245,16 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "synthetic": synthetic_marks(study.frames),
         "figures": {p.stem: {key: output_meta(p).get(key, "") for key in ("footnote", "alt")}
                     for p in figures},
-        "tables": list(TABLES_READ),
+        "tables": tables,
+        "agreement": scope,
+        "interview_modes": interview_modes(numbers),
+        "counts_are": counts_of_one_or_none(numbers),
+        "exports": sorted(p.name for p in run.tables.glob("*") if p.suffix in QDA_EXPORTS),
         "coders": [{"coder": c.coder, "role": c.role,
                     "transcripts": _number(numbers, f"n_transcripts_coded_{c.coder}")}
                    for c in coders.itertuples()],
     }
-    inputs = [numbers_path, *(run.tables / f"{t}.csv" for t in TABLES_READ), *figures,
+    inputs = [numbers_path, *(run.tables / f"{t}.csv" for t in tables), *figures,
               *study.files(), SOURCE]
     return derived, inputs
 
