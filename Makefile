@@ -10,26 +10,29 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANIFEST := tables/manifest.json
+# make's record that the last build succeeded: the runner removes it before running anything
+# and writes it only when every notebook succeeded, so a failed or interrupted build is
+# never taken for an up-to-date one.
+BUILT := build/notebooks.stamp
+# What each notebook read and imported when it last ran, written by the runner (as gcc -MMD
+# -MP writes a .d file): the one record of the graph, which make includes below.
+DEPFILE := build/notebooks.d
 DATA_DIR ?=
 OUT_DIR ?=
 
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
-DATA_FILES := $(shell find data -type f -not -name '*.md' 2>/dev/null)
-SRC_FILES := $(shell find src/psu_study -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 # Matplotlib's font cache lives in the environment, so its first-run message never lands
 # in a notebook's output.
-export MPLCONFIGDIR := $(CURDIR)/$(VENV)/mplconfig
+export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-# The manifest is rewritten by a partly failed build and must survive it.
-.PRECIOUS: $(MANIFEST)
 .PHONY: all test lab help clean-env
 
 ifeq ($(strip $(DATA_DIR)$(OUT_DIR)),)
-all: $(MANIFEST) ## Build the environment and every figure, table and executed notebook
+all: $(BUILT) ## Build the environment and every figure, table and executed notebook
 else
 all: $(STAMP) ## (with DATA_DIR=... OUT_DIR=...: run on other data, write under OUT_DIR)
 	$(PY) -m psu_study.build $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
@@ -45,8 +48,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -c "import matplotlib.pyplot"
 	touch $@
 
-$(MANIFEST): $(STAMP) $(NOTEBOOKS) $(DATA_FILES) $(SRC_FILES) requirements.lock
-	$(PY) -m psu_study.build
+# Before the first build there is no dependency file and no stamp: the runner runs, decides
+# by content hash what is stale (on a fresh clone, nothing) and writes both.
+$(BUILT): $(STAMP) $(NOTEBOOKS) requirements.lock
+	$(PY) -m psu_study.build --stamp $@ --depfile $(DEPFILE)
+-include $(DEPFILE)
 
 test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
 	$(PY) -m ruff check src tests
@@ -60,7 +66,7 @@ lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened 
 # The report is rebuilt from scratch on every call (it takes seconds): it is generated,
 # git-ignored, and its recipe writes nothing outside report/.
 .PHONY: report
-report: $(STAMP) $(MANIFEST) ## Build the static HTML report into report/ (open report/index.html)
+report: $(STAMP) $(BUILT) ## Build the static HTML report into report/ (open report/index.html)
 	$(PY) -m psu_study.report --out report
 
 # verify rebuilds HEAD in a fresh clone under /tmp and bench works on a copy of the work

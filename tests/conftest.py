@@ -1,9 +1,15 @@
-"""Shared fixtures: the repository, its data, the article, and a loaded study."""
+"""Shared fixtures: the repository, its data, the article, a loaded study, and one built
+copy of the project that every test needing a whole build shares (``built_repo``)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,4 +38,82 @@ def data_copy(tmp_path: Path) -> Path:
     """A writable copy of the repository's data to mutate."""
     target = tmp_path / "data"
     shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("*.md"))
+    return target
+
+
+# --- One built copy of the project, shared --------------------------------------------------
+#
+# A test that needs a whole build asks for the ``built_repo`` fixture (read it, never write
+# to it) or for ``repo_copy`` (a private copy of that build to change, then ``make`` in it
+# with ``run_make``: only what the change makes stale runs, in a second or two). The build
+# runs once per test session, in a copy of the work tree's tracked files under pytest's
+# temporary folder, and xdist's workers share it: the first to arrive builds it under a file
+# lock, the others wait for it and reuse it.
+
+SHARED_BUILD_OK = ".shared-build-ok"
+
+
+def tracked_copy(target: Path) -> Path:
+    """The work tree's tracked files (with their uncommitted edits) copied to ``target``, with
+    their times: what a fresh clone holds, without the environment."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True,
+                            capture_output=True, text=True).stdout
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    return target
+
+
+def run_make(repo: Path, *args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """``make`` in a copy of the project, with this environment (never rebuilt) and the
+    copy's own package and runner."""
+    return subprocess.run(make_command(repo, *args), env=copy_env(repo), capture_output=True,
+                          text=True, timeout=600, **popen)
+
+
+def make_command(repo: Path, *args: str) -> list[str]:
+    venv = Path(sys.prefix)
+    return ["make", "--no-print-directory", "-C", str(repo), f"VENV={venv}",
+            "-o", str(venv / ".installed"), *args]
+
+
+def copy_env(repo: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
+    env["PYTHONPATH"] = str(repo / "src")
+    return env
+
+
+def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The notebooks a build ran to the end, from its progress lines."""
+    return sorted(line.split()[1] for line in result.stdout.splitlines()
+                  if line.strip().startswith("done "))
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by every worker of this session
+    repo = base / "built-repo"
+    with open(base / "built-repo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ok = repo / SHARED_BUILD_OK
+        if not ok.exists():
+            shutil.rmtree(repo, ignore_errors=True)
+            tracked_copy(repo)
+            (repo / "tables" / "manifest.json").unlink()  # every notebook runs
+            result = run_make(repo)
+            ok.write_text(f"{result.returncode}\n{result.stdout}\n{result.stderr}")
+        code, _, log = ok.read_text().partition("\n")
+    assert code == "0", f"the shared build failed:\n{log}"
+    return repo
+
+
+@pytest.fixture
+def repo_copy(built_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the shared build, times kept, so make finds it up to date."""
+    target = tmp_path / "repo"
+    subprocess.run(["cp", "-a", str(built_repo), str(target)], check=True)
     return target

@@ -12,6 +12,7 @@ one process that has already imported the notebooks' libraries (``forked_kernels
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 import fcntl
@@ -19,9 +20,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING
 from . import numbers, staging
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from jupyter_client.manager import AsyncKernelManager
     from nbformat import NotebookNode
@@ -146,17 +149,85 @@ def cells_fingerprint(nb: dict) -> str:
     return sha256_bytes(json.dumps([cells, kernel]).encode())
 
 
-def package_fingerprint() -> str:
-    """The package's code and the pinned environment: a change to either may change any
-    result, so every notebook depends on it."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in PACKAGE_DIR.rglob("*")
-                   if p.is_file() and "__pycache__" not in p.parts)
-    if LOCK_FILE.exists():
-        files.append(LOCK_FILE)
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+def _imported(tree: ast.AST, package: str) -> set[str]:
+    """Every module an ``import`` anywhere in ``tree`` may load (also inside functions: a lazy
+    import runs when the function does), with relative imports resolved against
+    ``package``; for ``from m import n`` both ``m`` and ``m.n`` (``n`` may be a module)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def cell_imports(nb: dict) -> set[str]:
+    """The modules a notebook's code cells import."""
+    names: set[str] = set()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            with contextlib.suppress(SyntaxError):  # IPython syntax (magics): no imports
+                names |= _imported(ast.parse(_text(cell["source"])), "")
+    return names
+
+
+def _module_file(name: str) -> Path | None:
+    """The project file that defines module ``name``, or None if it is not the project's."""
+    top, _, rest = name.partition(".")
+    if top != PACKAGE_DIR.name:
+        return None
+    base = PACKAGE_DIR.joinpath(*rest.split(".")) if rest else PACKAGE_DIR
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_data(source: str) -> list[Path]:
+    """The package's non-Python files a module names (its style sheet, say): read at run
+    time, they shape its results as its code does."""
+    return [p for p in sorted(PACKAGE_DIR.rglob("*"))
+            if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+            and p.name in source]
+
+
+def project_imports(nb: dict) -> list[Path]:
+    """The project's files a notebook runs: the modules its cells import, the modules those
+    import, transitively (their packages' ``__init__`` included), and the package data they
+    name. Read from the source (``ast``), never from a kernel's ``sys.modules``, which in a
+    forked kernel also holds what the fork server preloaded for other notebooks."""
+    todo = cell_imports(nb)
+    seen: set[str] = set()
+    files: set[Path] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo.update(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages
+        path = _module_file(name)
+        if path is None:
+            continue
+        files.add(path)
+        source = path.read_text(encoding="utf-8")
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        todo |= _imported(ast.parse(source), package) - seen
+        files.update(_package_data(source))
+    return sorted(files)
+
+
+def code_hashes(nb: dict, lay: Layout) -> dict[str, str]:
+    """What a notebook's results depend on besides its cells and the data it reads: the
+    project code it imports and the pinned environment."""
+    files = [*project_imports(nb), LOCK_FILE]
+    return {lay.key(p): sha256_file(p) for p in files if p.exists()}
 
 
 def after_numbers(nb: dict) -> bool:
@@ -164,26 +235,32 @@ def after_numbers(nb: dict) -> bool:
     return bool(nb.get("metadata", {}).get("psu_study", {}).get("after_numbers", False))
 
 
-def inputs_digest(cells: str, package: str, parameters: dict[str, str],
+def inputs_digest(cells: str, code: dict[str, str], parameters: dict[str, str],
                   reads: dict[str, str]) -> str:
-    return sha256_bytes(json.dumps([cells, package, parameters, sorted(reads.items())]).encode())
+    return sha256_bytes(json.dumps([cells, sorted(code.items()), parameters,
+                                    sorted(reads.items())]).encode())
 
 
-def stale_reason(name: str, nb: dict, entry: dict | None, lay: Layout,
-                 package: str) -> str | None:
-    """Why ``name`` must run again, or None when its recorded inputs and outputs still hold."""
+def stale_reason(nb: dict, entry: dict | None, lay: Layout) -> str | None:
+    """Why a notebook must run again, or None when its recorded inputs and outputs still
+    hold. Its inputs are exactly what the dependency file gives make (``write_depfile``)."""
     if entry is None:
         return "never built here"
+    if entry.get("failed"):
+        return f"{entry['failed']} last time"
     reads = {}
     for key in entry.get("reads", {}):
         path = lay.resolve(key)
         if not path.exists():
             return f"{key} is gone"
         reads[key] = sha256_file(path)
-    digest = inputs_digest(cells_fingerprint(nb), package, lay.parameters(), reads)
+    code = code_hashes(nb, lay)
+    digest = inputs_digest(cells_fingerprint(nb), code, lay.parameters(), reads)
     if digest != entry.get("inputs_sha256"):
-        changed = [k for k, v in reads.items() if entry["reads"].get(k) != v]
-        return ("changed: " + ", ".join(changed)) if changed else "code or parameters changed"
+        recorded = {**entry.get("code", {}), **entry["reads"]}
+        changed = [k for k, v in {**code, **reads}.items() if recorded.get(k) != v]
+        changed += [k for k in entry.get("code", {}) if k not in code]
+        return ("changed: " + ", ".join(changed)) if changed else "cells or parameters changed"
     for key, expected in entry.get("outputs", {}).items():
         path = lay.resolve(key)
         if not path.exists() or sha256_file(path) != expected:
@@ -219,25 +296,9 @@ def kernel_manager(kernel: str, sockets: str) -> AsyncKernelManager:
 
 
 def preload_modules(nb: dict) -> list[str]:
-    """The modules a notebook imports at the top level of its cells (and the submodules a
-    ``from x import y`` may name): the fork server imports them once for every kernel."""
-    import ast
-
-    names: set[str] = set()
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        try:
-            tree = ast.parse(_text(cell["source"]))
-        except SyntaxError:  # IPython syntax (magics): nothing to preload from this cell
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.add(node.module)
-                names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return sorted(names)
+    """The modules a notebook's cells import: the fork server imports them once for every
+    kernel."""
+    return sorted(cell_imports(nb))
 
 
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
@@ -314,8 +375,12 @@ def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
     return None
 
 
+INTERRUPTED = "interrupted"
+
+
 async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
-                  slots: asyncio.Semaphore, log: Progress) -> Result:
+                  slots: asyncio.Semaphore, log: Progress,
+                  stopping: Callable[[], bool]) -> Result:
     """Run one notebook in its own (already started) kernel once a core is free."""
     from nbclient import NotebookClient
 
@@ -329,6 +394,9 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
         return result
     try:
         async with slots:
+            if stopping():
+                result.error = INTERRUPTED
+                return result
             client = NotebookClient(nb, km=warm.km, timeout=CELL_TIMEOUT_S,
                                     record_timing=False, store_widget_state=False,
                                     startup_timeout=120, shutdown_kernel="immediate",
@@ -338,7 +406,7 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
             try:
                 await client.async_execute(cleanup_kc=True)
             except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
-                result.error = _failure(nb, exc)
+                result.error = INTERRUPTED if stopping() else _failure(nb, exc)
             result.seconds = time.perf_counter() - started
     finally:
         await stop_kernel(warm)
@@ -360,14 +428,17 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total = total
         self.done = 0
+        self.running: set[str] = set()
 
     def say(self, text: str) -> None:
         print(text, flush=True)
 
     def start(self, name: str) -> None:
+        self.running.add(name)
         self.say(f"  start  {name}")
 
     def end(self, result: Result) -> None:
+        self.running.discard(result.name)
         self.done += 1
         status = "FAILED" if result.error else "done  "
         self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
@@ -379,7 +450,7 @@ def notebook_bytes(nb: NotebookNode) -> bytes:
     return (nbformat.writes(nb) + "\n").encode("utf-8")
 
 
-def commit(result: Result, lay: Layout, entry: dict | None, package: str, source: dict) -> dict:
+def commit(result: Result, lay: Layout, entry: dict | None, source: dict) -> dict:
     """Move a succeeded notebook's outputs into place and return its manifest entry."""
     allowed = (lay.figures, lay.tables)
     outputs: dict[str, str] = {}
@@ -397,12 +468,14 @@ def commit(result: Result, lay: Layout, entry: dict | None, package: str, source
     data = notebook_bytes(result.nb)
     staging.write_atomic(target, data)
     outputs[lay.key(target)] = sha256_bytes(data)
+    code = code_hashes(source, lay)
     return {
         "notebook": f"notebooks/{result.name}.ipynb",
         "parameters": lay.parameters(),
-        "inputs_sha256": inputs_digest(cells_fingerprint(source), package, lay.parameters(),
+        "inputs_sha256": inputs_digest(cells_fingerprint(source), code, lay.parameters(),
                                        result.reads),
         "reads": dict(sorted(result.reads.items())),
+        "code": code,
         "outputs": dict(sorted(outputs.items())),
     }
 
@@ -433,6 +506,33 @@ def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
     return written
 
 
+def write_depfile(lay: Layout, entries: dict[str, dict], target: Path, depfile: Path) -> None:
+    """What make must know, as ``gcc -MMD -MP`` writes it: ``target`` depends on every file a
+    notebook read or imported when it last ran, and each of those files gets an empty rule,
+    so make goes on when one is removed. The runner's own outputs (figures, tables) are left
+    out: the runner orders those within a build."""
+    def make_path(path: Path) -> str:
+        path = path.resolve()
+        shown = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) \
+            else path.as_posix()
+        return shown.replace("$", "$$").replace(" ", "\\ ").replace("#", "\\#")
+
+    rules = ["# Generated by the notebook runner after every build, as gcc -MMD -MP does: "
+             "what each", "# notebook read and imported when it last ran. The Makefile "
+             "includes it; do not edit.", ""]
+    every: set[str] = set()
+    for name, entry in sorted(entries.items()):
+        keys = [k for k in [entry["notebook"], *entry.get("reads", {}), *entry.get("code", {})]
+                if not k.startswith(("figures/", "tables/"))]
+        paths = sorted({make_path(lay.resolve(k)) for k in keys})
+        every.update(paths)
+        rules.append(f"# {name}")
+        rules.append(f"{make_path(target)}: " + " \\\n    ".join(paths))
+        rules.append("")
+    rules += [f"{p}:" for p in sorted(every)]
+    staging.write_atomic(depfile, ("\n".join(rules) + "\n").encode("utf-8"))
+
+
 def load_manifest(lay: Layout) -> dict:
     if lay.manifest.exists():
         return json.loads(lay.manifest.read_text(encoding="utf-8"))
@@ -454,21 +554,44 @@ def exclusive(lay: Layout) -> Iterator[None]:
         yield
 
 
+class BuildInterrupted(BuildError):
+    """SIGINT or SIGTERM arrived mid-build: the notebooks that were running are recorded as
+    interrupted, so the next build runs them again."""
+
+    def __init__(self, signum: int, running: list[str]) -> None:
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name} while running "
+                         + (", ".join(running) if running else "no notebook"))
+
+
 def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int | None = None,
-          force: bool = False, dry_run: bool = False) -> int:
-    """Bring every output up to date; returns the number of notebooks executed."""
+          force: bool = False, dry_run: bool = False, stamp: Path | None = None,
+          depfile: Path | None = None) -> int:
+    """Bring every output up to date; returns the number of notebooks executed.
+
+    ``stamp`` is make's target: removed before anything runs and written again only when the
+    whole build succeeded, so a failed or interrupted build (even one killed outright) is
+    never taken by make as up to date. ``depfile`` receives its prerequisites.
+    """
     lay = layout(data_dir, out_dir)
     with exclusive(lay):
-        return _build(lay, jobs, force, dry_run)
+        if stamp is None or dry_run:
+            return _build(lay, jobs, force, dry_run, None)
+        stamp.unlink(missing_ok=True)
+        executed = _build(lay, jobs, force, dry_run, (stamp, depfile) if depfile else None)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_bytes(b"")
+        return executed
 
 
-def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
+def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
+           make: tuple[Path, Path] | None) -> int:
     paths = notebooks()
     if not paths:
         raise BuildError(f"no notebooks matching {NOTEBOOK_GLOB} in {NOTEBOOKS_DIR}")
     sources = {p.stem: read_source(p) for p in paths}
-    run = Run(lay, sources, load_manifest(lay).get("notebooks", {}), package_fingerprint(),
-              force, Progress(0))
+    run = Run(lay, sources, load_manifest(lay).get("notebooks", {}), force, Progress(0))
     first = [p for p in paths if not after_numbers(sources[p.stem])]
     late = [p for p in paths if after_numbers(sources[p.stem])]
     if dry_run:
@@ -477,7 +600,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
         return 0
     _skip_slow_optional_imports()
     try:
-        asyncio.run(run.waves(first, late, jobs or os.cpu_count() or 1))
+        run.execute(first, late, jobs or os.cpu_count() or 1)
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
     if run.seconds:
@@ -495,6 +618,10 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool) -> int:
         staging.write_atomic(lay.manifest, data)
     else:
         os.utime(lay.manifest)  # up to date: tell make so, without changing a byte
+    if make is not None:
+        write_depfile(lay, manifest["notebooks"], *make)
+    if run.interrupted is not None:
+        raise BuildInterrupted(*run.interrupted)
     if run.failed:
         raise BuildError(f"{len(run.failed)} notebook(s) failed: "
                          + "; ".join(f"{r.name} ({r.error})" for r in run.failed))
@@ -515,12 +642,64 @@ class Run:
     lay: Layout
     sources: dict[str, dict]
     entries: dict[str, dict]
-    package: str
     force: bool
     progress: Progress
     executed: int = 0
     failed: list[Result] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    interrupted: tuple[int, list[str]] | None = None
+    """The signal that stopped the build and the notebooks it stopped."""
+    loop: asyncio.AbstractEventLoop | None = None
+    launched: list[asyncio.Task[Kernel]] = field(default_factory=list)
+
+    def execute(self, first: list[Path], late: list[Path], jobs: int) -> None:
+        """Run the notebooks' event loop in a thread of its own, so SIGINT and SIGTERM reach
+        this (main) thread and stop the build cleanly. nbclient installs signal handlers
+        only in the main thread: there, on Ctrl-C, its handler shut the kernel down under the
+        running cell, which failed as a bare ``AssertionError`` and the build went on."""
+        failure: list[BaseException] = []
+
+        def loop() -> None:
+            try:
+                asyncio.run(self.waves(first, late, jobs))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
+                failure.append(exc)
+
+        def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 - signal's signature
+            self.interrupt(signum)
+
+        thread = threading.Thread(target=loop, name="notebooks")
+        # Handlers that raise nothing: a KeyboardInterrupt inside Thread.join() leaves the
+        # thread looking finished while it still runs (CPython issue 90882).
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            thread.start()
+            while thread.is_alive():
+                thread.join(0.2)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if failure:
+            raise failure[0]
+
+    def interrupt(self, signum: int) -> None:
+        """Stop: kill the running kernels (their notebooks end as interrupted) and start no
+        other notebook."""
+        if self.interrupted is None:
+            self.interrupted = (signum, sorted(self.progress.running))
+            self.progress.say(f"  {signal.Signals(signum).name}: stopping the kernels")
+        if self.loop is not None:
+            asyncio.run_coroutine_threadsafe(self.stop_kernels(), self.loop)
+
+    async def stop_kernels(self) -> None:
+        for task in list(self.launched):
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await stop_kernel(await task)
+
+    def stopping(self) -> bool:
+        return self.interrupted is not None
 
     @property
     def timings(self) -> Path:
@@ -539,8 +718,7 @@ class Run:
     def is_stale(self, path: Path) -> str | None:
         if self.force:
             return "forced"
-        return stale_reason(path.stem, self.sources[path.stem], self.entries.get(path.stem),
-                            self.lay, self.package)
+        return stale_reason(self.sources[path.stem], self.entries.get(path.stem), self.lay)
 
     def stale(self, wave: list[Path]) -> list[Path]:
         todo = []
@@ -556,6 +734,14 @@ class Run:
         (up to one waiting per running one), so a kernel's start-up and imports overlap
         other notebooks' cells; those of the notebooks that read the merged numbers start
         during the first wave when they are already known to be stale."""
+        self.loop = asyncio.get_running_loop()
+        try:
+            await self._waves(first, late, jobs, self.launched)
+        finally:  # no kernel started ahead of its turn outlives the runner
+            await self.stop_kernels()
+
+    async def _waves(self, first: list[Path], late: list[Path], jobs: int,
+                     launched: list[asyncio.Task[Kernel]]) -> None:
         slots = asyncio.Semaphore(jobs)
         alive = asyncio.Semaphore(2 * jobs)
 
@@ -563,7 +749,8 @@ class Run:
             async def start() -> Kernel:
                 await alive.acquire()
                 return await start_kernel(path, self.sources[path.stem], self.lay)
-            return asyncio.create_task(start())
+            launched.append(asyncio.create_task(start()))
+            return launched[-1]
 
         async def finish(task: asyncio.Task[Kernel]) -> None:
             with contextlib.suppress(Exception):
@@ -572,7 +759,7 @@ class Run:
 
         async def run(path: Path, task: asyncio.Task[Kernel]) -> Result:
             try:
-                return await execute(path, self.lay, task, slots, self.progress)
+                return await execute(path, self.lay, task, slots, self.progress, self.stopping)
             finally:
                 alive.release()
 
@@ -607,6 +794,12 @@ class Run:
             self.progress.total += len(again)
             self.settle(await asyncio.gather(*(run(p, launch(p)) for p in again)))
 
+    def mark_failed(self, name: str, how: str) -> None:
+        """Keep what the manifest knows of ``name``'s previous good outputs (they are left
+        in place) but never as current: the next build runs it again."""
+        if name in self.entries:
+            self.entries[name] = {**self.entries[name], "failed": how}
+
     def writes_numbers(self, path: Path) -> bool:
         """Whether the notebook wrote numbers last time (or is new here, so may)."""
         entry = self.entries.get(path.stem)
@@ -622,6 +815,8 @@ class Run:
             self.executed += 1
             if result.error:
                 self.failed.append(result)
+                self.mark_failed(result.name, "interrupted" if result.error == INTERRUPTED
+                                 else "failed")
                 kept = self.lay.failed / f"{result.name}.ipynb"
                 staging.write_atomic(kept, notebook_bytes(result.nb))
                 self.progress.say(f"  FAILED {result.name} at {result.error}\n"
@@ -629,7 +824,7 @@ class Run:
                                   "outputs are untouched")
                 continue
             self.entries[result.name] = commit(result, self.lay, self.entries.get(result.name),
-                                               self.package, self.sources[result.name])
+                                               self.sources[result.name])
             self.seconds[result.name] = round(result.seconds, 2)
 
 
@@ -690,6 +885,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="execute every notebook")
     parser.add_argument("--dry-run", "-n", action="store_true",
                         help="say what would run, run nothing")
+    parser.add_argument("--stamp", type=Path, default=None,
+                        help="make's target: removed first, written when every notebook "
+                             "succeeded")
+    parser.add_argument("--depfile", type=Path, default=None,
+                        help="write make's dependency file for --stamp here")
     parser.add_argument("--verify", action="store_true",
                         help="rebuild HEAD in a fresh clone; name every output that differs")
     args = parser.parse_args(argv)
@@ -702,7 +902,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if differences else 0
     started = time.perf_counter()
     try:
-        executed = build(args.data_dir, args.out_dir, args.jobs, args.force, args.dry_run)
+        executed = build(args.data_dir, args.out_dir, args.jobs, args.force, args.dry_run,
+                         args.stamp, args.depfile)
+    except BuildInterrupted as exc:
+        print(f"build {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except BuildError as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
