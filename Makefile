@@ -1,7 +1,7 @@
 # The study as a graph of files. `make` builds the environment and every output of the
 # paper; `make test` checks them. `make help` lists every target.
 #
-# Executing notebooks is delegated to psu_study.build, which decides by content hash which
+# Executing notebooks is delegated to psu_study.runner, which decides by content hash which
 # notebooks are stale (make's timestamps decide only whether to ask it), runs kernels in
 # parallel itself, and is the only job that writes outputs: `make -j` is safe.
 
@@ -35,23 +35,31 @@ ifeq ($(strip $(DATA_DIR)$(OUT_DIR)),)
 all: $(BUILT) ## Build the environment and every figure, table and executed notebook
 else
 all: $(STAMP) ## (with DATA_DIR=... OUT_DIR=...: run on other data, write under OUT_DIR)
-	$(PY) -m psu_study.build $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
+	$(PY) -m psu_study.runner $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
 endif
 
+# The environment: uv, from PyPI at the version pinned here, installs exactly the lock
+# (`uv pip sync` removes whatever else an earlier environment held) and refuses any package
+# whose hash differs from the lock's. The lock is made from pyproject.toml with
+#   uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 \
+#     -o requirements.lock
+# uv reads no pip configuration: it installs from PyPI (or $UV_INDEX_URL) on any machine.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m psu_study.kernel install
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(PY) -m psu_study.runner.kernel install
 	$(PY) -c "import matplotlib.pyplot"
 	touch $@
 
 # Before the first build there is no dependency file and no stamp: the runner runs, decides
 # by content hash what is stale (on a fresh clone, nothing) and writes both.
 $(BUILT): $(STAMP) $(NOTEBOOKS) requirements.lock
-	$(PY) -m psu_study.build --stamp $@ --depfile $(DEPFILE)
+	$(PY) -m psu_study.runner --stamp $@ --depfile $(DEPFILE)
 -include $(DEPFILE)
 
 test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
@@ -73,7 +81,7 @@ report: $(STAMP) $(BUILT) ## Build the static HTML report into report/ (open rep
 # tree: neither writes into this repository, so both are safe beside a build (and `make -j`).
 .PHONY: verify bench
 verify: $(STAMP) ## Rebuild HEAD from scratch in a fresh clone; fail naming each output that differs
-	$(PY) -m psu_study.build --verify
+	$(PY) -m psu_study.runner --verify
 
 bench: $(STAMP) ## Time the build against its floor, papermill, no-op and incremental make, scale
 	$(PY) benchmarks/bench.py

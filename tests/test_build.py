@@ -19,17 +19,17 @@ import psutil
 import pytest
 from matplotlib.testing.compare import compare_images
 
-from psu_study import build
-from psu_study.paths import FIGURES_DIR, REPO_ROOT
+from psu_study.paths import FIGURES_DIR, REPO_ROOT, notebook_paths
+from psu_study.runner.layout import BuildError, layout
 
 from .conftest import DATA, copy_env, executed, make_command, run_make
 
-NOTEBOOKS = sorted(p.stem for p in build.notebooks())
+NOTEBOOKS = sorted(p.stem for p in notebook_paths())
 
 
 def runner(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The copy's runner asked directly, as make would not."""
-    return subprocess.run([sys.executable, "-m", "psu_study.build", *args], cwd=repo,
+    return subprocess.run([sys.executable, "-m", "psu_study.runner", *args], cwd=repo,
                           env=copy_env(repo), capture_output=True, text=True, timeout=600)
 
 
@@ -56,13 +56,13 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_out_dir_inside_the_repository_is_refused():
-    with pytest.raises(build.BuildError, match="inside the repository"):
-        build.layout(DATA, REPO_ROOT / "out")
+    with pytest.raises(BuildError, match="inside the repository"):
+        layout(DATA, REPO_ROOT / "out")
 
 
 def test_other_data_without_out_dir_is_refused(data_copy):
-    with pytest.raises(build.BuildError, match="needs OUT_DIR"):
-        build.layout(data_copy, None)
+    with pytest.raises(BuildError, match="needs OUT_DIR"):
+        layout(data_copy, None)
 
 
 def test_a_clean_build_runs_every_notebook_and_then_nothing(built_repo, repo_copy):
