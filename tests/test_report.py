@@ -86,10 +86,10 @@ def test_figures_are_flagged_from_their_own_footnotes(site):
 def test_sections_read_like_the_results(site):
     text = soup(site / "index.html").get_text(" ", strip=True)
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
-    if "n_contacted" in numbers:
-        assert f"Of the {numbers['n_contacted']} trainees contacted" in text
-    if "n_themes" in numbers:
-        assert f"The analysis has {numbers['n_themes']} themes" in text
+    # Both keys are always computed (recruitment.csv and codebook.csv are required files):
+    # a missing key fails here with a KeyError instead of skipping the check.
+    assert f"Of the {numbers['n_contacted']} trainees contacted" in text
+    assert f"The analysis has {numbers['n_themes']} themes" in text
 
 
 def test_a_table_with_a_synthetic_footnote_carries_a_banner_and_others_do_not(site):
