@@ -64,7 +64,8 @@ $(BUILT): $(STAMP) $(NOTEBOOKS) requirements.lock
 
 test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
 	$(PY) -m ruff check src tests
-	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest -n auto --dist loadfile --durations=10 tests notebooks \
+		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened on notebooks/
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir="$(CURDIR)" \

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +48,38 @@ def data_copy(tmp_path: Path) -> Path:
 # A test that needs a whole build asks for the ``built_repo`` fixture (read it, never write
 # to it) or for ``repo_copy`` (a private copy of that build to change, then ``make`` in it
 # with ``run_make``: only what the change makes stale runs, in a second or two). The build
-# runs once per test session, in a copy of the work tree's tracked files under pytest's
-# temporary folder, and xdist's workers share it: the first to arrive builds it under a file
-# lock, the others wait for it and reuse it.
+# is made once per test session, by ``make`` in a copy of the work tree's tracked files under
+# pytest's temporary folder, shared by xdist's workers. It starts in the background as soon
+# as collection finds a test that asks for it, so other tests run meanwhile; the fixture
+# waits for it.
 
-SHARED_BUILD_OK = ".shared-build-ok"
+SHARED = "built-repo"
+
+
+def _shared_root(config: pytest.Config) -> Path:
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _start_shared_build(root: Path) -> None:
+    """Start the shared build unless another worker has: a copy, then ``make`` in it, its
+    exit status written last (``rc``) so a waiting worker knows when it is done."""
+    with open(root / f"{SHARED}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        repo = root / SHARED
+        if repo.exists():
+            return
+        tracked_copy(repo)
+        (repo / "tables" / "manifest.json").unlink()  # every notebook runs
+        command = " ".join(shlex.quote(a) for a in make_command(repo))
+        subprocess.Popen(["sh", "-c", f"{command} > {SHARED}.log 2>&1; echo $? > {SHARED}.rc"],
+                         cwd=root, env=copy_env(repo), start_new_session=True)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("built_repo" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_shared_build(_shared_root(session.config))
 
 
 def tracked_copy(target: Path) -> Path:
@@ -91,24 +120,19 @@ def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``)."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # shared by every worker of this session
-    repo = base / "built-repo"
-    with open(base / "built-repo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ok = repo / SHARED_BUILD_OK
-        if not ok.exists():
-            shutil.rmtree(repo, ignore_errors=True)
-            tracked_copy(repo)
-            (repo / "tables" / "manifest.json").unlink()  # every notebook runs
-            result = run_make(repo)
-            ok.write_text(f"{result.returncode}\n{result.stdout}\n{result.stderr}")
-        code, _, log = ok.read_text().partition("\n")
-    assert code == "0", f"the shared build failed:\n{log}"
-    return repo
+def built_repo(request: pytest.FixtureRequest) -> Path:
+    """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``);
+    its log is ``built-repo.log`` beside it."""
+    root = _shared_root(request.config)
+    _start_shared_build(root)  # a no-op unless collection did not start it
+    rc = root / f"{SHARED}.rc"
+    deadline = time.monotonic() + 900
+    while not rc.exists() or not rc.read_text().strip():
+        assert time.monotonic() < deadline, "the shared build did not finish in 15 minutes"
+        time.sleep(0.2)
+    log = (root / f"{SHARED}.log").read_text()
+    assert rc.read_text().strip() == "0", f"the shared build failed:\n{log}"
+    return root / SHARED
 
 
 @pytest.fixture

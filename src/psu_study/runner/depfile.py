@@ -9,6 +9,14 @@ from ..paths import REPO_ROOT
 from .layout import Layout
 
 
+def existing(path: Path) -> Path:
+    """``path``, or for a file a notebook looked for and did not find, the nearest folder
+    above it that exists: creating the file (or its folder) changes that folder's time."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def write_depfile(lay: Layout, entries: dict[str, dict], target: Path, depfile: Path) -> None:
     """What make must know, as ``gcc -MMD -MP`` writes it: ``target`` depends on every file a
     notebook read or imported when it last ran, and each of those files gets an empty rule,
@@ -27,7 +35,7 @@ def write_depfile(lay: Layout, entries: dict[str, dict], target: Path, depfile: 
     for name, entry in sorted(entries.items()):
         keys = [k for k in [entry["notebook"], *entry.get("reads", {}), *entry.get("code", {})]
                 if not k.startswith(("figures/", "tables/"))]
-        paths = sorted({make_path(lay.resolve(k)) for k in keys})
+        paths = sorted({make_path(existing(lay.resolve(k))) for k in keys})
         every.update(paths)
         rules.append(f"# {name}")
         rules.append(f"{make_path(target)}: " + " \\\n    ".join(paths))

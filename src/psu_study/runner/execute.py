@@ -27,7 +27,7 @@ from .. import staging
 from ..paths import NOTEBOOKS_DIR, notebook_paths
 from . import compat, kernel
 from .depfile import write_depfile
-from .graph import after_numbers, cell_imports, read_source, sha256_file, stale_reason
+from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
 from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 
@@ -202,7 +202,7 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
             result.moves.append((Path(record["staged"]), Path(record["target"])))
         for record in staging.read_records(warm.stage, staging.READS_FILE):
             read = Path(record["path"])
-            result.reads[lay.key(read)] = sha256_file(read)
+            result.reads[lay.key(read)] = file_digest(read)
     log.end(result)
     return result
 

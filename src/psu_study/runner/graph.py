@@ -26,6 +26,16 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+ABSENT = "absent"
+"""Recorded for a file a notebook looked for and did not find (an optional list): creating
+it later makes the notebook stale."""
+
+
+def file_digest(path: Path) -> str:
+    """What the record holds for a file a notebook read: its sha256, or ``ABSENT``."""
+    return sha256_file(path) if path.is_file() else ABSENT
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -148,11 +158,10 @@ def stale_reason(nb: dict, entry: dict | None, lay: Layout) -> str | None:
     if entry.get("failed"):
         return f"{entry['failed']} last time"
     reads = {}
-    for key in entry.get("reads", {}):
-        path = lay.resolve(key)
-        if not path.exists():
+    for key, recorded in entry.get("reads", {}).items():
+        reads[key] = file_digest(lay.resolve(key))
+        if reads[key] == ABSENT and recorded != ABSENT:
             return f"{key} is gone"
-        reads[key] = sha256_file(path)
     code = code_hashes(nb, lay)
     digest = inputs_digest(cells_fingerprint(nb), code, lay.parameters(), reads)
     if digest != entry.get("inputs_sha256"):
