@@ -337,6 +337,9 @@ class Run:
                 failure.append(exc)
 
         def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 - signal's signature
+            if self.interrupted is not None:  # a second Ctrl-C: stop waiting for the kernels
+                self.progress.say(f"  {signal.Signals(signum).name} again: exiting now")
+                os._exit(128 + signum)
             self.interrupt(signum)
 
         thread = threading.Thread(target=loop, name="notebooks")
