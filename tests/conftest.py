@@ -51,7 +51,14 @@ def data_copy(tmp_path: Path) -> Path:
 # is made once per test session, by ``make`` in a copy of the work tree's tracked files under
 # pytest's temporary folder, shared by xdist's workers. It starts in the background as soon
 # as collection finds a test that asks for it, so other tests run meanwhile; the fixture
-# waits for it.
+# waits for it. Only tracked files are copied: ``git add`` a new module or notebook before
+# running these tests. ``make`` there uses this environment and never rebuilds it.
+# Example:
+#
+#     def test_x(repo_copy):
+#         (repo_copy / "data" / "interviews.csv").write_text(...)
+#         result = run_make(repo_copy)
+#         assert executed(result) == ["03_interviews", "06_claims"]
 
 SHARED = "built-repo"
 
