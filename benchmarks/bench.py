@@ -6,9 +6,11 @@ timings are medians of ``--repeat`` runs:
 
 1. the floor: F, a fresh kernel started and the notebooks' imports done, and W, the
    notebooks' cells after those imports; floor = (notebooks x F + W) / cores;
-2. a clean rebuild (``psu_study.build --force``) against the floor (goal <= 1.3);
+2. a clean rebuild (``psu_study.runner --force``) against the floor (goal <= 1.3);
 3. the same rebuild against the naive peer, the papermill CLI run notebook after notebook
    (goal <= 0.3);
+0. the set-up: ``make .venv/.installed`` on a fresh clone of HEAD (goal <= 15 s), beside
+   the build's time;
 4. a no-op ``make`` after a build: nothing executed, time <= 1% of the rebuild;
 5. an incremental ``make`` after one data file changed: exactly its readers execute;
 6. scale: ``load_study`` and ``themes.prevalence`` + ``themes.matrix`` on 1,000,000 coded
@@ -114,8 +116,9 @@ def import_lines(paths: list[Path]) -> str:
 def merge_numbers(copy: Path, out: Path, names: list[str]) -> None:
     """What the runner does between its two waves, for the notebooks that read numbers."""
     env = environ(copy)
-    code = ("import sys; from pathlib import Path; from psu_study import build; "
-            "build.write_numbers(build.layout(Path(sys.argv[1]), Path(sys.argv[2])), "
+    code = ("import sys; from pathlib import Path; "
+            "from psu_study.runner import layout, manifest; "
+            "manifest.write_numbers(layout.layout(Path(sys.argv[1]), Path(sys.argv[2])), "
             "sys.argv[3:])")
     subprocess.run([str(PY), "-c", code, str(copy / "data"), str(out), *names], env=env,
                    check=True)
@@ -228,6 +231,19 @@ def scale_task(name: str, data: Path) -> tuple[float, float]:
     return float(seconds), float(peak)
 
 
+def setup_time(root: Path) -> float:
+    """Seconds for the first step of ``make`` on a fresh clone of HEAD: a new environment
+    from the lock (uv installed into it from PyPI, then the lock synced), the editable
+    install and the kernel; the package cache is warm, as on any second machine set-up."""
+    clone = root / "setup-clone"
+    shutil.rmtree(clone, ignore_errors=True)
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(REPO), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSU_STUDY_", "VIRTUAL_ENV"))}
+    seconds, _ = timed(["make", ".venv/.installed"], clone, env)
+    shutil.rmtree(clone, ignore_errors=True)
+    return seconds
+
+
 def median_of(repeat: int, measure) -> float:
     return statistics.median(measure() for _ in range(repeat))
 
@@ -236,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the build on this machine.")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-setup", action="store_true",
+                        help="do not time the environment's set-up on a fresh clone")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     failures = []
@@ -257,8 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         start, work = (statistics.median(x) for x in zip(*f_w, strict=True))
         floor_s = (n * start + work) / cores
         env = environ(copy)
-        build = [str(PY), "-m", "psu_study.build"]
+        build = [str(PY), "-m", "psu_study.runner"]
         full = median_of(args.repeat, lambda: timed([*build, "--force"], copy, env)[0])
+        if not args.skip_setup:
+            setup = median_of(args.repeat, lambda: setup_time(root))
+            print(f"(0) set-up on a fresh clone, `make .venv/.installed` = {setup:.2f} s "
+                  f"(goal <= 15 s); the build after it, T_full = {full:.2f} s", flush=True)
         peer = median_of(args.repeat, lambda: papermill_loop(copy, fresh("papermill")))
         print(f"(1) floor   F = {start:.2f} s (kernel + imports), W = {work:.2f} s (cells); "
               f"floor = ({n} x F + W) / {cores} = {floor_s:.2f} s")
@@ -270,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         noop_runs = [timed(["make"], copy, env) for _ in range(args.repeat)]
         noop = statistics.median(s for s, _ in noop_runs)
         ran = sorted({name for _, out in noop_runs for name in executed(out)})
-        started_python = any("psu_study.build" in out for _, out in noop_runs)
+        started_python = any("psu_study.runner" in out for _, out in noop_runs)
         runner_noop = median_of(args.repeat, lambda: timed(build, copy, env)[0])
         print(f"(4) no-op make = {noop * 1000:.0f} ms ({noop / full:.2%} of T_full, goal <= 1%); "
               f"notebooks executed: {ran or 'none'}; runner started: "

@@ -1,9 +1,17 @@
-"""Shared fixtures: the repository, its data, the article, and a loaded study."""
+"""Shared fixtures: the repository, its data, the article, a loaded study, and one built
+copy of the project that every test needing a whole build shares (``built_repo``)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shlex
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,4 +40,111 @@ def data_copy(tmp_path: Path) -> Path:
     """A writable copy of the repository's data to mutate."""
     target = tmp_path / "data"
     shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("*.md"))
+    return target
+
+
+# --- One built copy of the project, shared --------------------------------------------------
+#
+# A test that needs a whole build asks for the ``built_repo`` fixture (read it, never write
+# to it) or for ``repo_copy`` (a private copy of that build to change, then ``make`` in it
+# with ``run_make``: only what the change makes stale runs, in a second or two). The build
+# is made once per test session, by ``make`` in a copy of the work tree's tracked files under
+# pytest's temporary folder, shared by xdist's workers. It starts in the background as soon
+# as collection finds a test that asks for it, so other tests run meanwhile; the fixture
+# waits for it. Only tracked files are copied: ``git add`` a new module or notebook before
+# running these tests. ``make`` there uses this environment and never rebuilds it.
+# Example:
+#
+#     def test_x(repo_copy):
+#         (repo_copy / "data" / "interviews.csv").write_text(...)
+#         result = run_make(repo_copy)
+#         assert executed(result) == ["03_interviews", "06_claims"]
+
+SHARED = "built-repo"
+
+
+def _shared_root(config: pytest.Config) -> Path:
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _start_shared_build(root: Path) -> None:
+    """Start the shared build unless another worker has: a copy, then ``make`` in it, its
+    exit status written last (``rc``) so a waiting worker knows when it is done."""
+    with open(root / f"{SHARED}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        repo = root / SHARED
+        if repo.exists():
+            return
+        tracked_copy(repo)
+        (repo / "tables" / "manifest.json").unlink()  # every notebook runs
+        command = " ".join(shlex.quote(a) for a in make_command(repo))
+        subprocess.Popen(["sh", "-c", f"{command} > {SHARED}.log 2>&1; echo $? > {SHARED}.rc"],
+                         cwd=root, env=copy_env(repo), start_new_session=True)
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("built_repo" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_shared_build(_shared_root(session.config))
+
+
+def tracked_copy(target: Path) -> Path:
+    """The work tree's tracked files (with their uncommitted edits) copied to ``target``, with
+    their times: what a fresh clone holds, without the environment."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True,
+                            capture_output=True, text=True).stdout
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    return target
+
+
+def run_make(repo: Path, *args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """``make`` in a copy of the project, with this environment (never rebuilt) and the
+    copy's own package and runner."""
+    return subprocess.run(make_command(repo, *args), env=copy_env(repo), capture_output=True,
+                          text=True, timeout=600, **popen)
+
+
+def make_command(repo: Path, *args: str) -> list[str]:
+    venv = Path(sys.prefix)
+    return ["make", "--no-print-directory", "-C", str(repo), f"VENV={venv}",
+            "-o", str(venv / ".installed"), *args]
+
+
+def copy_env(repo: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
+    env["PYTHONPATH"] = str(repo / "src")
+    return env
+
+
+def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The notebooks a build ran to the end, from its progress lines."""
+    return sorted(line.split()[1] for line in result.stdout.splitlines()
+                  if line.strip().startswith("done "))
+
+
+@pytest.fixture(scope="session")
+def built_repo(request: pytest.FixtureRequest) -> Path:
+    """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``);
+    its log is ``built-repo.log`` beside it."""
+    root = _shared_root(request.config)
+    _start_shared_build(root)  # a no-op unless collection did not start it
+    rc = root / f"{SHARED}.rc"
+    deadline = time.monotonic() + 900
+    while not rc.exists() or not rc.read_text().strip():
+        assert time.monotonic() < deadline, "the shared build did not finish in 15 minutes"
+        time.sleep(0.2)
+    log = (root / f"{SHARED}.log").read_text()
+    assert rc.read_text().strip() == "0", f"the shared build failed:\n{log}"
+    return root / SHARED
+
+
+@pytest.fixture
+def repo_copy(built_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of the shared build, times kept, so make finds it up to date."""
+    target = tmp_path / "repo"
+    subprocess.run(["cp", "-a", str(built_repo), str(target)], check=True)
     return target

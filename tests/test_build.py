@@ -1,7 +1,9 @@
-"""The build runner: refusals, incremental rebuilds and figure regression.
+"""The build as make runs it: refusals, a clean build, incremental rebuilds, the dependency
+file make and the runner share, and figure regression (failures and interrupts:
+``test_build_failures.py``).
 
-Builds here run on copies of the data and write under pytest's temporary folder (OUT_DIR
-mode), never into the repository.
+Builds run in copies of the project under pytest's temporary folder (``built_repo``, built
+once per session, and private copies of it), never in the repository.
 """
 
 from __future__ import annotations
@@ -14,118 +16,160 @@ from pathlib import Path
 import pytest
 from matplotlib.testing.compare import compare_images
 
-from psu_study import build
-from psu_study.paths import FIGURES_DIR, REPO_ROOT
+from psu_study.paths import FIGURES_DIR, REPO_ROOT, notebook_paths
+from psu_study.runner.layout import BuildError, layout
 
-from .conftest import DATA
+from .conftest import DATA, copy_env, executed, make_command, run_make
 
-
-def run_build(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "psu_study.build", *args], capture_output=True,
-                          text=True, cwd=REPO_ROOT, timeout=600)
+NOTEBOOKS = sorted(p.stem for p in notebook_paths())
 
 
-def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line.split()[1] for line in result.stdout.splitlines()
-            if line.strip().startswith("done")]
+def runner(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The copy's runner asked directly, as make would not."""
+    return subprocess.run([sys.executable, "-m", "psu_study.runner", *args], cwd=repo,
+                          env=copy_env(repo), capture_output=True, text=True, timeout=600)
+
+
+def would_run(repo: Path) -> list[str]:
+    """What the runner, asked directly, finds stale."""
+    result = runner(repo, "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return sorted(line.split()[1].rstrip(":") for line in result.stdout.splitlines()
+                  if line.strip().startswith("run "))
+
+
+def make_is_current(repo: Path) -> bool:
+    return subprocess.run(make_command(repo, "-q"), env=copy_env(repo)).returncode == 0
+
+
+def manifest(repo: Path) -> dict:
+    return json.loads((repo / "tables" / "manifest.json").read_text())
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_out_dir_inside_the_repository_is_refused():
-    with pytest.raises(build.BuildError, match="inside the repository"):
-        build.layout(DATA, REPO_ROOT / "out")
+    with pytest.raises(BuildError, match="inside the repository"):
+        layout(DATA, REPO_ROOT / "out")
 
 
 def test_other_data_without_out_dir_is_refused(data_copy):
-    with pytest.raises(build.BuildError, match="needs OUT_DIR"):
-        build.layout(data_copy, None)
+    with pytest.raises(BuildError, match="needs OUT_DIR"):
+        layout(data_copy, None)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
-    """One clean build of a copy of the repository's data into a temporary OUT_DIR."""
-    root = tmp_path_factory.mktemp("build")
-    data = root / "data"
-    subprocess.run(["cp", "-r", str(DATA), str(data)], check=True)
-    out = root / "out"
-    result = run_build("--data-dir", str(data), "--out-dir", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    return data, out, result
+def test_a_clean_build_runs_every_notebook_and_then_nothing(built_repo, repo_copy):
+    log = (built_repo.parent / "built-repo.log").read_text()
+    assert sorted({line.split()[1] for line in log.splitlines()
+                   if line.strip().startswith("done ")}) == NOTEBOOKS
+    assert sorted(manifest(built_repo)["notebooks"]) == NOTEBOOKS
+    again = run_make(repo_copy)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout, again.stdout
+    assert would_run(repo_copy) == [], "make and the runner agree: nothing is stale"
 
 
-def test_clean_build_executes_every_notebook(built):
-    _, out, result = built
-    names = {p.stem for p in build.notebooks()}
-    assert set(executed(result)) == names
-    manifest = json.loads((out / "tables" / "manifest.json").read_text())
-    assert set(manifest["notebooks"]) == names
-
-
-def test_second_build_executes_nothing_and_a_data_change_only_its_readers(built):
-    data, out, _ = built
-    again = run_build("--data-dir", str(data), "--out-dir", str(out))
-    assert again.returncode == 0 and executed(again) == [], again.stdout
-    manifest = json.loads((out / "tables" / "manifest.json").read_text())
-    readers = sorted(n for n, e in manifest["notebooks"].items()
-                     if "data/interviews.csv" in e["reads"])
-    assert "03_interviews" in readers and "01_recruitment" not in readers
-    # Notebooks that read the others' numbers re-run too when the numbers change.
-    readers += sorted(n for n, e in manifest["notebooks"].items()
-                      if any(k.startswith("tables/numbers") for k in e["reads"]))
-    path = data / "interviews.csv"
-    original = path.read_text()
-    path.write_text(original.replace(",telephone,42,", ",telephone,43,", 1))
-    changed = run_build("--data-dir", str(data), "--out-dir", str(out))
-    path.write_text(original)
-    restored = run_build("--data-dir", str(data), "--out-dir", str(out))
-    assert changed.returncode == 0, changed.stdout + changed.stderr
-    assert sorted(executed(changed)) == readers
-    assert sorted(executed(restored)) == readers, "the shared build is left as it was"
-
-
-def test_figures_match_the_committed_ones(built):
+def test_figures_match_the_committed_ones(built_repo):
     """Figure regression: nbval does not compare images, so every committed PNG is compared
     with a fresh rendering from the same data (a code change that alters a figure without a
     rebuild fails here)."""
-    _, out, _ = built
-    fresh = sorted(p.name for p in (out / "figures").glob("*.png"))
+    fresh = sorted(p.name for p in (built_repo / "figures").glob("*.png"))
     assert fresh == sorted(p.name for p in FIGURES_DIR.glob("*.png"))
     for name in fresh:
-        assert compare_images(str(FIGURES_DIR / name), str(out / "figures" / name), tol=0.5) \
-            is None, f"{name} differs from a fresh rendering"
+        assert compare_images(str(FIGURES_DIR / name), str(built_repo / "figures" / name),
+                              tol=0.5) is None, f"{name} differs from a fresh rendering"
 
 
-def test_a_failing_notebook_leaves_previous_outputs_untouched(built, tmp_path):
-    data, out, _ = built
-    before = {p: p.read_bytes() for p in (out / "figures").glob("interview*")}
-    path = data / "interviews.csv"
-    path.write_text(path.read_text().replace("telephone", "carrier pigeon", 1))
-    failed = run_build("--data-dir", str(data), "--out-dir", str(out))
-    path.write_text(path.read_text().replace("carrier pigeon", "telephone", 1))
-    assert failed.returncode != 0
-    assert "interviews.csv, row 1, column 'mode'" in failed.stdout
-    assert (out / "failed" / "03_interviews.ipynb").exists()
-    assert before == {p: p.read_bytes() for p in (out / "figures").glob("interview*")}
+def test_a_data_change_reruns_only_its_readers(repo_copy):
+    entries = manifest(repo_copy)["notebooks"]
+    readers = sorted(n for n, e in entries.items() if "data/interviews.csv" in e["reads"])
+    assert "03_interviews" in readers and "01_recruitment" not in readers
+    # Notebooks that read the others' numbers re-run too when the numbers change.
+    readers += sorted(n for n, e in entries.items()
+                      if any(k.startswith("tables/numbers") for k in e["reads"]))
+    edit(repo_copy / "data" / "interviews.csv", ",telephone,42,", ",telephone,43,")
+    assert not make_is_current(repo_copy)
+    changed = run_make(repo_copy)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert executed(changed) == sorted(readers)
+    assert make_is_current(repo_copy) and would_run(repo_copy) == []
 
 
-def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(data_copy, tmp_path):
+def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
+    """The ledger is read by 06_claims alone: a published value the data contradict (the
+    article's 20 contacted, Methods > Participants and recruitment, changed to 21) reruns
+    it, and it fails naming the claim, again on the next make."""
+    edit(repo_copy / "claims" / "ledger.yaml", 'published: "20"', 'published: "21"')
+    assert would_run(repo_copy) == ["06_claims"] and not make_is_current(repo_copy)
+    for _ in range(2):
+        result = run_make(repo_copy)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert executed(result) == [] and "FAILED 06_claims" in result.stdout
+        assert "recruitment.contacted" in result.stdout, result.stdout
+
+
+def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
+    templates = repo_copy / "src" / "psu_study" / "templates"
+    for path in (templates / "site.css", templates / "index.html.j2"):
+        path.write_text(path.read_text() + "\n/* edited */\n")
+    assert make_is_current(repo_copy), "make sees nothing stale"
+    assert would_run(repo_copy) == [], "nor does the runner"
+
+
+def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
+    # 04_themes imports psu_study.themes; 05_agreement imports psu_study.agreement, which
+    # imports themes; 07_explore imports psu_study.explore, which imports themes. The other
+    # notebooks import neither, directly or through another module.
+    importers = ["04_themes", "05_agreement", "07_explore"]
+    path = repo_copy / "src" / "psu_study" / "themes.py"
+    path.write_text(path.read_text() + "\n# edited\n")
+    assert would_run(repo_copy) == importers and not make_is_current(repo_copy)
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result) == importers
+    assert make_is_current(repo_copy)
+
+
+def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
+    """A notebook that looked for data/disclosure/names.txt and found none is stale once the
+    analyst adds one: its outputs must be scanned for the new names."""
+    entries = manifest(repo_copy)["notebooks"]
+    lookers = sorted(n for n, e in entries.items()
+                     if e["reads"].get("data/disclosure/names.txt") == "absent")
+    assert "03_interviews" in lookers
+    assert make_is_current(repo_copy) and would_run(repo_copy) == []
+    (repo_copy / "data" / "disclosure").mkdir()
+    (repo_copy / "data" / "disclosure" / "names.txt").write_text("Okafor\n")
+    assert not make_is_current(repo_copy)
+    assert would_run(repo_copy) == lookers
+
+
+def test_the_lock_reruns_every_notebook(repo_copy):
+    path = repo_copy / "requirements.lock"
+    path.write_text(path.read_text() + "\n")
+    assert would_run(repo_copy) == NOTEBOOKS
+
+
+def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(repo_copy):
     """The second wave starts once the notebooks that wrote numbers last time are done. If
     another notebook turns out to write numbers too, the runner merges them again and runs
     the second wave again, so every build ends consistent: here 05_agreement is recorded as
     writing none, and the second coder's codes change so its numbers do."""
-    out = tmp_path / "out"
-    assert run_build("--data-dir", str(data_copy), "--out-dir", str(out)).returncode == 0
-    manifest_path = out / "tables" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    del manifest["notebooks"]["05_agreement"]["outputs"]["tables/numbers/05_agreement.json"]
-    manifest_path.write_text(json.dumps(manifest))
-    segments = data_copy / "segments.csv"
+    manifest_path = repo_copy / "tables" / "manifest.json"
+    recorded = manifest(repo_copy)
+    del recorded["notebooks"]["05_agreement"]["outputs"]["tables/numbers/05_agreement.json"]
+    manifest_path.write_text(json.dumps(recorded))
+    segments = repo_copy / "data" / "segments.csv"
     lines = segments.read_text(encoding="utf-8").splitlines(keepends=True)
     i = next(n for n, line in enumerate(lines) if ",FF,C1.1," in line)
     lines[i] = lines[i].replace(",FF,C1.1,", ",FF,C7.4,")
     segments.write_text("".join(lines), encoding="utf-8")
-    result = run_build("--data-dir", str(data_copy), "--out-dir", str(out))
+    result = run_make(repo_copy)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert executed(result).count("06_claims") >= 1
-    final = json.loads(manifest_path.read_text())
+    assert "06_claims" in executed(result)
+    final = manifest(repo_copy)
     numbers_sha = final["combined"]["tables/numbers.json"]
     assert final["notebooks"]["06_claims"]["reads"]["tables/numbers.json"] == numbers_sha

@@ -308,7 +308,7 @@ def test_a_build_on_other_data_fails_naming_the_claim(data_copy, tmp_path):
     lines[index] = lines[index].replace(",interested,", ",contacted,", 1)
     path.write_text("".join(lines), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
          "--out-dir", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=REPO, timeout=300)
     output = result.stdout + result.stderr

@@ -41,7 +41,7 @@ def plant(data: Path, participant: str, old: str, new: str) -> None:
 
 def test_planted_nhs_number_in_a_quotation_stops_the_build(data_copy, tmp_path):
     plant(data_copy, "P8", "incredibly therapeutic", f"therapeutic {VALID_NHS_NUMBER}")
-    result = run(sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
                  "--out-dir", str(tmp_path / "out"))
     assert result.returncode != 0
     said = result.stdout + result.stderr
@@ -95,7 +95,7 @@ def test_out_dir_inside_the_repository_is_refused_by_make(data_copy):
 def test_real_data_mode_on_a_copy_leaves_the_repository_untouched(data_copy, tmp_path):
     before = repo_outputs()
     out = tmp_path / "secure-out"
-    result = run(sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
                  "--out-dir", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert (out / "tables" / "numbers.json").exists()
@@ -127,7 +127,7 @@ def test_identifier_printed_by_a_cell_stops_the_build(data_copy, tmp_path):
     (data_copy / "disclosure").mkdir()
     (data_copy / "disclosure" / "names.txt").write_text("interview_first_date\n")
     out = tmp_path / "out"
-    result = run(sys.executable, "-m", "psu_study.build", "--data-dir", str(data_copy),
+    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
                  "--out-dir", str(out))
     assert result.returncode != 0
     said = result.stdout + result.stderr

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import psutil
 from jupyter_client.manager import AsyncKernelManager
 
-from psu_study import build
+from psu_study.runner import compat, execute, kernel
+
+from .conftest import copy_env
 
 PROBE = """
 import os
@@ -65,12 +69,12 @@ def run(km: AsyncKernelManager, code: str = PROBE, interrupt: bool = False
 
 def fresh() -> AsyncKernelManager:
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
-    return AsyncKernelManager(kernel_name=build.KERNEL_NAME, transport="ipc",
+    return AsyncKernelManager(kernel_name=kernel.NAME, transport="ipc",
                               connection_file=str(Path(sockets) / "kernel.json"))
 
 
 def forked() -> AsyncKernelManager:
-    return build.kernel_manager(build.KERNEL_NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
+    return execute.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
 
 
 def test_a_forked_kernel_prints_what_a_fresh_one_prints():
@@ -125,3 +129,34 @@ def test_a_forked_kernel_that_dies_is_seen_dead_with_its_exit_code():
 
     alive, code = asyncio.run(die())
     assert (alive, code) == (False, 3)
+
+
+def test_plain_kernels_give_the_bytes_forked_ones_give(built_repo, repo_copy):
+    """The fallback outside the library versions ``compat`` was written for: every notebook
+    rebuilt in plainly started kernels gives every output byte for byte as the shared
+    (forked) build did, and the runner says in one line why it did not fork."""
+    env = {**copy_env(repo_copy), compat.PLAIN_KERNELS_ENV: "1"}
+    result = subprocess.run([sys.executable, "-m", "psu_study.runner", "--force"], env=env,
+                            cwd=repo_copy, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    warnings = [line for line in result.stdout.splitlines() if "warning" in line]
+    assert warnings == [f"  warning: plain kernels (slower, same outputs): "
+                        f"{compat.PLAIN_KERNELS_ENV} is set"]
+    compared = 0
+    for folder in ("figures", "tables", "notebooks"):
+        for path in sorted((built_repo / folder).rglob("*")):
+            if path.is_file():
+                twin = repo_copy / path.relative_to(built_repo)
+                assert twin.read_bytes() == path.read_bytes(), f"{twin} differs"
+                compared += 1
+    assert compared > 30
+
+
+def test_versions_outside_those_written_for_turn_forking_off(monkeypatch):
+    monkeypatch.delenv(compat.PLAIN_KERNELS_ENV, raising=False)
+    assert compat.forking_problem() is None, "the locked versions are the ones written for"
+    real = compat._version
+    monkeypatch.setattr(compat, "_version",
+                        lambda name: (8, 0, 1) if name == "ipykernel" else real(name))
+    assert compat.forking_problem() == "ipykernel 8.0.1 is outside 7.0 to <8.0"
+    assert compat.ipc_output_pipe() is False, "ipykernel's internals are left alone"

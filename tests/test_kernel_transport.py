@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from psu_study import build
+from psu_study.runner import execute
 
 FORKED_PRINT = """
 import multiprocessing
@@ -25,7 +25,7 @@ def test_runner_kernels_use_ipc_and_open_no_tcp_port():
     seen: list[dict] = []
 
     async def start_and_inspect() -> tuple[dict, list, list[Path], dict]:
-        km = build.kernel_manager("psu-study", sockets)
+        km = execute.kernel_manager("psu-study", sockets)
         await km.start_kernel()
         try:
             client = km.client()

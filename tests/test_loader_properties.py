@@ -163,4 +163,8 @@ def test_shuffling_rows_keeps_data_valid(data: Path, file: str, data_: st.DataOb
 def test_huge_integers_in_span_columns(data: Path, column: str, number: int) -> None:
     rows = rows_of((data / "segments.csv").read_bytes())
     rows[1][rows[0].index(column)] = str(number)
-    load_mangled(data, "segments.csv", csv_bytes(rows))
+    error = load_mangled(data, "segments.csv", csv_bytes(rows))
+    # Refused, naming the cell: every such number is past int64 (2**63 = 9.2e18), far past
+    # any character offset a transcript can have.
+    assert error is not None, f"{number} in {column} was accepted"
+    assert (Path(error.file).name, error.row, error.column) == ("segments.csv", 1, column)

@@ -19,8 +19,9 @@ def nbval(notebook: str, data_dir) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nbval_passes_on_unchanged_data_and_fails_on_a_changed_value(data_copy):
-    assert nbval("03_interviews.ipynb", data_copy).returncode == 0
+def test_nbval_fails_on_a_changed_value(data_copy):
+    # That nbval passes on the unchanged data is what `make test`'s own nbval run over
+    # notebooks/ shows: running it again here would prove the same thing twice.
     path = data_copy / "interviews.csv"
     path.write_text(path.read_text().replace(",telephone,42,", ",telephone,47,", 1))
     result = nbval("03_interviews.ipynb", data_copy)

@@ -47,7 +47,7 @@ def out(tmp_path_factory) -> Path:
     `make DATA_DIR=... OUT_DIR=...` calls them."""
     out = tmp_path_factory.mktemp("paper_second_study") / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "psu_study.build", "--data-dir", str(STUDY), "--out-dir",
+        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
          str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert manuscript.main(["--data-dir", str(STUDY), "--out-dir", str(out)]) == 0

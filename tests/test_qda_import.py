@@ -371,7 +371,7 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != staging.STAGE_ENV}
-    run = subprocess.run([sys.executable, "-m", "psu_study.build", "--data-dir", str(data),
+    run = subprocess.run([sys.executable, "-m", "psu_study.runner", "--data-dir", str(data),
                           "--out-dir", str(out)], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

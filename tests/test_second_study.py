@@ -173,7 +173,7 @@ def runner_build(tmp_path_factory) -> Path:
     """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it."""
     out = tmp_path_factory.mktemp("second_runner") / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "psu_study.build", "--data-dir", str(STUDY), "--out-dir",
+        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
          str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
@@ -278,7 +278,7 @@ def test_explore_opens_on_the_studys_first_theme_and_participant(out):
 def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     missing = tmp_path / "nowhere"
     result = subprocess.run(
-        [sys.executable, "-m", "psu_study.build", "--data-dir", str(missing), "--out-dir",
+        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(missing), "--out-dir",
          str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO,
         env=_environment(), timeout=120)
     assert result.returncode == 1
@@ -287,7 +287,7 @@ def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     assert "start" not in result.stdout  # no kernel was started
     (tmp_path / "empty").mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "psu_study.build", "--data-dir", str(tmp_path / "empty"),
+        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(tmp_path / "empty"),
          "--out-dir", str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO,
         env=_environment(), timeout=120)
     assert result.returncode == 1

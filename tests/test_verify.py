@@ -27,7 +27,7 @@ def runner(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The runner of ``folder``'s own package, as ``make`` would start it there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
     env["PYTHONPATH"] = str(folder / "src")
-    return subprocess.run([sys.executable, "-m", "psu_study.build", *args], cwd=folder, env=env,
+    return subprocess.run([sys.executable, "-m", "psu_study.runner", *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -56,10 +56,7 @@ def disclosure_lists(data_dir: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     lists = []
     for name in ("names.txt", "allow.txt"):
         path = data_dir / DISCLOSURE_DIR / name
-        if path.exists():
-            staging.record_read(path)
-            lists.append(disclosure.load_list(path))
-        else:
-            lists.append(())
+        staging.record_read(path)  # absent too: a list added later reruns the notebook
+        lists.append(disclosure.load_list(path) if path.exists() else ())
     return lists[0], lists[1]
 

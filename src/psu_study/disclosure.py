@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .paths import cell_text
+
 if TYPE_CHECKING:  # nbformat costs a kernel ~1 s to import; only its type is needed here
     import nbformat
 
@@ -225,17 +227,14 @@ def scan_frame(
 
 def _output_texts(output: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """(label, text) for every textual part of one cell output; images are skipped."""
-    def joined(value: str | list[str]) -> str:
-        return value if isinstance(value, str) else "".join(value)
-
     kind = output.get("output_type")
     if kind == "stream":
-        return [(output.get("name", "stream"), joined(output.get("text", "")))]
+        return [(output.get("name", "stream"), cell_text(output.get("text", "")))]
     if kind == "error":
         parts = [output.get("ename", ""), output.get("evalue", ""), *output.get("traceback", [])]
         return [("error", "\n".join(parts))]
     data = output.get("data", {})
-    return [(mime, joined(value)) for mime, value in data.items() if mime.startswith("text/")]
+    return [(mime, cell_text(value)) for mime, value in data.items() if mime.startswith("text/")]
 
 
 def scan_notebook(

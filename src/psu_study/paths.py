@@ -20,6 +20,40 @@ TABLES_DIR = REPO_ROOT / "tables"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
 PAPER_DIR = REPO_ROOT / "paper"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+"""The study's notebooks: numbered, run (and shown in the report) in that order."""
+
+
+def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    return sorted(folder.glob(NOTEBOOK_GLOB))
+
+
+def cell_text(source: str | list[str]) -> str:
+    """A cell's source (or an output's text) as one string: the notebook format allows a
+    string or a list of lines."""
+    return "".join(source) if isinstance(source, list) else source
+
+
+def record_folders(data: Path, figures: Path, tables: Path, notebooks: Path) -> dict[str, Path]:
+    """The folders behind the first part of a file's name in the build's records (the
+    manifest): ``figures/x.png`` lies in ``figures``, ``repo/claims/ledger.yaml`` in the
+    repository, wherever a run put them."""
+    return {"data": data, "figures": figures, "tables": tables, "notebooks": notebooks,
+            "repo": REPO_ROOT}
+
+
+def record_key(path: Path, folders: dict[str, Path]) -> str | None:
+    """``path``'s name in the records (never a machine-specific prefix), or None."""
+    path = path.resolve()
+    for prefix, folder in folders.items():  # "repo" last: the others may lie inside it
+        if path.is_relative_to(folder.resolve()):
+            return f"{prefix}/{path.relative_to(folder.resolve()).as_posix()}"
+    return None
+
+
+def resolve_record_key(key: str, folders: dict[str, Path]) -> Path:
+    prefix, _, rest = key.partition("/")
+    return folders[prefix] / rest
 
 
 @dataclass(frozen=True)

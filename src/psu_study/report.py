@@ -24,12 +24,22 @@ from pathlib import Path
 import pandas as pd
 
 from .outputs import SIDECAR_SUFFIX
-from .paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
+from .paths import (
+    DATA_DIR,
+    FIGURES_DIR,
+    NOTEBOOK_GLOB,
+    NOTEBOOKS_DIR,
+    PAPER_DIR,
+    REPO_ROOT,
+    TABLES_DIR,
+    cell_text,
+    record_folders,
+    resolve_record_key,
+)
 from .provenance import synthetic_columns
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_DIR = REPO_ROOT / "report"
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 MARKER = ".psu-study-report"
 """Written into every report folder: only a folder holding it (or an empty one) is cleared
 before a rebuild, so a mistyped ``--out`` never deletes someone's files."""
@@ -183,8 +193,7 @@ def _markdown(text: str) -> str:
 
 
 def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    return cell_text(cell.get("source", ""))
 
 
 def notebook_title(nb: dict, name: str) -> tuple[str, str]:
@@ -260,10 +269,8 @@ class Sources:
         return folder / "paper.pdf"
 
     def resolve(self, key: str) -> Path:
-        prefix, _, rest = key.partition("/")
-        folder = {"data": self.data, "figures": self.figures, "tables": self.tables,
-                  "notebooks": self.notebooks, "repo": REPO_ROOT}[prefix]
-        return folder / rest
+        return resolve_record_key(key, record_folders(self.data, self.figures, self.tables,
+                                                      self.notebooks))
 
 
 def _find_cell(nb: dict, name: str) -> str | None:

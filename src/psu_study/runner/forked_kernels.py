@@ -22,7 +22,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-from . import kernel
+from . import compat, kernel
 
 FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
 """Every kernel's: a fixed hash seed (set ordering) and a backend that opens no window. Both
@@ -30,7 +30,7 @@ are read once, when an interpreter starts or matplotlib is imported, so the fork
 starts with them too."""
 
 WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "ipykernel.kernelapp",
-                "psu_study.kernel")
+                kernel.MODULE)
 """Imported by the fork server whatever the notebooks name: the slow imports of every
 notebook, and the kernel itself."""
 
@@ -76,11 +76,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: str) -> None:
     parent = [f"--IPKernelApp.parent_handle={env['JPY_PARENT_PID']}"] if env.get(
         "JPY_PARENT_PID") else []
     sys.argv = [*argv, *parent]
-    if "pandas" in sys.modules:
-        # pandas picks one default at import from whether it runs in a Jupyter kernel
-        # (pandas/core/config_init.py, ``is_terminal``): the fork server is none. Give it the
-        # value pandas picks inside a kernel, so tables print as a fresh kernel prints them.
-        sys.modules["pandas"].set_option("display.max_columns", 20)
+    compat.pandas_as_in_a_kernel()
     kernel.main()
 
 
@@ -116,7 +112,7 @@ class ForkProvisioner(LocalProvisioner):
     """Launch the project's kernel as a fork of the warm server; any other kernel as usual."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> dict:
-        if cmd[1:3] != ["-m", kernel.__name__]:
+        if cmd[1:3] != ["-m", kernel.MODULE]:
             return await super().launch_kernel(cmd, **kwargs)
         start()
         # As jupyter_client's launcher tells a kernel it started (not ``independent``).
@@ -125,7 +121,7 @@ class ForkProvisioner(LocalProvisioner):
         if any(env.get(name) != value for name, value in FORK_ENV.items()):
             raise RuntimeError(f"a forked kernel runs with {FORK_ENV}")
         process = _context.Process(
-            target=_run, args=([kernel.__name__, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
+            target=_run, args=([kernel.MODULE, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
             daemon=False)  # a daemonic process may not start processes, and cells may
         await asyncio.to_thread(process.start)  # waits while the server is still importing
         self.process = _Forked(process)
@@ -134,12 +130,10 @@ class ForkProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class ForkedKernelManager(AsyncKernelManager):
+class ForkedKernelManager(compat.PreStartHook, AsyncKernelManager):
     """A kernel manager whose kernels come from the fork server."""
 
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id,
-                                               kernel_spec=self.kernel_spec, parent=self)
-        return await super()._async_pre_start_kernel(**kw)
+    def make_provisioner(self) -> ForkProvisioner:
+        self.kernel_id = self.kernel_id or str(uuid.uuid4())
+        return ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                               parent=self)

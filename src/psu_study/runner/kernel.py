@@ -4,48 +4,21 @@ With the IPC transport every channel to the runner is a socket file, but ipykern
 binds one TCP port on 127.0.0.1: the pipe that forwards output printed by forked
 subprocesses. On a shared server any local user could connect to it. Here that pipe is an
 IPC socket in a private temporary folder too, so a kernel holding confidential data listens
-on no port. ``python -m psu_study.kernel install`` registers it (as ``psu-study``) inside
+on no port. ``python -m psu_study.runner.kernel install`` registers it (as ``psu-study``) inside
 the environment.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from . import compat
 
 NAME = "psu-study"
 DISPLAY_NAME = "Python (psu-study)"
-
-
-def _use_ipc_output_pipe() -> None:
-    import zmq
-    from ipykernel import iostream, kernelapp
-    from zmq.eventloop.zmqstream import ZMQStream
-
-    class IpcIOPubThread(iostream.IOPubThread):
-        """IOPubThread whose subprocess pipe is an IPC socket file, not a loopback port."""
-
-        def _setup_pipe_in(self) -> None:
-            self._pipe_uuid = os.urandom(16)
-            pipe_in = self.socket.context.socket(zmq.PULL)
-            pipe_in.linger = 0
-            folder = tempfile.mkdtemp(prefix="psu-pipe-")
-            self._pipe_address = f"ipc://{folder}/iopub"
-            pipe_in.bind(self._pipe_address)
-            self._pipe_in = ZMQStream(pipe_in, self.io_loop)
-            self._pipe_in.on_recv(self._handle_pipe_msg)
-
-        def _setup_pipe_out(self) -> tuple[zmq.Context, zmq.Socket]:
-            context = zmq.Context()
-            pipe_out = context.socket(zmq.PUSH)
-            pipe_out.linger = 3000
-            pipe_out.connect(self._pipe_address)
-            return context, pipe_out
-
-    kernelapp.IOPubThread = IpcIOPubThread
+MODULE = "psu_study.runner.kernel"
 
 
 def install(prefix: str = sys.prefix) -> Path:
@@ -53,7 +26,7 @@ def install(prefix: str = sys.prefix) -> Path:
     folder = Path(prefix) / "share" / "jupyter" / "kernels" / NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "psu_study.kernel", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", MODULE, "-f", "{connection_file}"],
         "display_name": DISPLAY_NAME,
         "language": "python",
         "metadata": {"debugger": False},
@@ -66,7 +39,9 @@ def main() -> None:
     if sys.argv[1:2] == ["install"]:
         print(f"Installed kernelspec {NAME} in {install()}")
         return
-    _use_ipc_output_pipe()
+    if not compat.ipc_output_pipe():
+        print(f"psu-study kernel: {compat.outside('ipykernel')}: its output pipe for "
+              "subprocesses is ipykernel's own, on a loopback TCP port", file=sys.stderr)
     from ipykernel.kernelapp import launch_new_instance
 
     launch_new_instance()

@@ -1,0 +1,57 @@
+"""``python -m psu_study.runner``: the command make runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..paths import DATA_DIR, DataDirError, check_data_dir
+from .execute import BuildInterrupted, build
+from .layout import BuildError
+from .verify import verify
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Execute the study's notebooks.")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--jobs", "-j", type=int, default=None,
+                        help="kernels at once (default: one per core)")
+    parser.add_argument("--force", action="store_true", help="execute every notebook")
+    parser.add_argument("--dry-run", "-n", action="store_true",
+                        help="say what would run, run nothing")
+    parser.add_argument("--stamp", type=Path, default=None,
+                        help="make's target: removed first, written when every notebook "
+                             "succeeded")
+    parser.add_argument("--depfile", type=Path, default=None,
+                        help="write make's dependency file for --stamp here")
+    parser.add_argument("--verify", action="store_true",
+                        help="rebuild HEAD in a fresh clone; name every output that differs")
+    args = parser.parse_args(argv)
+    if args.verify:
+        differences = verify(args.jobs)
+        for line in differences:
+            print(f"  DIFFERS {line}")
+        print(f"verify: {len(differences)} difference(s) from the committed outputs"
+              if differences else "verify: a clean rebuild gives the committed bytes")
+        return 1 if differences else 0
+    started = time.perf_counter()
+    try:
+        check_data_dir(args.data_dir or DATA_DIR)
+    except DataDirError as exc:
+        print(f"build refused: {exc}", file=sys.stderr)
+        return 1
+    try:
+        executed = build(args.data_dir, args.out_dir, args.jobs, args.force, args.dry_run,
+                         args.stamp, args.depfile)
+    except BuildInterrupted as exc:
+        print(f"build {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    if not args.dry_run:
+        print(f"  {executed} notebook(s) executed in {time.perf_counter() - started:.1f} s")
+    return 0

@@ -1,0 +1,102 @@
+"""The build's record (``tables/manifest.json``): every output with its sha256, the notebook
+that wrote it, what that notebook read and imported, and the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from .. import numbers, staging
+from .graph import cells_fingerprint, code_hashes, inputs_digest, sha256_bytes, sha256_file
+from .layout import BuildError, Layout
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from .execute import Result
+
+KEY_PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "scipy", "statsmodels",
+                "papermill", "nbclient", "ipykernel", "krippendorff")
+ABOUT = ("Every output of the build: its sha256, the notebook that wrote it, the data it "
+         "read and the project code it imports (with sha256), its parameters, and the "
+         "environment.")
+
+
+def notebook_bytes(nb: NotebookNode) -> bytes:
+    import nbformat
+
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def commit(result: Result, lay: Layout, entry: dict | None, source: dict) -> dict:
+    """Move a succeeded notebook's outputs into place and return its manifest entry."""
+    allowed = (lay.figures, lay.tables)
+    outputs: dict[str, str] = {}
+    for staged, target in result.moves:
+        if not any(target.resolve().is_relative_to(folder) for folder in allowed):
+            raise BuildError(f"{result.name} wrote {target}, outside {lay.figures} and "
+                             f"{lay.tables}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        outputs[lay.key(target)] = sha256_file(target)
+    for key in set((entry or {}).get("outputs", {})) - set(outputs):
+        if not key.startswith("notebooks/"):
+            lay.resolve(key).unlink(missing_ok=True)  # no longer made: not left stale
+    target = lay.notebooks_out / f"{result.name}.ipynb"
+    data = notebook_bytes(result.nb)
+    staging.write_atomic(target, data)
+    outputs[lay.key(target)] = sha256_bytes(data)
+    code = code_hashes(source, lay)
+    return {
+        "notebook": f"notebooks/{result.name}.ipynb",
+        "parameters": lay.parameters(),
+        "inputs_sha256": inputs_digest(cells_fingerprint(source), code, lay.parameters(),
+                                       result.reads),
+        "reads": dict(sorted(result.reads.items())),
+        "code": code,
+        "outputs": dict(sorted(outputs.items())),
+    }
+
+
+def environment() -> dict[str, object]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages = {}
+    for name in KEY_PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    return {"python": sys.version.split()[0], "packages": packages}
+
+
+def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
+    """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
+    merged = numbers.merge(numbers.fragments(lay.tables, names))
+    return {lay.key(target): sha256_bytes(data)
+            for target, data in numbers.write_combined(lay.tables, merged).items()}
+
+
+def load_manifest(lay: Layout) -> dict:
+    if lay.manifest.exists():
+        return json.loads(lay.manifest.read_text(encoding="utf-8"))
+    return {}
+
+
+def write_manifest(lay: Layout, entries: dict[str, dict], names: list[str]) -> dict:
+    """Rewrite the manifest when its bytes change (also when nothing ran: a notebook was
+    removed); otherwise only touch it."""
+    manifest = {
+        "about": ABOUT,
+        "environment": environment(),
+        "notebooks": dict(sorted((k, v) for k, v in entries.items() if k in names)),
+        "combined": write_numbers(lay, sorted(names)),
+    }
+    data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if not lay.manifest.exists() or lay.manifest.read_bytes() != data:
+        staging.write_atomic(lay.manifest, data)
+    else:
+        os.utime(lay.manifest)
+    return manifest

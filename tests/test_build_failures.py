@@ -1,0 +1,98 @@
+"""A failure stays a failure: after a failed or interrupted build the next ``make`` runs
+what failed again (and fails again if nothing changed), and an interrupt is reported as one.
+
+Builds run in private copies of the shared build (``repo_copy``), never in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from .conftest import copy_env, executed, make_command, run_make
+from .test_build import edit, make_is_current, manifest
+
+
+def test_a_failing_notebook_keeps_its_outputs_and_fails_again(repo_copy):
+    """A failure stays a failure: the second make runs the failed notebook again (rc 2, from
+    make) instead of saying "Nothing to be done"; its previous outputs are untouched."""
+    before = {p: p.read_bytes() for p in (repo_copy / "figures").glob("interview*")}
+    path = repo_copy / "data" / "interviews.csv"
+    edit(path, "telephone", "carrier pigeon")
+    for _ in range(2):
+        failed = run_make(repo_copy)
+        assert failed.returncode == 2, failed.stdout + failed.stderr
+        assert "interviews.csv, row 1, column 'mode'" in failed.stdout
+        assert "FAILED 03_interviews" in failed.stdout
+        assert (repo_copy / "build" / "failed" / "03_interviews.ipynb").exists()
+        assert manifest(repo_copy)["notebooks"]["03_interviews"]["failed"] == "failed"
+        assert before == {p: p.read_bytes() for p in (repo_copy / "figures").glob("interview*")}
+        assert not make_is_current(repo_copy)
+    edit(path, "carrier pigeon", "telephone")
+    fixed = run_make(repo_copy)
+    assert fixed.returncode == 0 and "03_interviews" in executed(fixed), fixed.stdout
+    assert "failed" not in manifest(repo_copy)["notebooks"]["03_interviews"]
+
+
+HOLD = """\
+import os
+import time
+
+print("holding", flush=True)
+while os.path.exists({hold!r}):
+    time.sleep(0.05)
+"""
+
+
+def _hold(repo: Path, hold: Path) -> None:
+    """A cell in 01_recruitment that waits while ``hold`` exists."""
+    path = repo / "notebooks" / "01_recruitment.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "hold",
+                        "metadata": {}, "outputs": [], "source": HOLD.format(hold=str(hold))})
+    path.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_build_is_reported_and_reruns(repo_copy, tmp_path, how):
+    hold = tmp_path / "hold"
+    hold.touch()
+    _hold(repo_copy, hold)
+    before = (repo_copy / "tables" / "recruitment_stages.csv").read_bytes()
+    process = subprocess.Popen(make_command(repo_copy), env=copy_env(repo_copy), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "start  01_recruitment" in line:
+            break
+    time.sleep(1.0)  # into the holding cell
+    if how == "ctrl-c":  # as a terminal does: SIGINT to make and the runner
+        os.killpg(process.pid, signal.SIGINT)
+        name = "SIGINT"
+    else:  # to the runner alone, as a batch system would
+        (child,) = psutil.Process(process.pid).children()
+        child.terminate()
+        name = "SIGTERM"
+    output = "".join(lines) + process.stdout.read()
+    assert process.wait(60) != 0, output
+    assert f"interrupted by {name} while running 01_recruitment" in output, output
+    assert "AssertionError" not in output, output
+    assert manifest(repo_copy)["notebooks"]["01_recruitment"]["failed"] == "interrupted"
+    assert (repo_copy / "tables" / "recruitment_stages.csv").read_bytes() == before
+    assert not make_is_current(repo_copy)
+    hold.unlink()
+    again = run_make(repo_copy)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "01_recruitment" in executed(again)
+    assert make_is_current(repo_copy)
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if str(repo_copy) in " ".join(p.info["cmdline"] or [])], "nothing left running"
