@@ -22,6 +22,7 @@ import pytest
 
 from psu_study import manuscript
 from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
+from psu_study.runner import paper as runner_paper
 
 SOURCE = manuscript.SOURCE
 
@@ -240,18 +241,21 @@ def test_two_builds_give_the_same_bytes(built):
         assert stamp not in first, stamp
 
 
-def test_the_manifest_records_the_paper_with_its_inputs(built):
-    run, _, _ = built
-    entry = json.loads((run.tables / "manifest.json").read_text())[manuscript.MANIFEST_KEY]
-    assert entry["outputs"] == {"paper/paper.pdf": hashlib.sha256(run.out.read_bytes()).hexdigest()}
+def test_the_manifest_records_the_paper_with_its_inputs():
+    # The build's own record: the runner typesets the paper last and the committed manifest
+    # names the committed PDF, every file it read and the code it ran, each with its sha256.
+    entry = json.loads((TABLES_DIR / "manifest.json").read_text())[runner_paper.KEY]
+    pdf = manuscript.PDF
+    assert entry["outputs"] == {"paper/paper.pdf": hashlib.sha256(pdf.read_bytes()).hexdigest()}
     reads = entry["reads"]
     for key in ("tables/numbers.json", "tables/table1_training_roles.csv",
                 "figures/themes_heatmap.png", "data/codebook.csv", "repo/paper/paper.typ",
                 "tables/manuscript.json"):
         assert key in reads, key
-    folders = {"tables": run.tables, "figures": run.figures, "data": run.data,
+    assert "repo/src/psu_study/manuscript.py" in entry["code"]
+    folders = {"tables": TABLES_DIR, "figures": FIGURES_DIR, "data": DATA_DIR,
                "repo": manuscript.SOURCE.parents[1]}
-    for key, digest in reads.items():
+    for key, digest in {**reads, **entry["code"]}.items():
         prefix, _, rest = key.partition("/")
         assert hashlib.sha256((folders[prefix] / rest).read_bytes()).hexdigest() == digest, key
 

@@ -20,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from psu_study import report
+from psu_study.outputs import output_meta
 from psu_study.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 
 EXTERNAL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
@@ -103,7 +104,7 @@ def test_a_table_is_flagged_from_the_provenance_of_its_inputs_not_its_wording(si
         block = index.find(id=f"table-{md.stem}")
         if block is None:
             continue
-        meta = report.output_meta(md)
+        meta = output_meta(md)
         banner = block.find(class_="psu-banner")
         if meta.get("synthetic_inputs"):
             assert banner is not None and "Synthetic values" in banner.get_text(), md.name

@@ -28,16 +28,15 @@ import typst
 
 from . import agreement, disclosure, quantifiers, schema, staging
 from .context import disclosure_lists
+from .outputs import output_meta
 from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
-from .report import output_meta
 from .themes import numbers_key
 from .validation import load_study
 
 SOURCE = PAPER_DIR / "paper.typ"
 PDF = PAPER_DIR / "paper.pdf"
 DERIVED = "manuscript.json"
-MANIFEST_KEY = "paper"
 
 TABLES_READ = (
     "recruitment_stages", "recruitment_rates", "table1_training_roles", "interviews",
@@ -299,8 +298,7 @@ def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
 
 def paper(run: Run) -> tuple[bytes, dict]:
     """The paper's bytes and its manifest entry, nothing written but ``manuscript.json``.
-    This is the runner's hook: it writes the PDF with ``write_pdf`` and puts the entry
-    into the manifest under ``MANIFEST_KEY`` itself."""
+    The runner writes the PDF with ``write_pdf`` and records the entry in the manifest."""
     pdf, reads, _ = compile_pdf(run)
     return pdf, manifest_entry(run, pdf, reads)
 
@@ -316,26 +314,13 @@ def write_pdf(run: Run, pdf: bytes) -> None:
 
 
 def build(run: Run | None = None) -> dict:
-    """Compile the paper into ``run.out`` and record it in the manifest; returns its entry.
-    The PDF is written last, so it is newer than the manifest that records it (make then
-    sees it current)."""
+    """Typeset the paper into ``run.out`` from outputs already built; returns its manifest
+    entry. The runner does this as a build's last step and records the entry; this is the
+    same step alone, for tests and for a paper typeset from another run's outputs."""
     run = run or Run()
     pdf, entry = paper(run)
-    record_in_manifest(run.tables / "manifest.json", entry)
     write_pdf(run, pdf)
     return entry
-
-
-def record_in_manifest(manifest: Path, entry: dict) -> None:
-    """Put the paper's entry into the runner's manifest under ``"paper"``, rewriting the file
-    only when that changes it: the make-driven path (``make paper``), until the runner
-    records the paper itself through ``paper`` and ``write_pdf``."""
-    data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
-    if data.get(MANIFEST_KEY) == entry:
-        return
-    data[MANIFEST_KEY] = entry
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    staging.write_atomic(manifest, text.encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ManuscriptError, ValueError) as exc:
         print(f"paper failed: {exc}", file=sys.stderr)
         return 1
-    print(f"  paper written: {run.out} ({len(entry['reads'])} inputs recorded in the manifest)")
+    print(f"  paper written: {run.out} (from {len(entry['reads'])} inputs)")
     return 0
 
 

@@ -38,6 +38,15 @@ def _sidecar(base: Path, meta: dict[str, object]) -> Path:
     return target
 
 
+def output_meta(path: Path) -> dict:
+    """What ``Outputs`` recorded beside a figure or table (``<name>.meta.json``: alt text or
+    caption, footnote, synthetic inputs); empty for an output written without one."""
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        return {}
+    return json.loads(sidecar.read_text(encoding="utf-8"))
+
+
 def _wrap(text: str, width_px: float, measure: Callable[[str], float]) -> str:
     """Greedy word wrap to ``width_px`` as the renderer measures the text."""
     lines: list[str] = []

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .outputs import SIDECAR_SUFFIX
+from .outputs import output_meta
 from .paths import (
     DATA_DIR,
     FIGURES_DIR,
@@ -140,15 +140,6 @@ class FigureOut:
     def synthetic(self) -> bool:
         """From the provenance of the data it was built from, as its writer recorded it."""
         return bool(self.synthetic_inputs)
-
-
-def output_meta(path: Path) -> dict:
-    """What ``Outputs`` recorded beside a figure or table (``<name>.meta.json``: alt text or
-    caption, footnote, synthetic inputs); empty for an output written without one."""
-    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
-    if not sidecar.exists():
-        return {}
-    return json.loads(sidecar.read_text(encoding="utf-8"))
 
 
 @dataclass

@@ -33,7 +33,8 @@ def write_depfile(lay: Layout, entries: dict[str, dict], target: Path, depfile: 
              "includes it; do not edit.", ""]
     every: set[str] = set()
     for name, entry in sorted(entries.items()):
-        keys = [k for k in [entry["notebook"], *entry.get("reads", {}), *entry.get("code", {})]
+        source = entry.get("notebook") or entry["source"]  # a notebook, or the paper's source
+        keys = [k for k in [source, *entry.get("reads", {}), *entry.get("code", {})]
                 if not k.startswith(("figures/", "tables/"))]
         paths = sorted({make_path(existing(lay.resolve(k))) for k in keys})
         every.update(paths)

@@ -30,6 +30,8 @@ from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
 from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
+from .paper import KEY as PAPER_KEY
+from .paper import build_paper
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -281,7 +283,8 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
     if not paths:
         raise BuildError(f"no notebooks in {NOTEBOOKS_DIR}")
     sources = {p.stem: read_source(p) for p in paths}
-    run = Run(lay, sources, load_manifest(lay).get("notebooks", {}), force, Progress(0))
+    previous = load_manifest(lay)
+    run = Run(lay, sources, previous.get("notebooks", {}), force, Progress(0))
     first = [p for p in paths if not after_numbers(sources[p.stem])]
     late = [p for p in paths if after_numbers(sources[p.stem])]
     if dry_run:
@@ -295,14 +298,26 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
         shutil.rmtree(lay.stage, ignore_errors=True)
     if run.seconds:
         staging.write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
-    manifest = write_manifest(lay, run.entries, list(sources))
+    paper = previous.get(PAPER_KEY)
+    manifest = write_manifest(lay, run.entries, list(sources), paper)
+    problem = None
+    if run.interrupted is None and not run.failed:
+        # Last, once numbers.json is merged: the paper reads every notebook's outputs.
+        try:
+            paper = build_paper(lay, None if force else paper, run.executed)
+        except BuildError as exc:
+            paper, problem = None, exc
+        manifest = write_manifest(lay, run.entries, list(sources), paper)
     if make is not None:
-        write_depfile(lay, manifest["notebooks"], *make)
+        write_depfile(lay, {**manifest["notebooks"], **({PAPER_KEY: paper} if paper else {})},
+                      *make)
     if run.interrupted is not None:
         raise BuildInterrupted(*run.interrupted)
     if run.failed:
         raise BuildError(f"{len(run.failed)} notebook(s) failed: "
                          + "; ".join(f"{r.name} ({r.error})" for r in run.failed))
+    if problem is not None:
+        raise problem
     return run.executed
 
 

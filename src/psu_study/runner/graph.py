@@ -111,7 +111,12 @@ def project_imports(nb: dict) -> list[Path]:
     import, transitively (their packages' ``__init__`` included), and the package data they
     name. Read from the source (``ast``), never from a kernel's ``sys.modules``, which in a
     forked kernel also holds what the fork server preloaded for other notebooks."""
-    todo = cell_imports(nb)
+    return module_files(cell_imports(nb))
+
+
+def module_files(modules: set[str]) -> list[Path]:
+    """The project's files behind ``modules``, transitively (see ``project_imports``)."""
+    todo = set(modules)
     seen: set[str] = set()
     files: set[Path] = set()
     while todo:

@@ -48,8 +48,14 @@ class Layout:
                 "tables_dir": str(self.tables)}
 
     @property
+    def paper_pdf(self) -> Path:
+        """The manuscript this build typesets last: ``paper/paper.pdf`` under its root."""
+        return self.root / "paper" / "paper.pdf"
+
+    @property
     def folders(self) -> dict[str, Path]:
-        return record_folders(self.data, self.figures, self.tables, self.notebooks_out)
+        return record_folders(self.data, self.figures, self.tables, self.notebooks_out,
+                              self.paper_pdf.parent)
 
     def key(self, path: Path) -> str:
         """A stable name for ``path`` in the manifest (never a machine-specific prefix)."""

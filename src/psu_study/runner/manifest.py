@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .. import numbers, staging
 from .graph import cells_fingerprint, code_hashes, inputs_digest, sha256_bytes, sha256_file
 from .layout import BuildError, Layout
+from .paper import KEY as PAPER_KEY
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -85,14 +86,16 @@ def load_manifest(lay: Layout) -> dict:
     return {}
 
 
-def write_manifest(lay: Layout, entries: dict[str, dict], names: list[str]) -> dict:
+def write_manifest(lay: Layout, entries: dict[str, dict], names: list[str],
+                   paper: dict | None = None) -> dict:
     """Rewrite the manifest when its bytes change (also when nothing ran: a notebook was
-    removed); otherwise only touch it."""
+    removed); otherwise only touch it. ``paper`` is the manuscript's entry, if it is built."""
     manifest = {
         "about": ABOUT,
         "environment": environment(),
         "notebooks": dict(sorted((k, v) for k, v in entries.items() if k in names)),
         "combined": write_numbers(lay, sorted(names)),
+        **({PAPER_KEY: paper} if paper else {}),
     }
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     if not lay.manifest.exists() or lay.manifest.read_bytes() != data:

@@ -1,0 +1,68 @@
+"""The paper as the build's last step: typeset once every notebook has succeeded, recorded in
+the manifest beside the notebooks, and given to make through the same dependency file, so
+``make``, ``make paper`` and ``make verify`` all cover it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .graph import LOCK_FILE, file_digest, module_files, sha256_file
+from .layout import BuildError, Layout
+
+if TYPE_CHECKING:
+    from .. import manuscript
+
+MODULE = "psu_study.manuscript"
+"""Imported only when the paper is typeset: it takes a second or more (typst, the analysis
+modules), which a build with nothing to do never pays."""
+KEY = "paper"
+"""The paper's entry in the manifest, beside ``notebooks``."""
+
+
+def run_for(lay: Layout) -> manuscript.Run:
+    """Where this build's paper reads and writes: its own tables and figures, and
+    ``paper/paper.pdf`` beside them (in the repository, or under OUT_DIR)."""
+    from .. import manuscript
+
+    return manuscript.Run(lay.data, lay.tables, lay.figures, lay.paper_pdf)
+
+
+def code_hashes(lay: Layout) -> dict[str, str]:
+    """The project code the paper runs (the manuscript module and what it imports) and the
+    lock, as for a notebook."""
+    files = [*module_files({MODULE}), LOCK_FILE]
+    return {lay.key(p): sha256_file(p) for p in files}
+
+
+def stale_reason(lay: Layout, entry: dict | None, executed: int) -> str | None:
+    """Why the paper must be typeset again, or None when what it read, its code and the PDF
+    are as recorded."""
+    if executed:
+        return "notebooks ran"
+    if not entry:
+        return "never built here"
+    if entry.get("code") != code_hashes(lay):
+        return "its code changed"
+    for key, digest in {**entry["reads"], **entry["outputs"]}.items():
+        if file_digest(lay.resolve(key)) != digest:
+            return f"changed: {key}"
+    return None
+
+
+def build_paper(lay: Layout, entry: dict | None, executed: int) -> dict:
+    """Typeset the paper if it is stale and return its manifest entry."""
+    reason = stale_reason(lay, entry, executed)
+    if reason is None:
+        return entry
+    print(f"  run    paper: {reason}", flush=True)
+    from .. import manuscript
+    from ..disclosure import DisclosureError
+
+    run = run_for(lay)
+    try:
+        pdf, new = manuscript.paper(run)
+    except (manuscript.ManuscriptError, DisclosureError, ValueError) as exc:
+        raise BuildError(f"the paper failed: {exc}") from None
+    manuscript.write_pdf(run, pdf)
+    print(f"  done   paper    {lay.key(run.out)}", flush=True)
+    return {**new, "code": code_hashes(lay)}
