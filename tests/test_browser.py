@@ -269,7 +269,7 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
             && document.querySelector(
                 '.jp-NotebookPanel:not(.lm-mod-hidden) '
                 + '.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
-    }""", timeout=60_000)
+    }""", timeout=180_000)  # a loaded CI machine runs 07 with its widgets slowly
     tracebacks = page.locator(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
         has_text="Traceback")

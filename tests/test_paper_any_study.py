@@ -50,7 +50,7 @@ def out(tmp_path_factory) -> Path:
         [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
          str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "done   paper" in result.stdout, result.stdout
+    assert "typeset paper/paper.pdf" in result.stdout, result.stdout
     return out
 
 

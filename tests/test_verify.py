@@ -44,6 +44,7 @@ def make_repo(root: Path, extra_cell: str | None = None) -> Path:
     for path in (repo / "notebooks").glob("[0-9][0-9]_*.ipynb"):
         if path.stem != NOTEBOOK:
             path.unlink()
+    shutil.rmtree(repo / "paper")  # the paper needs every notebook's outputs
     if extra_cell is not None:
         path = repo / "notebooks" / f"{NOTEBOOK}.ipynb"
         nb = json.loads(path.read_text(encoding="utf-8"))

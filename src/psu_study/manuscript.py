@@ -29,12 +29,12 @@ import typst
 from . import agreement, disclosure, quantifiers, schema, staging
 from .context import disclosure_lists
 from .outputs import output_meta
-from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
+from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, PAPER_SOURCE, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns, synthetic_note
 from .themes import numbers_key
 from .validation import load_study
 
-SOURCE = PAPER_DIR / "paper.typ"
+SOURCE = PAPER_SOURCE
 PDF = PAPER_DIR / "paper.pdf"
 DERIVED = "manuscript.json"
 

@@ -20,6 +20,8 @@ TABLES_DIR = REPO_ROOT / "tables"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 BUILD_DIR = REPO_ROOT / "build"
 PAPER_DIR = REPO_ROOT / "paper"
+PAPER_SOURCE = PAPER_DIR / "paper.typ"
+"""The manuscript's Typst source; a project copy without it builds no paper."""
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 """The study's notebooks: numbered, run (and shown in the report) in that order."""
 

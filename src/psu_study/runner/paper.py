@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..paths import PAPER_SOURCE
 from .graph import LOCK_FILE, file_digest, module_files, sha256_file
 from .layout import BuildError, Layout
 
@@ -49,12 +50,15 @@ def stale_reason(lay: Layout, entry: dict | None, executed: int) -> str | None:
     return None
 
 
-def build_paper(lay: Layout, entry: dict | None, executed: int) -> dict:
-    """Typeset the paper if it is stale and return its manifest entry."""
+def build_paper(lay: Layout, entry: dict | None, executed: int) -> dict | None:
+    """Typeset the paper if it is stale and return its manifest entry (None for a project
+    copy that holds no manuscript source, as some tests make)."""
+    if not PAPER_SOURCE.exists():
+        print(f"  no manuscript source ({PAPER_SOURCE.name}): no paper typeset", flush=True)
+        return None
     reason = stale_reason(lay, entry, executed)
     if reason is None:
         return entry
-    print(f"  run    paper: {reason}", flush=True)
     from .. import manuscript
     from ..disclosure import DisclosureError
 
@@ -64,5 +68,5 @@ def build_paper(lay: Layout, entry: dict | None, executed: int) -> dict:
     except (manuscript.ManuscriptError, DisclosureError, ValueError) as exc:
         raise BuildError(f"the paper failed: {exc}") from None
     manuscript.write_pdf(run, pdf)
-    print(f"  done   paper    {lay.key(run.out)}", flush=True)
+    print(f"  typeset {lay.key(run.out)} ({reason})", flush=True)
     return {**new, "code": code_hashes(lay)}
