@@ -9,6 +9,7 @@ compares the two.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -18,9 +19,11 @@ WRITTEN_FOR = {
     "ipykernel": ((7, 0), (8, 0)),
     "jupyter_client": ((8, 0), (9, 0)),
     "pandas": ((2, 2), (4, 0)),
+    "nbclient": ((0, 10), (0, 12)),
 }
 """Each library whose internals are used here: the versions (from, up to but excluding) the
-code below was written and tested for (ipykernel 7.4, jupyter_client 8.10, pandas 3.1)."""
+code below was written and tested for (ipykernel 7.4, jupyter_client 8.10, pandas 3.1,
+nbclient 0.11)."""
 
 PLAIN_KERNELS_ENV = "PSU_STUDY_PLAIN_KERNELS"
 """Set (to anything) to start plain kernels even within the versions above."""
@@ -79,6 +82,17 @@ class PreStartHook:
                 self.kernel_id = kw.pop("kernel_id")  # type: ignore[attr-defined]
             self.provisioner = self.make_provisioner()  # type: ignore[attr-defined]
         return await super()._async_pre_start_kernel(**kw)  # type: ignore[misc]
+
+
+def drop_exit_cleanup(client: Any) -> None:
+    """nbclient registers its private ``NotebookClient._cleanup_kernel`` with ``atexit`` for
+    each run and unregisters it when the run ends. A run cancelled (Ctrl-C) while its own
+    clean-up is under way skips the unregister, and at exit the hook fails on a kernel that is
+    already gone: a bare ``AssertionError`` in an interrupted build's output. The runner shuts
+    its kernels down itself, so the hook is dropped once a run is over; outside the nbclient
+    versions above nothing is done."""
+    if outside("nbclient") is None:
+        atexit.unregister(client._cleanup_kernel)
 
 
 def pandas_as_in_a_kernel() -> None:

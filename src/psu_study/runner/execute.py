@@ -194,6 +194,8 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
                 await client.async_execute(cleanup_kc=True)
             except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
                 result.error = INTERRUPTED if stopping() else _failure(nb, exc)
+            finally:
+                compat.drop_exit_cleanup(client)
             result.seconds = time.perf_counter() - started
     finally:
         await stop_kernel(warm)
