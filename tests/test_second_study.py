@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-STUDY = REPO / "tests" / "fixtures" / "second_study"
+from .conftest import REPO, STUDY
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 # --- the hand figures -----------------------------------------------------------------------
@@ -169,14 +169,10 @@ def _environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runner_build(tmp_path_factory) -> Path:
-    """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it."""
-    out = tmp_path_factory.mktemp("second_runner") / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
-         str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
+def runner_build(second_study_build) -> Path:
+    """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it: the session's one such build
+    (conftest's ``second_study_build``, which tests/test_paper_any_study.py reads too)."""
+    return second_study_build[0]
 
 
 @pytest.fixture(scope="module")
@@ -196,8 +192,9 @@ def papermill_build(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module", params=["runner", "papermill"])
-def out(request) -> Path:
-    """Each check runs on both builds: they must agree with the hand figures alike."""
+def out(request, runner_build) -> Path:
+    """Each check runs on both builds: they must agree with the hand figures alike. (Asking
+    for ``runner_build`` here lets collection start the shared build in the background.)"""
     return request.getfixturevalue(f"{request.param}_build")
 
 
