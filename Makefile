@@ -69,7 +69,8 @@ paper: $(BUILT) ## Typeset the manuscript paper/paper.pdf with Typst (with every
 
 test: $(STAMP) ## Lint, unit tests, nbval on every notebook, figure regression
 	$(PY) -m ruff check src tests
-	$(PY) -m pytest -n auto --dist loadfile --durations=10 tests notebooks \
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=10 \
+		tests notebooks \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened on notebooks/

@@ -131,6 +131,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             _start_shared_build(_shared_root(session.config), fixture)
 
 
+LONGEST_FIRST = (
+    "tests/test_second_study.py", "tests/test_build_failures.py", "tests/test_build.py",
+    "tests/test_browser.py", "tests/test_confidential.py", "tests/test_forked_kernels.py",
+    "tests/test_loader_properties.py", "tests/test_hostile_input.py", "tests/test_claims.py",
+    "tests/test_paper_any_study.py", "tests/test_qda_import.py", "tests/test_determinism.py",
+    "tests/test_verify.py", "tests/test_nbval_catches_changes.py",
+)
+"""The test files that take longest, longest first (their total from `make test`'s
+--durations on 2 cores). `make test` deals whole files out to xdist's workers in collection
+order (--dist loadfile --no-loadscope-reorder): a long file dealt out last would keep one
+worker busy while the other sits idle. A stale list costs balance, never a test."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of ``LONGEST_FIRST`` first, in its order; the rest (nbval's notebooks
+    included) after them as collected. Each file's tests keep their own order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def tracked_copy(target: Path) -> Path:
     """The work tree's tracked files (with their uncommitted edits) copied to ``target``, with
     their times: what a fresh clone holds, without the environment."""
