@@ -59,6 +59,9 @@ def data_copy(tmp_path: Path) -> Path:
 #         (repo_copy / "data" / "interviews.csv").write_text(...)
 #         result = run_make(repo_copy)
 #         assert executed(result) == ["03_interviews", "06_claims"]
+#
+# The same machinery shares ``second_study_build``: the runner on the hand-written second
+# study (tests/fixtures/second_study) with --data-dir/--out-dir, read by more than one file.
 
 SHARED = "built-repo"
 SECOND_STUDY = "second-study"
