@@ -59,8 +59,13 @@ def data_copy(tmp_path: Path) -> Path:
 #         (repo_copy / "data" / "interviews.csv").write_text(...)
 #         result = run_make(repo_copy)
 #         assert executed(result) == ["03_interviews", "06_claims"]
+#
+# The same machinery shares ``second_study_build``: the runner on the hand-written second
+# study (tests/fixtures/second_study) with --data-dir/--out-dir, read by more than one file.
 
 SHARED = "built-repo"
+SECOND_STUDY = "second-study"
+STUDY = REPO / "tests" / "fixtures" / "second_study"
 
 
 def _shared_root(config: pytest.Config) -> Path:
@@ -68,25 +73,85 @@ def _shared_root(config: pytest.Config) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def _start_shared_build(root: Path) -> None:
-    """Start the shared build unless another worker has: a copy, then ``make`` in it, its
+def _built_repo_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
+    """``make`` in a copy of the tracked files whose manifest is gone: every notebook runs."""
+    tracked_copy(folder)
+    (folder / "tables" / "manifest.json").unlink()
+    return make_command(folder), folder, copy_env(folder)
+
+
+def _second_study_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
+    """The runner on the hand-written second study, as ``make DATA_DIR=... OUT_DIR=...``
+    calls it, writing under ``folder / "out"`` (no nbval stage folder: in place)."""
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
+    env.setdefault("PYTHONHASHSEED", "0")
+    return ([sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY),
+             "--out-dir", str(folder / "out")], REPO, env)
+
+
+SHARED_BUILDS = {"built_repo": (SHARED, _built_repo_command),
+                 "second_study_build": (SECOND_STUDY, _second_study_command)}
+"""Each session-shared build: its fixture's name, its folder under the shared root (its log
+``<folder>.log`` and exit status ``<folder>.rc`` beside it), and how to start it."""
+
+
+def _start_shared_build(root: Path, fixture: str) -> None:
+    """Start a shared build unless another worker has: its folder, then its command, its
     exit status written last (``rc``) so a waiting worker knows when it is done."""
-    with open(root / f"{SHARED}.lock", "w") as lock:
+    name, prepare = SHARED_BUILDS[fixture]
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        repo = root / SHARED
-        if repo.exists():
+        folder = root / name
+        if folder.exists():
             return
-        tracked_copy(repo)
-        (repo / "tables" / "manifest.json").unlink()  # every notebook runs
-        command = " ".join(shlex.quote(a) for a in make_command(repo))
-        subprocess.Popen(["sh", "-c", f"{command} > {SHARED}.log 2>&1; echo $? > {SHARED}.rc"],
-                         cwd=root, env=copy_env(repo), start_new_session=True)
+        argv, cwd, env = prepare(folder)
+        command = " ".join(shlex.quote(a) for a in argv)
+        log, rc = (shlex.quote(str(root / f"{name}.{ext}")) for ext in ("log", "rc"))
+        subprocess.Popen(["sh", "-c", f"{command} > {log} 2>&1; echo $? > {rc}"],
+                         cwd=cwd, env=env, start_new_session=True)
+
+
+def _wait_for_shared_build(request: pytest.FixtureRequest, fixture: str) -> tuple[Path, str]:
+    """The shared build's folder and log, once it succeeded."""
+    root = _shared_root(request.config)
+    _start_shared_build(root, fixture)  # a no-op unless collection did not start it
+    name, _ = SHARED_BUILDS[fixture]
+    rc = root / f"{name}.rc"
+    deadline = time.monotonic() + 900
+    while not rc.exists() or not rc.read_text().strip():
+        assert time.monotonic() < deadline, f"the shared {name} build did not finish in 15 min"
+        time.sleep(0.2)
+    log = (root / f"{name}.log").read_text()
+    assert rc.read_text().strip() == "0", f"the shared {name} build failed:\n{log}"
+    return root / name, log
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if any("built_repo" in getattr(item, "fixturenames", ()) for item in session.items):
-        _start_shared_build(_shared_root(session.config))
+    for fixture in SHARED_BUILDS:
+        if any(fixture in getattr(item, "fixturenames", ()) for item in session.items):
+            _start_shared_build(_shared_root(session.config), fixture)
+
+
+LONGEST_FIRST = (
+    "tests/test_second_study.py", "tests/test_build_failures.py", "tests/test_build.py",
+    "tests/test_browser.py", "tests/test_confidential.py", "tests/test_forked_kernels.py",
+    "tests/test_loader_properties.py", "tests/test_hostile_input.py", "tests/test_claims.py",
+    "tests/test_paper_any_study.py", "tests/test_qda_import.py", "tests/test_determinism.py",
+    "tests/test_verify.py", "tests/test_nbval_catches_changes.py",
+)
+"""The test files that take longest, longest first (their total from `make test`'s
+--durations on 2 cores). `make test` deals whole files out to xdist's workers in collection
+order (--dist loadfile --no-loadscope-reorder): a long file dealt out last would keep one
+worker busy while the other sits idle. A stale list costs balance, never a test."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of ``LONGEST_FIRST`` first, in its order; the rest (nbval's notebooks
+    included) after them as collected. Each file's tests keep their own order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 def tracked_copy(target: Path) -> Path:
@@ -130,16 +195,16 @@ def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
 def built_repo(request: pytest.FixtureRequest) -> Path:
     """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``);
     its log is ``built-repo.log`` beside it."""
-    root = _shared_root(request.config)
-    _start_shared_build(root)  # a no-op unless collection did not start it
-    rc = root / f"{SHARED}.rc"
-    deadline = time.monotonic() + 900
-    while not rc.exists() or not rc.read_text().strip():
-        assert time.monotonic() < deadline, "the shared build did not finish in 15 minutes"
-        time.sleep(0.2)
-    log = (root / f"{SHARED}.log").read_text()
-    assert rc.read_text().strip() == "0", f"the shared build failed:\n{log}"
-    return root / SHARED
+    return _wait_for_shared_build(request, "built_repo")[0]
+
+
+@pytest.fixture(scope="session")
+def second_study_build(request: pytest.FixtureRequest) -> tuple[Path, str]:
+    """The hand-written second study (tests/fixtures/second_study) built once end to end by
+    the runner with ``--data-dir``/``--out-dir``, shared by every test that reads such a
+    build (read it, never write to it): its out folder and the runner's output."""
+    folder, log = _wait_for_shared_build(request, "second_study_build")
+    return folder / "out", log
 
 
 @pytest.fixture

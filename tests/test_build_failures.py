@@ -46,25 +46,30 @@ import os
 import time
 
 print("holding", flush=True)
+open({held!r}, "w").close()
 while os.path.exists({hold!r}):
     time.sleep(0.05)
 """
 
 
-def _hold(repo: Path, hold: Path) -> None:
-    """A cell in 01_recruitment that waits while ``hold`` exists."""
+def _hold(repo: Path, hold: Path) -> Path:
+    """A cell in 01_recruitment that waits while ``hold`` exists; the file it creates once
+    it is waiting, so a test interrupts it there rather than guessing when with a sleep."""
+    held = hold.with_suffix(".held")
     path = repo / "notebooks" / "01_recruitment.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
     nb["cells"].append({"cell_type": "code", "execution_count": None, "id": "hold",
-                        "metadata": {}, "outputs": [], "source": HOLD.format(hold=str(hold))})
+                        "metadata": {}, "outputs": [],
+                        "source": HOLD.format(hold=str(hold), held=str(held))})
     path.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+    return held
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_an_interrupted_build_is_reported_and_reruns(repo_copy, tmp_path, how):
     hold = tmp_path / "hold"
     hold.touch()
-    _hold(repo_copy, hold)
+    held = _hold(repo_copy, hold)
     before = (repo_copy / "tables" / "recruitment_stages.csv").read_bytes()
     process = subprocess.Popen(make_command(repo_copy), env=copy_env(repo_copy), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -74,7 +79,10 @@ def test_an_interrupted_build_is_reported_and_reruns(repo_copy, tmp_path, how):
         lines.append(line)
         if "start  01_recruitment" in line:
             break
-    time.sleep(1.0)  # into the holding cell
+    deadline = time.monotonic() + 120
+    while not held.exists():  # into the holding cell
+        assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.05)
     if how == "ctrl-c":  # as a terminal does: SIGINT to make and the runner
         os.killpg(process.pid, signal.SIGINT)
         name = "SIGINT"

@@ -39,17 +39,35 @@ def plant(data: Path, participant: str, old: str, new: str) -> None:
         path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_planted_nhs_number_in_a_quotation_stops_the_build(data_copy, tmp_path):
-    plant(data_copy, "P8", "incredibly therapeutic", f"therapeutic {VALID_NHS_NUMBER}")
-    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
-                 "--out-dir", str(tmp_path / "out"))
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One real-data-mode build (the runner and its output folder) on a copy of the data with
+    two identifiers planted where different checks must catch them: a valid NHS number in a
+    quotation (the writers' scan, in 04_themes) and a name from the analyst's list that
+    appears only in a cell's printed output (the executed-notebook scan, in 03_interviews).
+    They touch different notebooks, so each test below checks its own failure: its
+    message, and its notebook's outputs kept out of place, one build for both."""
+    root = tmp_path_factory.mktemp("planted")
+    data = root / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("*.md"))
+    plant(data, "P8", "incredibly therapeutic", f"therapeutic {VALID_NHS_NUMBER}")
+    (data / "disclosure").mkdir()
+    (data / "disclosure" / "names.txt").write_text("interview_first_date\n")
+    out = root / "out"
+    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data),
+                 "--out-dir", str(out))
+    return result, out
+
+
+def test_planted_nhs_number_in_a_quotation_stops_the_build(planted):
+    result, out = planted
     assert result.returncode != 0
     said = result.stdout + result.stderr
     assert "04_themes" in said
     assert "table table2_quotations" in said and "column 'Quotation'" in said
     assert "an NHS number" in said
     assert VALID_NHS_NUMBER not in said, "the identifier itself is never echoed"
-    assert not (tmp_path / "out" / "tables" / "table2_quotations.csv").exists()
+    assert not (out / "tables" / "table2_quotations.csv").exists()
 
 
 def test_an_allowed_value_passes(data_copy, monkeypatch):
@@ -120,15 +138,11 @@ def test_out_folder_is_ignored():
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
 
 
-def test_identifier_printed_by_a_cell_stops_the_build(data_copy, tmp_path):
+def test_identifier_printed_by_a_cell_stops_the_build(planted):
     """The runner scans every executed notebook's outputs too, not only the files the
     writers produce: here a 'name' from the analyst's list appears only in printed output
     (the numbers a cell displays), so only that scan can catch it."""
-    (data_copy / "disclosure").mkdir()
-    (data_copy / "disclosure" / "names.txt").write_text("interview_first_date\n")
-    out = tmp_path / "out"
-    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
-                 "--out-dir", str(out))
+    result, out = planted
     assert result.returncode != 0
     said = result.stdout + result.stderr
     assert "notebooks/03_interviews.ipynb, cell" in said and "a personal name" in said

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pypdf
@@ -25,15 +22,7 @@ import pytest
 
 from psu_study import manuscript
 
-REPO = Path(__file__).resolve().parents[1]
-STUDY = REPO / "tests" / "fixtures" / "second_study"
-
-
-def _environment() -> dict[str, str]:
-    """As tests/test_second_study.py: no nbval stage folder, outputs written where asked."""
-    env = {k: v for k, v in os.environ.items() if k != "PSU_STUDY_STAGE_DIR"}
-    env.setdefault("PYTHONHASHSEED", "0")
-    return env
+from .conftest import STUDY
 
 
 def text_of(pdf: Path) -> str:
@@ -42,15 +31,12 @@ def text_of(pdf: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory) -> Path:
-    """The one end-to-end build of this module, as `make DATA_DIR=... OUT_DIR=...` runs it:
-    the notebooks, then the paper."""
-    out = tmp_path_factory.mktemp("paper_second_study") / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
-         str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "typeset paper/paper.pdf" in result.stdout, result.stdout
+def out(second_study_build) -> Path:
+    """The one end-to-end build of this study, as `make DATA_DIR=... OUT_DIR=...` runs it:
+    the notebooks, then the paper (conftest's ``second_study_build``, shared with
+    tests/test_second_study.py)."""
+    out, log = second_study_build
+    assert "typeset paper/paper.pdf" in log, log
     return out
 
 

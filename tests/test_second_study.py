@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-STUDY = REPO / "tests" / "fixtures" / "second_study"
+from .conftest import REPO, STUDY
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 # --- the hand figures -----------------------------------------------------------------------
@@ -169,14 +169,29 @@ def _environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runner_build(tmp_path_factory) -> Path:
-    """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it."""
-    out = tmp_path_factory.mktemp("second_runner") / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY), "--out-dir",
-         str(out)], capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
+def runner_build(second_study_build) -> Path:
+    """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it: the session's one such build
+    (conftest's ``second_study_build``, which tests/test_paper_any_study.py reads too)."""
+    return second_study_build[0]
+
+
+PAPERMILL_IN_ORDER = """
+import sys
+from pathlib import Path
+
+import papermill
+
+out, data = map(Path, sys.argv[1:3])
+for notebook in map(Path, sys.argv[3:]):
+    print(notebook.name, flush=True)  # the last name printed is the one that failed
+    papermill.execute_notebook(
+        notebook, out / "notebooks" / notebook.name, cwd=notebook.parent, progress_bar=False,
+        parameters={"data_dir": str(data), "figures_dir": str(out / "figures"),
+                    "tables_dir": str(out / "tables")})
+"""
+"""What `papermill NOTEBOOK OUT -p data_dir ... --cwd notebooks` does for each notebook in
+turn, from one Python process, so papermill's own start (over a second) is paid once; each
+notebook still gets a fresh kernel from papermill."""
 
 
 @pytest.fixture(scope="module")
@@ -184,20 +199,19 @@ def papermill_build(tmp_path_factory) -> Path:
     """Plain papermill, every notebook in numbered order, no runner."""
     out = tmp_path_factory.mktemp("second_papermill")
     (out / "notebooks").mkdir()
-    for notebook in NOTEBOOKS:
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "papermill"), str(notebook),
-             str(out / "notebooks" / notebook.name), "-p", "data_dir", str(STUDY),
-             "-p", "figures_dir", str(out / "figures"), "-p", "tables_dir",
-             str(out / "tables"), "--cwd", str(REPO / "notebooks")],
-            capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=600)
-        assert result.returncode == 0, f"{notebook.name}: {result.stderr[-3000:]}"
+    result = subprocess.run(
+        [sys.executable, "-c", PAPERMILL_IN_ORDER, str(out), str(STUDY), *map(str, NOTEBOOKS)],
+        capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=900)
+    failed = result.stdout.split()[-1:]
+    assert result.returncode == 0, f"{failed}: {result.stderr[-3000:]}"
+    assert result.stdout.split() == [n.name for n in NOTEBOOKS], result.stdout
     return out
 
 
 @pytest.fixture(scope="module", params=["runner", "papermill"])
-def out(request) -> Path:
-    """Each check runs on both builds: they must agree with the hand figures alike."""
+def out(request, runner_build) -> Path:
+    """Each check runs on both builds: they must agree with the hand figures alike. (Asking
+    for ``runner_build`` here lets collection start the shared build in the background.)"""
     return request.getfixturevalue(f"{request.param}_build")
 
 
