@@ -50,12 +50,16 @@ endif
 #   uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 \
 #     -o requirements.lock
 # uv reads no pip configuration: it installs from PyPI (or $UV_INDEX_URL) on any machine.
+# The environment is made without pip (ensurepip takes seconds) and Python's own pip puts uv
+# into it; a Python whose pip cannot (none, or older than 22.3) gets pip in the venv first.
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(PY) install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
+		|| { $(PYTHON) -m venv $(VENV) && \
+		     $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m psu_study.runner.kernel install
