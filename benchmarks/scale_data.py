@@ -61,7 +61,8 @@ def frames(seed: int = SEED) -> dict[str, pd.DataFrame]:
         "characteristic": ["all", "gender", "gender"], "category": ["all", "female", "male"],
         "count": [397, 259, 138], "provenance": "synthetic",
     })
-    coders = pd.DataFrame({"coder": ["EW", "FF"], "role": ["primary", "second"],
+    # Both coders code every transcript at this scale, so the data declare whose coding counts.
+    coders = pd.DataFrame({"coder": ["EW", "FF"], "role": ["primary (prevalence)", "second"],
                            "provenance": "synthetic"})
     rows = []
     for t in range(1, N_THEMES + 1):
