@@ -9,7 +9,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-MANIFEST := tables/manifest.json
 # make's record that the last build succeeded: the runner removes it before running anything
 # and writes it only when every notebook succeeded, so a failed or interrupted build is
 # never taken for an up-to-date one.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from psu_study import agreement, explore, themes
+from psu_study import agreement, claims, demographics, explore, themes
 from psu_study.paths import DataDirError, check_data_dir
 from psu_study.validation import DataError, load_study
 
@@ -202,3 +202,24 @@ def test_alpha_across_three_coders_at_the_character_unit():
     assert pd.isna(alpha["B"])
     assert alpha["all"] == pytest.approx(0.28125)
     assert table.set_index("theme_id").loc["all", "n_units"] == 8
+
+
+def test_a_base_rate_without_its_row_is_an_error_not_a_zero():
+    # psu_users.csv with no gender/female row: the share of women among users is unknown,
+    # not 0 (a 0 would make every tail probability a confident number from nothing).
+    users = pd.DataFrame({"characteristic": ["all"], "category": ["all"], "count": [10],
+                          "provenance": ["study"]})
+    with pytest.raises(DataError, match=r"psu_users\.csv.*'female'"):
+        demographics.user_counts(users)
+
+
+def test_only_a_data_directorys_own_ledger_may_be_empty(monkeypatch, tmp_path):
+    article = tmp_path / "ledger.yaml"
+    article.write_text("claims: []\n", encoding="utf-8")
+    monkeypatch.setattr(claims, "LEDGER_FILE", article)
+    with pytest.raises(claims.LedgerError, match="empty"):
+        claims.read_ledger(article)
+    own = tmp_path / "data" / claims.DATA_LEDGER_NAME
+    own.parent.mkdir()
+    own.write_text("claims: []\n", encoding="utf-8")
+    assert claims.read_ledger(claims.ledger_path(own.parent)) == []

@@ -11,6 +11,7 @@ import pytest
 from psu_study import themes
 from psu_study.context import open_outputs
 from psu_study.disclosure import DisclosureError
+from psu_study.paths import DataDirError
 
 from .conftest import REPO
 
@@ -29,7 +30,7 @@ def test_a_numbers_only_notebook_still_checks_the_names_list(tmp_path):
 
 
 def test_a_numbers_only_notebook_refuses_a_missing_data_folder(tmp_path):
-    with pytest.raises(Exception, match="nowhere"):
+    with pytest.raises(DataDirError, match="nowhere"):
         open_outputs("06_claims", tmp_path / "nowhere", tmp_path / "f", tmp_path / "t")
 
 

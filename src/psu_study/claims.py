@@ -295,7 +295,11 @@ def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise LedgerError(f"{display_path(path)}: not valid YAML: {exc}") from None
-    return parse_ledger(data, display_path(path))
+    claims = parse_ledger(data, display_path(path))
+    if not claims and path.resolve() == LEDGER_FILE.resolve():
+        raise LedgerError(f"{display_path(path)}: the article's ledger is empty; only a data "
+                          f"directory's own {DATA_LEDGER_NAME} may check nothing")
+    return claims
 
 
 def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, object]:

@@ -8,16 +8,22 @@ from matplotlib.figure import Figure
 from scipy.stats import binomtest, hypergeom
 
 from . import disclosure, provenance, style
+from .loader import DataError
 from .schema import TRAINING_STAGE_LABELS, TRAINING_STAGES
 
 
 def user_counts(psu_users: pd.DataFrame) -> tuple[int, int]:
     """PSU users in all, and how many of them are women (397 and 259 in the article)."""
     users = psu_users.set_index(["characteristic", "category"])["count"]
-    return int(users[("all", "all")]), int(users.get(("gender", "female"), 0))
+    for row in (("all", "all"), ("gender", "female")):
+        if row not in users.index:
+            raise DataError("psu_users.csv", f"no row with characteristic {row[0]!r} and "
+                            f"category {row[1]!r}: the base rate needs it", column="category")
+    return int(users[("all", "all")]), int(users[("gender", "female")])
 
 
 ALPHA = 0.05
+"""The conventional line below which a sample is called surprising (and intervals are 95%)."""
 
 
 def _two_sided_hypergeom(k: int, population: int, successes: int, n: int) -> float:

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from scipy.stats import binom
 
 from . import style
-from .demographics import user_counts
+from .demographics import ALPHA, user_counts
 from .outputs import InlineFigure
 from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
@@ -28,8 +28,6 @@ from .validation import Study
 REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
 """Base rates drawn for comparison beside the study's own (the PSU users' share of women)."""
 
-ALPHA = 0.05
-"""The conventional line below which a sample is called surprising."""
 
 
 @dataclass(frozen=True)

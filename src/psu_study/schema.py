@@ -26,7 +26,6 @@ TRAINING_STAGE_LABELS = {
 GENDERS = ("female", "male", "other", "not recorded")
 INTERVIEW_MODES = ("telephone", "face-to-face", "video")
 CODE_LEVELS = ("theme", "subtheme", "code")
-PROVENANCE_BASES = ("published", "synthetic", "study")
 """``published``: in the article; ``synthetic``: made by ``psu_study.synthetic``;
 ``study``: the study's own confidential records (real-data mode)."""
 

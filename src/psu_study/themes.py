@@ -312,7 +312,7 @@ def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFr
     transcripts = segments.groupby("coder")["participant_id"].nunique()
     n = len(participants)
     values["n_coders"] = int(len(transcripts))
-    for coder, count in transcripts.items():
-        values[f"n_transcripts_coded_{coder}"] = int(count)
-        values[f"pct_transcripts_coded_{coder}"] = 100 * int(count) / n if n else None
+    for who, count in transcripts.items():
+        values[f"n_transcripts_coded_{who}"] = int(count)
+        values[f"pct_transcripts_coded_{who}"] = 100 * int(count) / n if n else None
     return values

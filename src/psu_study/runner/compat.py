@@ -121,6 +121,7 @@ def ipc_output_pipe() -> bool:
     Returns False (and changes nothing) outside the versions this was written for."""
     if outside("ipykernel"):
         return False
+    import shutil
     import tempfile
 
     import zmq
@@ -135,6 +136,7 @@ def ipc_output_pipe() -> bool:
             pipe_in = self.socket.context.socket(zmq.PULL)
             pipe_in.linger = 0
             folder = tempfile.mkdtemp(prefix="psu-pipe-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
             self._pipe_address = f"ipc://{folder}/iopub"
             pipe_in.bind(self._pipe_address)
             self._pipe_in = ZMQStream(pipe_in, self.io_loop)
