@@ -495,3 +495,11 @@ def test_the_presence_heatmap_has_a_two_entry_legend_and_whole_theme_names():
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert " ".join(labels[0].split()) == long and "\n" in labels[0]  # wrapped, not cut
     assert figure_check.problems(fig) == []
+
+
+def test_a_dotted_table_name_keeps_every_file_beside_its_sidecar(tmp_path):
+    # "stages.v2" is a name, not a stem with a suffix: its four files share it whole.
+    out = Outputs(tmp_path / "figures", tmp_path / "tables", "test")
+    out.table(pd.DataFrame({"stage": ["FY1"], "n": [1]}), "stages.v2", "Stages")
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == [
+        "stages.v2.csv", "stages.v2.md", "stages.v2.meta.json", "stages.v2.tex"]

@@ -355,7 +355,7 @@ def _check_column(
 
 def check_provenance(distinct: Distinct, table: schema.Table, where: str) -> None:
     """Refuse a provenance that names a column its table does not have."""
-    named = distinct.values.str.extract(r"\(synthetic: ([a-z_, ]+)\)")[0].dropna()
+    named = distinct.values.str.extract(schema.SYNTHETIC_COLUMNS)[0].dropna()
     for k, names in named.items():
         for name in names.split(", "):
             if name not in table.column_names:

@@ -29,7 +29,16 @@ import typst
 from . import agreement, disclosure, quantifiers, schema, staging
 from .context import disclosure_lists
 from .outputs import output_meta
-from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, PAPER_SOURCE, REPO_ROOT, TABLES_DIR
+from .paths import (
+    DATA_DIR,
+    FIGURES_DIR,
+    PAPER_DIR,
+    PAPER_SOURCE,
+    REPO_ROOT,
+    TABLES_DIR,
+    record_folders,
+    record_key,
+)
 from .provenance import synthetic_columns, synthetic_note
 from .themes import numbers_key
 from .validation import load_study
@@ -202,14 +211,13 @@ class Run:
 
     def key(self, path: Path) -> str:
         """The path's name in the manifest, as the runner names files (never a machine path)."""
-        path = path.resolve()
-        if path == SOURCE.resolve():
-            return f"repo/{path.relative_to(REPO_ROOT).as_posix()}"
-        for prefix, folder in (("tables", self.tables), ("figures", self.figures),
-                               ("data", self.data), ("paper", self.out.parent)):
-            if path.is_relative_to(folder.resolve()):
-                return f"{prefix}/{path.relative_to(folder.resolve()).as_posix()}"
-        raise ManuscriptError(f"{path} is outside the paper's input and output folders")
+        if path.resolve() == SOURCE.resolve():  # the source stays in the repository
+            return f"repo/{SOURCE.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
+        folders = record_folders(self.data, self.figures, self.tables, paper=self.out.parent)
+        key = record_key(path, {k: v for k, v in folders.items() if k != "repo"})
+        if key is None:
+            raise ManuscriptError(f"{path} is outside the paper's input and output folders")
+        return key
 
 
 def _resolved(run: Run) -> Run:

@@ -239,9 +239,10 @@ class Outputs:
                 csv_frame = frame.assign(**{
                     FOOTNOTE_COLUMN: [footnote] + [""] * (len(frame) - 1)})
         files = {
-            base.with_suffix(".csv"): csv_frame.to_csv(index=False, lineterminator="\n"),
-            base.with_suffix(".md"): markdown,
-            base.with_suffix(".tex"): _latex(frame, caption, footnote, name),
+            base.with_name(f"{base.name}.csv"): csv_frame.to_csv(index=False,
+                                                                 lineterminator="\n"),
+            base.with_name(f"{base.name}.md"): markdown,
+            base.with_name(f"{base.name}.tex"): _latex(frame, caption, footnote, name),
         }
         for target, text in files.items():
             staging.write_bytes(target, text.encode("utf-8"))

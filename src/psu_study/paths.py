@@ -36,13 +36,14 @@ def cell_text(source: str | list[str]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def record_folders(data: Path, figures: Path, tables: Path, notebooks: Path,
+def record_folders(data: Path, figures: Path, tables: Path, notebooks: Path | None = None,
                    paper: Path | None = None) -> dict[str, Path]:
     """The folders behind the first part of a file's name in the build's records (the
     manifest): ``figures/x.png`` lies in ``figures``, ``repo/claims/ledger.yaml`` in the
     repository, wherever a run put them."""
-    return {"data": data, "figures": figures, "tables": tables, "notebooks": notebooks,
-            **({"paper": paper} if paper is not None else {}), "repo": REPO_ROOT}
+    optional = {"notebooks": notebooks, "paper": paper}
+    return {"data": data, "figures": figures, "tables": tables,
+            **{k: v for k, v in optional.items() if v is not None}, "repo": REPO_ROOT}
 
 
 def record_key(path: Path, folders: dict[str, Path]) -> str | None:

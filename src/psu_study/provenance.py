@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-_NAMED = re.compile(r"\(synthetic: ([a-z_, ]+)\)")
+from .schema import SYNTHETIC_COLUMNS
+
+_NAMED = re.compile(SYNTHETIC_COLUMNS)
 
 
 def synthetic_columns(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> list[str]:

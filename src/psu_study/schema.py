@@ -34,6 +34,8 @@ PROVENANCE_PATTERN = (
 )
 """A row is published, synthetic or study data, optionally naming the columns of an otherwise
 published row that are synthetic, e.g. ``published (synthetic: training_stage)``."""
+SYNTHETIC_COLUMNS = r"\(synthetic: ([a-z_, ]+)\)"
+"""The part of a provenance that names its synthetic columns (the group), for reading them."""
 
 MAX_DURATION_MIN = 300
 """An interview longer than five hours is a data-entry error, not a long interview."""
