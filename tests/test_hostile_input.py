@@ -474,12 +474,16 @@ def test_an_output_folder_under_a_file_is_refused(tmp_path):
 def python_for_nobody() -> tuple[str, dict[str, str]] | None:
     """A Python the unprivileged user can run, with this checkout's package on its path (the
     environment's own interpreter may sit under root's home), or None."""
+    def reachable(path: Path) -> bool:  # every folder above it lets others through
+        return all(os.stat(p).st_mode & 0o001 for p in (path.resolve(), *path.resolve().parents))
+
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    paths = [REPO / "src", Path(sysconfig.get_paths()["purelib"])]
+    if not all(reachable(p) for p in paths):  # a checkout in a private folder (mktemp -d)
+        return None
     for candidate in (sys.executable, f"/usr/bin/python{version}"):
-        path = Path(candidate)
-        if all(os.stat(p).st_mode & 0o001 for p in (path.resolve(), *path.resolve().parents)):
-            paths = [str(REPO / "src"), sysconfig.get_paths()["purelib"]]
-            return candidate, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        if reachable(Path(candidate)):
+            return candidate, {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     return None
 
 
@@ -500,7 +504,8 @@ def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):
         else:
             found = python_for_nobody()
             if found is None:
-                pytest.skip("running as root and no Python the user nobody may run")
+                pytest.skip("running as root, and the user nobody can reach no Python or not "
+                            "this checkout's package (is the checkout in a private folder?)")
             python, env = found
             done = subprocess.run(
                 [python, "-m", "psu_study.qda", str(path), "--out", str(locked / "out")],
