@@ -4,6 +4,8 @@ copy of the project that every test needing a whole build shares (``built_repo``
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -65,6 +67,7 @@ def data_copy(tmp_path: Path) -> Path:
 
 SHARED = "built-repo"
 SECOND_STUDY = "second-study"
+REPO_BEFORE = "repo-before.json"
 STUDY = REPO / "tests" / "fixtures" / "second_study"
 
 
@@ -74,16 +77,31 @@ def _shared_root(config: pytest.Config) -> Path:
 
 
 def _built_repo_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
-    """``make`` in a copy of the tracked files whose manifest is gone: every notebook runs."""
+    """``make`` in a copy of the tracked files whose manifest is gone: every notebook runs,
+    in plainly started kernels (the runner's fallback, which tests/test_forked_kernels.py
+    compares with the committed outputs, made by forked ones); the copies tests make of it
+    fork as ``make`` does."""
+    from psu_study.runner.compat import PLAIN_KERNELS_ENV
+
     tracked_copy(folder)
     (folder / "tables" / "manifest.json").unlink()
-    return make_command(folder), folder, copy_env(folder)
+    return make_command(folder), folder, {**copy_env(folder), PLAIN_KERNELS_ENV: "1"}
+
+
+def repo_outputs() -> dict[str, str]:
+    """The sha256 of every file of the repository's data, committed outputs and paper."""
+    return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("data", "figures", "tables", "notebooks", "paper")
+            for p in sorted((REPO / folder).rglob("*")) if p.is_file()}
 
 
 def _second_study_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
     """The runner on the hand-written second study, as ``make DATA_DIR=... OUT_DIR=...``
-    calls it, writing under ``folder / "out"`` (no nbval stage folder: in place)."""
+    calls it, writing under ``folder / "out"`` (no nbval stage folder: in place). What the
+    repository held just before is kept in ``folder / REPO_BEFORE``: a real-data run must
+    leave it untouched (tests/test_confidential.py)."""
     folder.mkdir()
+    (folder / REPO_BEFORE).write_text(json.dumps(repo_outputs()), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
     env.setdefault("PYTHONHASHSEED", "0")
     return ([sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY),

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
 from psu_study import claims
 
-from .conftest import DATA, REPO
+from .conftest import DATA, REPO, executed, run_make
 
 TABLES = REPO / "tables"
 
@@ -299,21 +297,23 @@ def test_a_quantifier_with_no_range_at_this_n_cannot_be_computed():
     assert report["status"] == claims.HOLDS
 
 
-def test_a_build_on_other_data_fails_naming_the_claim(data_copy, tmp_path):
-    """End to end: one trainee who expressed interest recorded as only contacted. The runner
-    must fail in 06_claims and name the claims that no longer hold."""
-    path = data_copy / "recruitment.csv"
+def test_a_data_change_that_breaks_a_claim_fails_the_build_naming_it(repo_copy):
+    """End to end, in a copy of the built project: one trainee who expressed interest
+    recorded as only contacted. ``make`` reruns the notebooks that read the recruitment and
+    must fail in 06_claims, naming the claims that no longer hold (the article's 10 who
+    expressed interest and its 50% response, Methods > Participants and recruitment); the
+    claims table keeps its last good bytes."""
+    path = repo_copy / "data" / "recruitment.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     index = next(i for i, line in enumerate(lines) if line.split(",")[1] == "interested")
     lines[index] = lines[index].replace(",interested,", ",contacted,", 1)
     path.write_text("".join(lines), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
-         "--out-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=REPO, timeout=300)
+    before = (repo_copy / "tables" / "claims.csv").read_bytes()
+    result = run_make(repo_copy)
     output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    assert result.returncode == 2, output
     assert "FAILED 06_claims" in output and "ClaimsDiffer" in output, output
     assert "recruitment.interested" in output and "recruitment.response_rate" in output, output
-    assert not (tmp_path / "out" / "tables" / "claims.csv").exists(), \
+    assert "01_recruitment" in executed(result), output
+    assert (repo_copy / "tables" / "claims.csv").read_bytes() == before, \
         "a failed notebook's outputs are not moved into place"

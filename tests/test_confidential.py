@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,20 +14,13 @@ import pytest
 from psu_study import demographics, schema
 from psu_study.paths import REPO_ROOT
 
-from .conftest import DATA
+from .conftest import DATA, REPO_BEFORE, repo_outputs
 
 VALID_NHS_NUMBER = "9434765919"  # 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 = 299; 11 - 299 % 11 = 9
 
 
 def run(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def repo_outputs() -> dict[str, bytes]:
-    """Every file of the repository's data and committed outputs, by path."""
-    return {str(p.relative_to(REPO_ROOT)): p.read_bytes()
-            for folder in ("data", "figures", "tables", "notebooks")
-            for p in sorted((REPO_ROOT / folder).rglob("*")) if p.is_file()}
 
 
 def plant(data: Path, participant: str, old: str, new: str) -> None:
@@ -110,14 +104,15 @@ def test_out_dir_inside_the_repository_is_refused_by_make(data_copy):
     assert not (REPO_ROOT / "out").exists()
 
 
-def test_real_data_mode_on_a_copy_leaves_the_repository_untouched(data_copy, tmp_path):
-    before = repo_outputs()
-    out = tmp_path / "secure-out"
-    result = run(sys.executable, "-m", "psu_study.runner", "--data-dir", str(data_copy),
-                 "--out-dir", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_real_data_mode_leaves_the_repository_untouched(second_study_build):
+    """The session's real-data-mode build (conftest's ``second_study_build``: the runner with
+    --data-dir and --out-dir on another study, every notebook and the paper) wrote all it
+    made under its out folder, and nothing in the repository's data, outputs or paper."""
+    out, _ = second_study_build
     assert (out / "tables" / "numbers.json").exists()
     assert (out / "notebooks" / "01_recruitment.ipynb").exists()
+    assert (out / "paper" / "paper.pdf").exists()
+    before = json.loads((out.parent / REPO_BEFORE).read_text(encoding="utf-8"))
     assert repo_outputs() == before
 
 

@@ -19,11 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-import krippendorff
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from statsmodels.stats.inter_rater import cohens_kappa
 
 from . import schema, style, themes
 from .explore import Note
@@ -67,6 +65,11 @@ def _no_variation(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray,
 
 def _library_estimates(cells: np.ndarray) -> tuple[float, float]:
     """Kappa and alpha of one table by the reference implementations."""
+    # statsmodels and krippendorff cost ~0.9 s to import (scipy.stats with them): only the
+    # agreement notebook needs them, not the paper or the other importers of this module.
+    import krippendorff
+    from statsmodels.stats.inter_rater import cohens_kappa
+
     n00, n01, n10, n11 = (int(x) for x in cells)
     if _no_variation(n00, n01, n10, n11):
         return np.nan, np.nan
@@ -249,6 +252,8 @@ def all_coders_alpha(segments: pd.DataFrame, codebook: pd.DataFrame,
     who did not code the transcript are missing values, as alpha allows. No interval: the
     pairwise tables carry the bootstrap.
     """
+    import krippendorff  # see _library_estimates
+
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
     if unit == "character" and transcripts is None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
-from . import disclosure, provenance, staging
+from . import disclosure, provenance
 from .outputs import Outputs
 from .paths import StudyDirs, check_data_dir, resolve_dirs
 from .validation import Study, load_study
-
-DISCLOSURE_DIR = "disclosure"
 
 
 def open_study(
@@ -46,17 +43,5 @@ def open_outputs(
 
 def writer(notebook: str, dirs: StudyDirs) -> Outputs:
     """The notebook's output writer, scanning with the study's own names and allow lists."""
-    names, allow = disclosure_lists(dirs.data)
+    names, allow = disclosure.disclosure_lists(dirs.data)
     return Outputs(dirs.figures, dirs.tables, notebook, names, allow)
-
-
-def disclosure_lists(data_dir: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The analyst's names list and allow list, kept with the (confidential) data they
-    protect: ``<data_dir>/disclosure/names.txt`` and ``allow.txt``, each optional."""
-    lists = []
-    for name in ("names.txt", "allow.txt"):
-        path = data_dir / DISCLOSURE_DIR / name
-        staging.record_read(path)  # absent too: a list added later reruns the notebook
-        lists.append(disclosure.load_list(path) if path.exists() else ())
-    return lists[0], lists[1]
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import binomtest, hypergeom
 
 from . import disclosure, provenance, style
 from .loader import DataError
@@ -29,6 +28,8 @@ ALPHA = 0.05
 def _two_sided_hypergeom(k: int, population: int, successes: int, n: int) -> float:
     """Two-sided exact p of the hypergeometric, as scipy's binomial test defines two-sided:
     the total probability of every count no more likely than the one observed."""
+    from scipy.stats import hypergeom  # see female_share
+
     dist = hypergeom(population, successes, n)
     support = np.arange(max(0, n - (population - successes)), min(n, successes) + 1)
     pmf = dist.pmf(support)
@@ -46,6 +47,10 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
     bound. Neither model knows that the participants chose themselves, nor that the
     direction of the one-sided test was chosen after seeing the sample.
     """
+    # scipy.stats costs ~0.5 s to import: only the notebooks that test shares pay for it,
+    # not the paper or the notebooks that import this module for its tables.
+    from scipy.stats import binomtest, hypergeom
+
     n_users, n_users_female = user_counts(psu_users)
     n = len(participants)
     if n == 0 or n_users == 0:

@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from . import staging
 from .paths import cell_text
 
-if TYPE_CHECKING:  # nbformat costs a kernel ~1 s to import; only its type is needed here
+if TYPE_CHECKING:  # nbformat costs a kernel ~1 s to import, pandas the runner ~0.9 s (it
+    # scans executed notebooks, which needs neither): only their types are needed here
     import nbformat
+    import pandas as pd
+
+DISCLOSURE_DIR = "disclosure"
+"""The folder, inside a data folder, of the analyst's names list and allow list."""
 
 KIND_LABELS = {
     "email": "an e-mail address",
@@ -264,6 +268,21 @@ def load_list(path: str | Path) -> tuple[str, ...]:
     return tuple(entries)
 
 
+def list_paths(data_dir: Path) -> tuple[Path, Path]:
+    """Where a data folder keeps its names list and its allow list."""
+    return data_dir / DISCLOSURE_DIR / "names.txt", data_dir / DISCLOSURE_DIR / "allow.txt"
+
+
+def disclosure_lists(data_dir: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The analyst's names list and allow list, kept with the (confidential) data they
+    protect: ``<data_dir>/disclosure/names.txt`` and ``allow.txt``, each optional."""
+    lists = []
+    for path in list_paths(data_dir):
+        staging.record_read(path)  # absent too: a list added later reruns the notebook
+        lists.append(load_list(path) if path.exists() else ())
+    return lists[0], lists[1]
+
+
 PRIMARY, SECONDARY = "primary", "secondary"
 """Why a cell is hidden: it is small, or it would let a small cell be worked out."""
 
@@ -340,6 +359,8 @@ def suppress_small_cells(
         return table.copy(), report
     columns = list(dict.fromkeys([*count_columns, *([total_column] if total_column else [])]))
     counts = table[columns]
+    import pandas as pd
+
     numeric = counts.apply(pd.to_numeric, errors="coerce")
     if numeric.isna().any().any() or (numeric < 0).any().any() or (numeric % 1 != 0).any().any():
         raise ValueError(f"count columns {columns} must hold whole numbers of at least 0")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import binom
 
 from . import style
 from .demographics import ALPHA, user_counts
@@ -181,6 +180,8 @@ def female_tail(n: int, rate: float, k: int | None = None) -> float:
     k = n if k is None else k
     if not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n; got k={k}, n={n}")
+    from scipy.stats import binom  # ~0.5 s to import: only this function needs it
+
     return float(binom.sf(k - 1, n, rate))
 
 

@@ -27,7 +27,6 @@ from pathlib import Path
 import typst
 
 from . import agreement, disclosure, quantifiers, schema, staging
-from .context import disclosure_lists
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -273,7 +272,7 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
     derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     # What the paper takes from the data itself (code names, coders' roles) is scanned as
     # every other output is; the tables and figures it reads were scanned when written.
-    hits = disclosure.scan_text(derived_text, *disclosure_lists(run.data))
+    hits = disclosure.scan_text(derived_text, *disclosure.disclosure_lists(run.data))
     if hits:
         raise disclosure.DisclosureError(f"paper ({DERIVED})", None, None, hits[0].kind,
                                          hits[0].masked)
@@ -290,6 +289,10 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
     except typst.TypstError as exc:
         raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
     reads = {run.key(p): _sha256(p.read_bytes()) for p in [*inputs, derived_path]}
+    # The names and allow lists it was scanned with, absent ones too: a list added later
+    # makes the paper stale, as it does the notebooks.
+    reads.update({run.key(p): _sha256(p.read_bytes()) if p.is_file() else staging.ABSENT
+                  for p in disclosure.list_paths(run.data)})
     return pdf, dict(sorted(reads.items())), derived_bytes
 
 

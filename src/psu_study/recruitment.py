@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
-from scipy.stats import binomtest
 
 from . import style
 from .schema import RECRUITMENT_STAGES
@@ -35,6 +34,8 @@ def stage_counts(recruitment: pd.DataFrame) -> pd.DataFrame:
 def rates(counts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Response and interview rates of the contacted, with exact (Clopper-Pearson) CIs:
     with 20 trainees a normal approximation would be misleading."""
+    from scipy.stats import binomtest  # ~0.5 s to import: only this function needs it
+
     n = counts.set_index("stage")["n"]
     rows = []
     for name, numerator in (("responded", "interested"), ("interviewed", "interviewed")):

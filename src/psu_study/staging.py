@@ -16,6 +16,9 @@ import tempfile
 from pathlib import Path
 
 STAGE_ENV = "PSU_STUDY_STAGE_DIR"
+ABSENT = "absent"
+"""Recorded for a file a notebook (or the paper) looked for and did not find (an optional
+list): creating it later makes what read it stale."""
 MOVES_FILE = "moves.jsonl"
 READS_FILE = "reads.jsonl"
 

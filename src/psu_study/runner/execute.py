@@ -83,8 +83,9 @@ def forking() -> bool:
 
 
 def preload_modules(nb: dict) -> list[str]:
-    """The modules a notebook's cells import: the fork server imports them once for every
-    kernel."""
+    """The modules a notebook's cells import: the fork server imports those of the notebooks
+    a build runs once, for every kernel (a build that runs one notebook pays for its imports
+    alone)."""
     return sorted(cell_imports(nb))
 
 
@@ -152,9 +153,8 @@ def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
     """Why an executed notebook must not be saved: a direct identifier in any of its
     outputs (the writers already scan figures and tables; this catches what cells print)."""
     from .. import disclosure
-    from ..context import disclosure_lists
 
-    names, allow = disclosure_lists(lay.data)
+    names, allow = disclosure.disclosure_lists(lay.data)
     try:
         disclosure.scan_notebook(nb, f"notebooks/{name}.ipynb", names, allow)
     except disclosure.DisclosureError as exc:
@@ -306,7 +306,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
     if run.interrupted is None and not run.failed:
         # Last, once numbers.json is merged: the paper reads every notebook's outputs.
         try:
-            paper = build_paper(lay, None if force else paper, run.executed)
+            paper = build_paper(lay, None if force else paper, sorted(run.changed))
         except BuildError as exc:
             paper, problem = None, exc
         manifest = write_manifest(lay, run.entries, list(sources), paper)
@@ -323,6 +323,12 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
     return run.executed
 
 
+def _made(entry: dict | None) -> dict[str, str]:
+    """The figures and tables a manifest entry records, with their sha256."""
+    outputs = (entry or {}).get("outputs", {})
+    return {k: v for k, v in outputs.items() if not k.startswith("notebooks/")}
+
+
 @dataclass
 class Run:
     """One build's state: what is recorded, what ran, what failed."""
@@ -333,6 +339,8 @@ class Run:
     force: bool
     progress: Progress
     executed: int = 0
+    changed: list[str] = field(default_factory=list)
+    """The notebooks run whose figures or tables (not the notebook itself) changed."""
     failed: list[Result] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     interrupted: tuple[int, list[str]] | None = None
@@ -460,7 +468,8 @@ class Run:
         if forked:
             from . import forked_kernels
 
-            forked_kernels.start(m for s in self.sources.values() for m in preload_modules(s))
+            forked_kernels.start(m for p in [*todo, *early_todo]
+                                 for m in preload_modules(self.sources[p.stem]))
         tasks = {p: launch(p) for p in todo}
         early = {p: launch(p) for p in early_todo}
         self.progress.total += len(todo)
@@ -515,6 +524,9 @@ class Run:
                                   f"         partial notebook kept in {kept}; its previous "
                                   "outputs are untouched")
                 continue
-            self.entries[result.name] = commit(result, self.lay, self.entries.get(result.name),
+            before = self.entries.get(result.name)
+            self.entries[result.name] = commit(result, self.lay, before,
                                                self.sources[result.name])
+            if _made(self.entries[result.name]) != _made(before):
+                self.changed.append(result.name)
             self.seconds[result.name] = round(result.seconds, 2)

@@ -1,7 +1,7 @@
 """Kernels forked from one warm process: each notebook skips Python's start and the imports.
 
 A fresh kernel costs well over a second here, nearly all of it importing pandas,
-matplotlib, seaborn and scipy, and every notebook paid it again. The build runner instead
+matplotlib and scipy, and every notebook paid it again. The build runner instead
 starts one fork server (the standard library's ``multiprocessing`` forkserver) that imports
 them, and ipykernel, once; each notebook's kernel is a fork of it: the same interpreter, the
 same modules, the same hash seed, so its outputs are the same bytes as a fresh kernel's.
@@ -29,10 +29,10 @@ FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
 are read once, when an interpreter starts or matplotlib is imported, so the fork server
 starts with them too."""
 
-WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "ipykernel.kernelapp",
-                kernel.MODULE)
-"""Imported by the fork server whatever the notebooks name: the slow imports of every
-notebook, and the kernel itself."""
+WARM_MODULES = ("pandas", "matplotlib.pyplot", "ipykernel.kernelapp", kernel.MODULE)
+"""Imported by the fork server whatever the notebooks name: the slow imports every notebook
+makes, and the kernel itself. Anything else a notebook needs comes with the modules its
+cells import (``start``'s argument), and only for the notebooks a build runs."""
 
 _context = multiprocessing.get_context("forkserver")
 _started = False

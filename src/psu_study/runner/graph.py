@@ -15,6 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from .. import staging
 from ..paths import REPO_ROOT, cell_text
 from .layout import Layout
 
@@ -26,9 +27,7 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-ABSENT = "absent"
-"""Recorded for a file a notebook looked for and did not find (an optional list): creating
-it later makes the notebook stale."""
+ABSENT = staging.ABSENT
 
 
 def file_digest(path: Path) -> str:

@@ -35,11 +35,13 @@ def code_hashes(lay: Layout) -> dict[str, str]:
     return {lay.key(p): sha256_file(p) for p in files}
 
 
-def stale_reason(lay: Layout, entry: dict | None, executed: int) -> str | None:
+def stale_reason(lay: Layout, entry: dict | None, changed: list[str]) -> str | None:
     """Why the paper must be typeset again, or None when what it read, its code and the PDF
-    are as recorded."""
-    if executed:
-        return "notebooks ran"
+    are as recorded. ``changed`` names the notebooks this build ran whose figures or tables
+    differ from last time's: among them may be one the paper has not read yet (a new
+    figure), so they make it stale even where no recorded read changed."""
+    if changed:
+        return "outputs of " + ", ".join(changed) + " changed"
     if not entry:
         return "never built here"
     if entry.get("code") != code_hashes(lay):
@@ -50,13 +52,13 @@ def stale_reason(lay: Layout, entry: dict | None, executed: int) -> str | None:
     return None
 
 
-def build_paper(lay: Layout, entry: dict | None, executed: int) -> dict | None:
+def build_paper(lay: Layout, entry: dict | None, changed: list[str]) -> dict | None:
     """Typeset the paper if it is stale and return its manifest entry (None for a project
     copy that holds no manuscript source, as some tests make)."""
     if not PAPER_SOURCE.exists():
         print(f"  no manuscript source ({PAPER_SOURCE.name}): no paper typeset", flush=True)
         return None
-    reason = stale_reason(lay, entry, executed)
+    reason = stale_reason(lay, entry, changed)
     if reason is None:
         return entry
     from .. import manuscript
