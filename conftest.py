@@ -1,14 +1,27 @@
-"""Test-wide settings that reach the notebook kernels nbval starts.
+"""Test-wide settings that reach the notebook kernels nbval starts, and the check nbval
+cannot make itself: that a notebook run from scratch writes its committed files.
 
 Kernels inherit this process's environment: pointing the stage directory at a temporary
 folder means notebooks executed by tests write their figures and tables there, never over
 the committed outputs. Tests that want a writer to write in place remove the variable with
 monkeypatch.
+
+nbval compares the cells' outputs (not images, not files). Once the last cell of a notebook
+has run, every figure and table the notebook staged is compared byte for byte with the
+committed file it stands for: a fresh run in a plainly started kernel must give the bytes the
+build (in forked kernels) committed. A difference fails that last cell's teardown, naming
+the file.
 """
 
+import json
 import os
 import shutil
 import tempfile
+from pathlib import Path
+
+MOVES_FILE = "moves.jsonl"  # psu_study.staging.MOVES_FILE: this file must not import it
+_started: dict[str, int] = {}
+"""For each notebook nbval is running: how many staged writes were recorded before it."""
 
 
 def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
@@ -21,3 +34,32 @@ def pytest_unconfigure(config):  # noqa: ARG001 - pytest's hook signature
     stage = os.environ.pop("PSU_STUDY_STAGE_DIR", None)
     if stage:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _moves() -> list[dict[str, str]]:
+    path = Path(os.environ["PSU_STUDY_STAGE_DIR"]) / MOVES_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _is_notebook_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_runtest_setup(item):
+    if _is_notebook_cell(item) and item.parent.nodeid not in _started:
+        _started[item.parent.nodeid] = len(_moves())
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """After a notebook's last cell: each file it wrote (its last write of each) must be the
+    committed file's bytes."""
+    if not _is_notebook_cell(item) or (nextitem is not None and nextitem.parent is item.parent):
+        return
+    written = {m["target"]: m["staged"] for m in _moves()[_started.pop(item.parent.nodeid):]}
+    differ = [os.path.relpath(target) for target, staged in sorted(written.items())
+              if not Path(target).is_file()
+              or Path(staged).read_bytes() != Path(target).read_bytes()]
+    assert not differ, (f"{item.parent.name} wrote files that differ from the committed ones "
+                        f"(rebuild with make, or find what changed them): {differ}")

@@ -51,7 +51,8 @@ def data_copy(tmp_path: Path) -> Path:
 # to it) or for ``repo_copy`` (a private copy of that build to change, then ``make`` in it
 # with ``run_make``: only what the change makes stale runs, in a second or two). The build
 # is made once per test session, by ``make`` in a copy of the work tree's tracked files under
-# pytest's temporary folder, shared by xdist's workers. It starts in the background as soon
+# pytest's temporary folder (with the committed outputs: nothing runs unless the work tree's
+# outputs are stale), shared by xdist's workers. It starts in the background as soon
 # as collection finds a test that asks for it, so other tests run meanwhile; the fixture
 # waits for it. Only tracked files are copied: ``git add`` a new module or notebook before
 # running these tests. ``make`` there uses this environment and never rebuilds it.
@@ -77,15 +78,13 @@ def _shared_root(config: pytest.Config) -> Path:
 
 
 def _built_repo_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
-    """``make`` in a copy of the tracked files whose manifest is gone: every notebook runs,
-    in plainly started kernels (the runner's fallback, which tests/test_forked_kernels.py
-    compares with the committed outputs, made by forked ones); the copies tests make of it
-    fork as ``make`` does."""
-    from psu_study.runner.compat import PLAIN_KERNELS_ENV
-
+    """``make`` in a copy of the tracked files, as on a fresh clone: the committed outputs
+    and manifest are current, so it runs nothing (a work tree whose outputs are stale is
+    brought up to date in the copy, never in place). That every notebook run from scratch
+    writes the committed bytes is nbval's check (the root conftest.py); that a build from
+    nothing runs them all, the second study's."""
     tracked_copy(folder)
-    (folder / "tables" / "manifest.json").unlink()
-    return make_command(folder), folder, {**copy_env(folder), PLAIN_KERNELS_ENV: "1"}
+    return make_command(folder), folder, copy_env(folder)
 
 
 def repo_outputs() -> dict[str, str]:
@@ -211,8 +210,8 @@ def executed(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def built_repo(request: pytest.FixtureRequest) -> Path:
-    """A copy of the project built from scratch by ``make`` (read-only: see ``repo_copy``);
-    its log is ``built-repo.log`` beside it."""
+    """A copy of the project as a fresh clone has it, brought up to date by ``make``
+    (read-only: see ``repo_copy``); its log is ``built-repo.log`` beside it."""
     return _wait_for_shared_build(request, "built_repo")[0]
 
 

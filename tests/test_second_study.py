@@ -168,6 +168,14 @@ def _environment() -> dict[str, str]:
     return env
 
 
+def test_a_build_from_nothing_runs_every_notebook_and_the_paper(second_study_build):
+    _, log = second_study_build
+    done = sorted(line.split()[1] for line in log.splitlines()
+                  if line.strip().startswith("done "))
+    assert done == sorted(p.stem for p in NOTEBOOKS), log
+    assert "typeset paper/paper.pdf" in log, log
+
+
 @pytest.fixture(scope="module")
 def runner_build(second_study_build) -> Path:
     """The runner, as `make DATA_DIR=... OUT_DIR=...` calls it: the session's one such build
@@ -285,6 +293,23 @@ def test_explore_opens_on_the_studys_first_theme_and_participant(out):
     executed = (out / "notebooks" / "07_explore.ipynb").read_text(encoding="utf-8")
     # The codebook's first theme is A, the first participant P11, the prevalence coder AB.
     assert re.search(r"theme A +Asking for help; participant P11; coder AB", executed)
+
+
+def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, papermill_build):
+    """The runner forks its kernels from a warm process; papermill starts each notebook's
+    kernel afresh. Every figure and table both wrote is the same bytes; what only the
+    runner writes is its own record and the paper's (the manifest, the paper's derived
+    data)."""
+    def files(out: Path) -> dict[str, bytes]:
+        return {p.relative_to(out).as_posix(): p.read_bytes()
+                for folder in ("figures", "tables") for p in (out / folder).rglob("*")
+                if p.is_file()}
+
+    runner, plain = files(runner_build), files(papermill_build)
+    assert set(plain) <= set(runner), sorted(set(plain) - set(runner))
+    assert sorted(set(runner) - set(plain)) == ["tables/manifest.json", "tables/manuscript.json"]
+    assert [name for name in sorted(plain) if plain[name] != runner[name]] == []
+    assert len(plain) > 20
 
 
 # --- refusals and the legitimate narrow cases, without a build --------------------------------

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from psu_study.runner.compat import PLAIN_KERNELS_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_recruitment"
 
@@ -23,18 +25,21 @@ def git(folder: Path, *args: str) -> str:
                           text=True).stdout
 
 
-def runner(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The runner of ``folder``'s own package, as ``make`` would start it there."""
+def runner(folder: Path, *args: str, plain: bool = False) -> subprocess.CompletedProcess[str]:
+    """The runner of ``folder``'s own package, as ``make`` would start it there (``plain``:
+    with plainly started kernels, as outside the library versions it forks for)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
     env["PYTHONPATH"] = str(folder / "src")
+    if plain:
+        env[PLAIN_KERNELS_ENV] = "1"
     return subprocess.run([sys.executable, "-m", "psu_study.runner", *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
 def make_repo(root: Path, extra_cell: str | None = None) -> Path:
     """A git repository holding the work tree's tracked files with only ``NOTEBOOK`` (plus
-    ``extra_cell`` after its imports), built and committed: its outputs are what its code
-    makes, as a maintainer would commit them."""
+    ``extra_cell`` after its imports), built from scratch and committed: its outputs are
+    what its code makes, as a maintainer would commit them."""
     repo = root / "repo"
     listed = git(REPO, "ls-files", "-z").split("\0")
     for name in filter(None, listed):
@@ -54,8 +59,12 @@ def make_repo(root: Path, extra_cell: str | None = None) -> Path:
                                             "source": extra_cell})
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     git(repo, "init", "--quiet")
-    built = runner(repo)
+    # Built in plainly started kernels (the runner's fallback); --verify's clean rebuild
+    # forks them, so a repository that verifies shows the two give the same bytes.
+    built = runner(repo, "--force", plain=True)
     assert built.returncode == 0, built.stdout + built.stderr
+    assert [line for line in built.stdout.splitlines() if "warning" in line] == [
+        f"  warning: plain kernels (slower, same outputs): {PLAIN_KERNELS_ENV} is set"]
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "-m", "built")
     return repo
@@ -67,6 +76,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_consistent_repository_verifies(repo: Path):
+    """Built in plain kernels, rebuilt from scratch by --verify in forked ones: the same
+    bytes, every output (the fallback ``compat`` promises, byte for byte)."""
     result = runner(repo, "--verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "a clean rebuild gives the committed bytes" in result.stdout
