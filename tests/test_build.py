@@ -152,23 +152,19 @@ def test_the_lock_reruns_every_notebook(repo_copy):
 def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(repo_copy):
     """The second wave starts once the notebooks that wrote numbers last time are done. If
     another notebook turns out to write numbers too, the runner merges them again and runs
-    the second wave again, so every build ends consistent: here 05_agreement is recorded as
-    writing none, and the second coder's codes change so its numbers do."""
+    the second wave again, so every build ends consistent: here 03_interviews is recorded as
+    writing none, and an interview's length changes so its numbers do."""
     manifest_path = repo_copy / "tables" / "manifest.json"
     recorded = manifest(repo_copy)
-    del recorded["notebooks"]["05_agreement"]["outputs"]["tables/numbers/05_agreement.json"]
+    del recorded["notebooks"]["03_interviews"]["outputs"]["tables/numbers/03_interviews.json"]
     manifest_path.write_text(json.dumps(recorded))
-    segments = repo_copy / "data" / "segments.csv"
-    lines = segments.read_text(encoding="utf-8").splitlines(keepends=True)
-    i = next(n for n, line in enumerate(lines) if ",FF,C1.1," in line)
-    lines[i] = lines[i].replace(",FF,C1.1,", ",FF,C7.4,")
-    segments.write_text("".join(lines), encoding="utf-8")
+    edit(repo_copy / "data" / "interviews.csv", ",telephone,42,", ",telephone,43,")
     result = run_make(repo_copy)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "06_claims" in executed(result)
+    assert executed(result) == ["03_interviews", "06_claims"]
     # 06 merges the notebooks' numbers itself: what it read last is every fragment as it is.
     reads = manifest(repo_copy)["notebooks"]["06_claims"]["reads"]
     fragments = {k: v for k, v in reads.items() if k.startswith("tables/numbers/")}
-    assert "tables/numbers/05_agreement.json" in fragments
+    assert "tables/numbers/03_interviews.json" in fragments
     for key, digest in fragments.items():
         assert hashlib.sha256((repo_copy / key).read_bytes()).hexdigest() == digest, key
