@@ -29,9 +29,11 @@ FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
 are read once, when an interpreter starts or matplotlib is imported, so the fork server
 starts with them too."""
 
-WARM_MODULES = ("pandas", "matplotlib.pyplot", "ipykernel.kernelapp", kernel.MODULE)
+WARM_MODULES = ("pandas", "matplotlib.pyplot", "matplotlib.backends.backend_pdf",
+                "fontTools.subset", "ipykernel.kernelapp", kernel.MODULE)
 """Imported by the fork server whatever the notebooks name: the slow imports every notebook
-makes, and the kernel itself. Anything else a notebook needs comes with the modules its
+makes (a PDF figure's fonts are subset by fontTools, imported at the first save), and the
+kernel itself. Anything else a notebook needs comes with the modules its
 cells import (``start``'s argument), and only for the notebooks a build runs."""
 
 _context = multiprocessing.get_context("forkserver")
