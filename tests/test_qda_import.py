@@ -8,6 +8,7 @@ codes, so a test fails if any span lands a character off.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -359,7 +360,7 @@ CONTRACT_FILES = {
 
 
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
-    # Three transcripts, each coded by AB, one named only by its file (P3.txt).
+    # Three transcripts, each coded by AB (the only coder), one named only by its file.
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
                Src(2, BOM + TEXT_NVIVO.encode("utf-8"), [(s, e, "") for s, e in NVIVO],
                    name="Participant 2"),
@@ -380,3 +381,11 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
         p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert (out / "tables" / "numbers.json").is_file()
     assert any((out / "figures").iterdir())
+    # One coder: a study with nothing to compare. The agreement notebook runs, says so, and
+    # writes no agreement table or figure; its numbers say no pair was compared.
+    assert "Nothing to compare: only AB coded" in (
+        out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert not list((out / "tables").glob("agreement*"))
+    assert not list((out / "figures").glob("agreement*"))
+    fragment = json.loads((out / "tables" / "numbers" / "05_agreement.json").read_text())
+    assert fragment == {"n_coder_pairs_compared": 0}

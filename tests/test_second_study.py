@@ -333,28 +333,3 @@ def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     assert "holds none of the contract's files" in result.stderr
 
 
-def test_one_coder_is_a_study_with_nothing_to_compare(tmp_path):
-    # The fixture with AB's segments only (s01-s10): the agreement notebook runs, says there
-    # is nothing to compare, and writes no agreement table or figure.
-    data = tmp_path / "one_coder"
-    data.mkdir()
-    for path in STUDY.glob("*.*"):
-        text = path.read_text(encoding="utf-8")
-        if path.name == "segments.csv":
-            text = "".join(line for line in text.splitlines(keepends=True)
-                           if ",CD," not in line and ",EF," not in line)
-        (data / path.name).write_text(text, encoding="utf-8")
-    notebook = REPO / "notebooks" / "05_agreement.ipynb"
-    executed = tmp_path / "05_agreement.ipynb"
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "papermill"), str(notebook), str(executed),
-         "-p", "data_dir", str(data), "-p", "figures_dir", str(tmp_path / "figures"),
-         "-p", "tables_dir", str(tmp_path / "tables"), "--cwd", str(REPO / "notebooks")],
-        capture_output=True, text=True, cwd=REPO, env=_environment(), timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Nothing to compare: only AB coded" in executed.read_text(encoding="utf-8")
-    assert not list((tmp_path / "tables").glob("agreement*"))
-    assert not (tmp_path / "figures").exists() or not list(
-        (tmp_path / "figures").glob("agreement*"))
-    fragment = json.loads((tmp_path / "tables" / "numbers" / "05_agreement.json").read_text())
-    assert fragment == {"n_coder_pairs_compared": 0}
