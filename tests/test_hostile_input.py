@@ -8,6 +8,7 @@ limit (``RLIMIT_AS``) the test sets, so a refusal that comes only after exhausti
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -20,6 +21,7 @@ import tempfile
 import tracemalloc
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -369,50 +371,103 @@ def test_links_and_special_files_in_a_bare_projects_sources_are_refused(tmp_path
     assert "'sources/" in text and "key" not in text and not out.exists()
 
 
-# ---- work bounded by what is produced (each in a child process under an address-space
-# limit set 200 MiB above what importing the package takes, so a refusal that needs the
-# memory the old code spent fails here with a MemoryError instead)
+# ---- work bounded by what is produced (in a child process under an address-space limit
+# set 200 MiB above what importing the package takes, so a refusal that needs the memory the
+# old code spent fails here with a MemoryError instead). One child imports every case in
+# turn, so the package (and pandas) is imported once, not once a case; the limit is set
+# before the first, so a later case has no more room than the first had, never more.
 
 CHILD = """
-import os, resource, sys
+import json, os, resource, sys
 from psu_study import qda
 vm = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 resource.setrlimit(resource.RLIMIT_AS, (vm + 200 * 2**20, vm + 200 * 2**20))
-try:
-    qda.import_project(sys.argv[1], sys.argv[2])
-except qda.QdaError as exc:
-    print(exc)
-    sys.exit(2)
+for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        qda.import_project(path, out)
+        outcome = ["imported", ""]
+    except qda.QdaError as exc:
+        outcome = ["refused", str(exc)]
+    except MemoryError as exc:
+        outcome = ["MemoryError", str(exc)]
+    print(json.dumps(outcome), flush=True)
 """
 
 
-def import_bounded(path: Path, out: Path) -> str:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert not out.exists()
-    return done.stdout.strip()
+def write_deflated_once(path: Path, entries: dict[str, bytes]) -> Path:
+    """A zip of ``entries`` deflated as zipfile deflates them, each distinct content
+    compressed once: zipfile would deflate each of 400 copies of 1 MiB again (1.7 CPU-s)."""
+    packed: dict[bytes, tuple[int, bytes]] = {}
+    local, central = bytearray(), bytearray()
+    for name, data in entries.items():
+        if data not in packed:
+            deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+            packed[data] = (zlib.crc32(data), deflate.compress(data) + deflate.flush())
+        crc, deflated = packed[data]
+        raw = name.encode()
+        # version 2.0, no flags, deflated, 1980-01-01 00:00, sizes, name, no extra field
+        common = (0, 8, 0, 0x21, crc, len(deflated), len(data), len(raw), 0)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, *common, 0, 0, 0, 0,
+                               len(local)) + raw
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, *common) + raw + deflated
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central),
+                      len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
 
 
-def test_many_codings_of_a_long_source_are_refused_before_writing(tmp_path):
+def many_codings_project(folder: Path) -> Path:
     # 5 KB of XML: 300 selections of all of a 1 MiB source would cut (and write) 300 MiB.
     text = long_text(2**20)
     selections = "".join(sel(1000 + i, 1, len(text)) for i in range(300))  # each a new str
-    path = project(tmp_path, qde(source(50, "P1", selections, "internal://a.txt")),
+    return project(folder, qde(source(50, "P1", selections, "internal://a.txt")),
                    zipfile.ZIP_STORED, **{"sources/a.txt": text.encode()})
-    message = import_bounded(path, tmp_path / "out")
+
+
+def one_mib_entries_project(folder: Path) -> Path:
+    # Each entry inflates 1 MiB (under the per-entry ratio floor); together they are a bomb.
+    sources = "".join(source(100 + i, f"P{i + 1}", sel(1000 + i, 0, 5), f"internal://{i}.txt")
+                      for i in range(400))
+    return write_deflated_once(folder / "p.qdpx", {
+        "project.qde": qde(sources), **{f"sources/{i}.txt": b"a" * 2**20 for i in range(400)}})
+
+
+BOUNDED = {"many codings": many_codings_project, "one MiB entries": one_mib_entries_project}
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str, Path]]:
+    """Each case of ``BOUNDED`` imported by the bounded child: its outcome (``refused``,
+    ``imported`` or ``MemoryError``), message and output folder."""
+    args, outs = [], {}
+    for case, make in BOUNDED.items():
+        folder = tmp_path_factory.mktemp("bounded")
+        outs[case] = folder / "out"
+        args += [str(make(folder)), str(outs[case])]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and len(lines) == len(BOUNDED), done.stderr[-2000:]
+    return {case: (*json.loads(line), outs[case])
+            for case, line in zip(BOUNDED, lines, strict=True)}
+
+
+def refused_bounded(bounded: dict[str, tuple[str, str, Path]], case: str) -> str:
+    outcome, message, out = bounded[case]
+    assert outcome == "refused", (outcome, message)
+    assert not out.exists()
+    return message
+
+
+def test_many_codings_of_a_long_source_are_refused_before_writing(bounded):
+    message = refused_bounded(bounded, "many codings")
     assert "300 codings select 300.0 Mi characters in all, over the 32 Mi limit" in message
 
 
-def test_many_one_mib_entries_are_refused_as_one_bomb(tmp_path):
-    # Each entry inflates 1 MiB (under the per-entry ratio floor); together they are a bomb.
-    entries = {f"sources/{i}.txt": b"a" * 2**20 for i in range(400)}
-    sources = "".join(source(100 + i, f"P{i + 1}", sel(1000 + i, 0, 5), f"internal://{i}.txt")
-                      for i in range(400))
-    path = project(tmp_path, qde(sources), **entries)
-    assert "fold in total (limit 200); refused as a zip bomb" in import_bounded(
-        path, tmp_path / "out")
+def test_many_one_mib_entries_are_refused_as_one_bomb(bounded):
+    message = refused_bounded(bounded, "one MiB entries")
+    assert "fold in total (limit 200); refused as a zip bomb" in message
 
 
 def test_the_total_read_is_held_to_max_bytes(tmp_path):
@@ -581,20 +636,36 @@ def test_a_refused_project_leaves_an_existing_folder_as_it_was(tmp_path):
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def cli_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m psu_study.qda`` run as its own process: what a user's shell sees."""
     return subprocess.run([sys.executable, "-m", "psu_study.qda", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path):
+def cli(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """The CLI's ``main`` run in this process from ``cwd``, its status and printed lines as
+    ``cli_process`` gives them, without starting Python and importing pandas again (about
+    1.7 CPU-s a call). ``main`` catches every exception, so one escaping fails the test."""
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.chdir(cwd)
+        code = qda.main(list(args))
+    printed = capsys.readouterr()
+    return subprocess.CompletedProcess(["psu_study.qda", *args], code, printed.out,
+                                       printed.err)
+
+
+def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path, monkeypatch, capsys):
     path = good_project(tmp_path)
     here = tmp_path / "study"
     here.mkdir()
     (here / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
-    done = cli(str(path), "--out", ".", cwd=here)
+    done = cli(str(path), "--out", ".", cwd=here, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "pass overwrite=True (--overwrite)" in done.stderr
-    done = cli(str(path), "--out", ".", "--overwrite", cwd=here)
+    done = cli(str(path), "--out", ".", "--overwrite", cwd=here, monkeypatch=monkeypatch,
+               capsys=capsys)
     assert done.returncode == 0, done.stderr
     assert (here / "participants.csv").read_text(encoding="utf-8") == PARTICIPANTS
     assert (here / "segments.csv").is_file() and (here / "transcripts" / "P1.txt").is_file()
@@ -602,8 +673,11 @@ def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path):
     assert not [p for p in here.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("make", ["encrypted", "deep", "file out"])
-def test_cli_prints_one_line_and_fails(tmp_path, make):
+@pytest.mark.parametrize("make, process", [("encrypted", True), ("deep", False),
+                                           ("file out", False)])
+def test_cli_prints_one_line_and_fails(tmp_path, monkeypatch, capsys, make, process):
+    # One case runs the CLI as a process (its exit status, and no traceback from Python
+    # itself); the others call its main in this process.
     path = good_project(tmp_path)
     out = tmp_path / "out"
     if make == "encrypted":
@@ -612,7 +686,9 @@ def test_cli_prints_one_line_and_fails(tmp_path, make):
         path = project(tmp_path, qde(source(50, "P1"), codes="<Code>" * 500 + "</Code>" * 500))
     else:
         out.write_text("mine", encoding="utf-8")
-    done = cli(str(path), "--out", str(out), cwd=tmp_path)
+    args = (str(path), "--out", str(out))
+    done = (cli_process(*args, cwd=tmp_path) if process
+            else cli(*args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys))
     assert done.returncode == 2
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
