@@ -8,10 +8,11 @@ limit (``RLIMIT_AS``) the test sets, so a refusal that comes only after exhausti
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import random
 import re
+import resource
 import shutil
 import struct
 import subprocess
@@ -23,6 +24,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -372,26 +374,27 @@ def test_links_and_special_files_in_a_bare_projects_sources_are_refused(tmp_path
 
 
 # ---- work bounded by what is produced (in a child process under an address-space limit
-# set 200 MiB above what importing the package takes, so a refusal that needs the memory the
-# old code spent fails here with a MemoryError instead). One child imports every case in
-# turn, so the package (and pandas) is imported once, not once a case; the limit is set
-# before the first, so a later case has no more room than the first had, never more.
+# set 200 MiB above what it holds already, so a refusal that needs the memory the old code
+# spent fails here with a MemoryError instead). One child, forked from this process with the
+# package imported, imports every case in turn; the limit is set before the first, so a later
+# case has no more room than the first had, never more.
 
-CHILD = """
-import json, os, resource, sys
-from psu_study import qda
-vm = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-resource.setrlimit(resource.RLIMIT_AS, (vm + 200 * 2**20, vm + 200 * 2**20))
-for path, out in zip(sys.argv[1::2], sys.argv[2::2]):
-    try:
-        qda.import_project(path, out)
-        outcome = ["imported", ""]
-    except qda.QdaError as exc:
-        outcome = ["refused", str(exc)]
-    except MemoryError as exc:
-        outcome = ["MemoryError", str(exc)]
-    print(json.dumps(outcome), flush=True)
-"""
+BOUNDED_ROOM = 200 * 2**20
+
+
+def _import_each_bounded(pairs: list[tuple[Path, Path]], results: Connection) -> None:
+    """In the forked child: the limit, then each import's outcome sent back as it ends."""
+    vm = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (vm + BOUNDED_ROOM, vm + BOUNDED_ROOM))
+    for path, out in pairs:
+        try:
+            qda.import_project(path, out)
+            outcome = ("imported", "")
+        except qda.QdaError as exc:
+            outcome = ("refused", str(exc))
+        except MemoryError as exc:
+            outcome = ("MemoryError", str(exc))
+        results.send(outcome)
 
 
 def write_deflated_once(path: Path, entries: dict[str, bytes]) -> Path:
@@ -439,18 +442,22 @@ BOUNDED = {"many codings": many_codings_project, "one MiB entries": one_mib_entr
 def bounded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str, Path]]:
     """Each case of ``BOUNDED`` imported by the bounded child: its outcome (``refused``,
     ``imported`` or ``MemoryError``), message and output folder."""
-    args, outs = [], {}
-    for case, make in BOUNDED.items():
+    pairs = []
+    for make in BOUNDED.values():
         folder = tmp_path_factory.mktemp("bounded")
-        outs[case] = folder / "out"
-        args += [str(make(folder)), str(outs[case])]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", CHILD, *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    lines = done.stdout.splitlines()
-    assert done.returncode == 0 and len(lines) == len(BOUNDED), done.stderr[-2000:]
-    return {case: (*json.loads(line), outs[case])
-            for case, line in zip(BOUNDED, lines, strict=True)}
+        pairs.append((make(folder), folder / "out"))
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(target=_import_each_bounded,
+                                                        args=(pairs, send))
+    child.start()
+    send.close()
+    outcomes = {}
+    for case, (_, out) in zip(BOUNDED, pairs, strict=True):
+        assert receive.poll(120), f"the bounded child gave no outcome for {case}"
+        outcomes[case] = (*receive.recv(), out)
+    child.join(60)
+    assert child.exitcode == 0, child.exitcode
+    return outcomes
 
 
 def refused_bounded(bounded: dict[str, tuple[str, str, Path]], case: str) -> str:
