@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import tracemalloc
 import warnings
 import zipfile
@@ -813,33 +814,45 @@ def test_mutated_projects_import_or_are_refused_in_one_line(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-KILLED_CHILD = """
-import sys, time
-from psu_study import qda
-write = qda._write_tables
-def write_then_wait(*args):
-    write(*args)
-    print("written", flush=True)
-    time.sleep(60)
-qda._write_tables = write_then_wait
-sys.exit(qda.main(sys.argv[1:]))
-"""
+def _import_until_killed(args: list[str], printed: int, errors: int) -> None:
+    """In a forked child: the CLI's main with its standard output and error on the pipes
+    ``printed`` and ``errors``, waiting once the files are staged, until it is killed; its
+    exit status is main's, as ``python -m psu_study.qda`` exits with it."""
+    write = qda._write_tables
+
+    def write_then_wait(*written: object) -> None:
+        write(*written)
+        print("written", flush=True)
+        time.sleep(60)
+
+    qda._write_tables = write_then_wait
+    with (open(printed, "w", buffering=1, encoding="utf-8") as sys.stdout,
+          open(errors, "w", buffering=1, encoding="utf-8") as sys.stderr):
+        code = qda.main(args)
+    sys.exit(code)
 
 
 def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
+    # The import runs in a child forked from this process (the package imported already, so
+    # no new interpreter imports pandas) and is killed with SIGTERM, as a user's kill does.
     path = good_project(tmp_path)
     out = tmp_path / "out"
     qda.import_project(path, out)
     (out / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(path), "--out", str(out),
-                              "--overwrite"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    assert child.stdout.readline() == "written\n"  # staged in a hidden folder inside out
-    assert [p.name for p in out.iterdir() if p.name.startswith(".qda-import-")]
-    child.terminate()
-    _, err = child.communicate(timeout=60)
-    assert child.returncode == 130 and err.count("\n") == 1 and "interrupted" in err, err
+    (printed, printing), (errors, erring) = os.pipe(), os.pipe()
+    child = multiprocessing.get_context("fork").Process(target=_import_until_killed, args=(
+        [str(path), "--out", str(out), "--overwrite"], printing, erring))
+    child.start()
+    os.close(printing)
+    os.close(erring)
+    with open(printed, encoding="utf-8") as stdout, open(errors, encoding="utf-8") as stderr:
+        assert stdout.readline() == "written\n"  # staged in a hidden folder inside out
+        assert [p.name for p in out.iterdir() if p.name.startswith(".qda-import-")]
+        child.terminate()
+        err = stderr.read()
+    child.join(60)
+    assert child.exitcode == 130 and err.count("\n") == 1 and "interrupted" in err, err
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
