@@ -8,19 +8,24 @@ limit (``RLIMIT_AS``) the test sets, so a refusal that comes only after exhausti
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import re
+import resource
 import shutil
 import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import tracemalloc
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -369,50 +374,117 @@ def test_links_and_special_files_in_a_bare_projects_sources_are_refused(tmp_path
     assert "'sources/" in text and "key" not in text and not out.exists()
 
 
-# ---- work bounded by what is produced (each in a child process under an address-space
-# limit set 200 MiB above what importing the package takes, so a refusal that needs the
-# memory the old code spent fails here with a MemoryError instead)
+# ---- work bounded by what is produced (in a child process under an address-space limit
+# set 200 MiB above what it holds already, so a refusal that needs the memory the old code
+# spent fails here with a MemoryError instead). One child, forked from this process with the
+# package imported, imports every case in turn; the limit is set before the first, so a later
+# case has no more room than the first had, never more.
 
-CHILD = """
-import os, resource, sys
-from psu_study import qda
-vm = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-resource.setrlimit(resource.RLIMIT_AS, (vm + 200 * 2**20, vm + 200 * 2**20))
-try:
-    qda.import_project(sys.argv[1], sys.argv[2])
-except qda.QdaError as exc:
-    print(exc)
-    sys.exit(2)
-"""
+BOUNDED_ROOM = 200 * 2**20
 
 
-def import_bounded(path: Path, out: Path) -> str:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out)], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert not out.exists()
-    return done.stdout.strip()
+def _import_each_bounded(pairs: list[tuple[Path, Path]], results: Connection) -> None:
+    """In the forked child: the limit, then each import's outcome sent back as it ends."""
+    vm = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (vm + BOUNDED_ROOM, vm + BOUNDED_ROOM))
+    for path, out in pairs:
+        try:
+            qda.import_project(path, out)
+            outcome = ("imported", "")
+        except qda.QdaError as exc:
+            outcome = ("refused", str(exc))
+        except MemoryError as exc:
+            outcome = ("MemoryError", str(exc))
+        results.send(outcome)
 
 
-def test_many_codings_of_a_long_source_are_refused_before_writing(tmp_path):
+def write_zip_directly(path: Path, entries: dict[str, bytes]) -> Path:
+    """A zip of ``entries``, deflated and laid out as zipfile lays one out (zip64 end
+    records past 65,535 entries), without zipfile's work per entry: each distinct content is
+    deflated once (zipfile deflates each of 400 copies of 1 MiB again: 1.7 CPU-s) and the
+    headers are packed here (zipfile spends 1 CPU-s on 70,000 empty entries)."""
+    packed: dict[bytes, tuple[int, bytes]] = {}
+    local, central = bytearray(), bytearray()
+    for name, data in entries.items():
+        if data not in packed:
+            deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+            packed[data] = (zlib.crc32(data), deflate.compress(data) + deflate.flush())
+        crc, deflated = packed[data]
+        raw = name.encode()
+        # version 2.0, no flags, deflated, 1980-01-01 00:00, sizes, name, no extra field
+        common = (0, 8, 0, 0x21, crc, len(deflated), len(data), len(raw), 0)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, *common, 0, 0, 0, 0,
+                               len(local)) + raw
+        local += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, *common) + raw + deflated
+    count, end = len(entries), b""
+    if count > 0xFFFF:  # the zip64 end record and its locator, before the classic record
+        at = len(local) + len(central)
+        end = (struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count,
+                           len(central), len(local))
+               + struct.pack("<IIQI", 0x07064B50, 0, at, 1))
+        count = 0xFFFF
+    end += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(local),
+                       0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+def many_codings_project(folder: Path) -> Path:
     # 5 KB of XML: 300 selections of all of a 1 MiB source would cut (and write) 300 MiB.
     text = long_text(2**20)
     selections = "".join(sel(1000 + i, 1, len(text)) for i in range(300))  # each a new str
-    path = project(tmp_path, qde(source(50, "P1", selections, "internal://a.txt")),
+    return project(folder, qde(source(50, "P1", selections, "internal://a.txt")),
                    zipfile.ZIP_STORED, **{"sources/a.txt": text.encode()})
-    message = import_bounded(path, tmp_path / "out")
+
+
+def one_mib_entries_project(folder: Path) -> Path:
+    # Each entry inflates 1 MiB (under the per-entry ratio floor); together they are a bomb.
+    sources = "".join(source(100 + i, f"P{i + 1}", sel(1000 + i, 0, 5), f"internal://{i}.txt")
+                      for i in range(400))
+    return write_zip_directly(folder / "p.qdpx", {
+        "project.qde": qde(sources), **{f"sources/{i}.txt": b"a" * 2**20 for i in range(400)}})
+
+
+BOUNDED = {"many codings": many_codings_project, "one MiB entries": one_mib_entries_project}
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str, Path]]:
+    """Each case of ``BOUNDED`` imported by the bounded child: its outcome (``refused``,
+    ``imported`` or ``MemoryError``), message and output folder."""
+    pairs = []
+    for make in BOUNDED.values():
+        folder = tmp_path_factory.mktemp("bounded")
+        pairs.append((make(folder), folder / "out"))
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(target=_import_each_bounded,
+                                                        args=(pairs, send))
+    child.start()
+    send.close()
+    outcomes = {}
+    for case, (_, out) in zip(BOUNDED, pairs, strict=True):
+        assert receive.poll(120), f"the bounded child gave no outcome for {case}"
+        outcomes[case] = (*receive.recv(), out)
+    child.join(60)
+    assert child.exitcode == 0, child.exitcode
+    return outcomes
+
+
+def refused_bounded(bounded: dict[str, tuple[str, str, Path]], case: str) -> str:
+    outcome, message, out = bounded[case]
+    assert outcome == "refused", (outcome, message)
+    assert not out.exists()
+    return message
+
+
+def test_many_codings_of_a_long_source_are_refused_before_writing(bounded):
+    message = refused_bounded(bounded, "many codings")
     assert "300 codings select 300.0 Mi characters in all, over the 32 Mi limit" in message
 
 
-def test_many_one_mib_entries_are_refused_as_one_bomb(tmp_path):
-    # Each entry inflates 1 MiB (under the per-entry ratio floor); together they are a bomb.
-    entries = {f"sources/{i}.txt": b"a" * 2**20 for i in range(400)}
-    sources = "".join(source(100 + i, f"P{i + 1}", sel(1000 + i, 0, 5), f"internal://{i}.txt")
-                      for i in range(400))
-    path = project(tmp_path, qde(sources), **entries)
-    assert "fold in total (limit 200); refused as a zip bomb" in import_bounded(
-        path, tmp_path / "out")
+def test_many_one_mib_entries_are_refused_as_one_bomb(bounded):
+    message = refused_bounded(bounded, "one MiB entries")
+    assert "fold in total (limit 200); refused as a zip bomb" in message
 
 
 def test_the_total_read_is_held_to_max_bytes(tmp_path):
@@ -581,20 +653,36 @@ def test_a_refused_project_leaves_an_existing_folder_as_it_was(tmp_path):
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def cli_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m psu_study.qda`` run as its own process: what a user's shell sees."""
     return subprocess.run([sys.executable, "-m", "psu_study.qda", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path):
+def cli(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """The CLI's ``main`` run in this process from ``cwd``, its status and printed lines as
+    ``cli_process`` gives them, without starting Python and importing pandas again (about
+    1.7 CPU-s a call). ``main`` catches every exception, so one escaping fails the test."""
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.chdir(cwd)
+        code = qda.main(list(args))
+    printed = capsys.readouterr()
+    return subprocess.CompletedProcess(["psu_study.qda", *args], code, printed.out,
+                                       printed.err)
+
+
+def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path, monkeypatch, capsys):
     path = good_project(tmp_path)
     here = tmp_path / "study"
     here.mkdir()
     (here / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
-    done = cli(str(path), "--out", ".", cwd=here)
+    done = cli(str(path), "--out", ".", cwd=here, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "pass overwrite=True (--overwrite)" in done.stderr
-    done = cli(str(path), "--out", ".", "--overwrite", cwd=here)
+    done = cli(str(path), "--out", ".", "--overwrite", cwd=here, monkeypatch=monkeypatch,
+               capsys=capsys)
     assert done.returncode == 0, done.stderr
     assert (here / "participants.csv").read_text(encoding="utf-8") == PARTICIPANTS
     assert (here / "segments.csv").is_file() and (here / "transcripts" / "P1.txt").is_file()
@@ -602,8 +690,11 @@ def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path):
     assert not [p for p in here.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("make", ["encrypted", "deep", "file out"])
-def test_cli_prints_one_line_and_fails(tmp_path, make):
+@pytest.mark.parametrize("make, process", [("encrypted", True), ("deep", False),
+                                           ("file out", False)])
+def test_cli_prints_one_line_and_fails(tmp_path, monkeypatch, capsys, make, process):
+    # One case runs the CLI as a process (its exit status, and no traceback from Python
+    # itself); the others call its main in this process.
     path = good_project(tmp_path)
     out = tmp_path / "out"
     if make == "encrypted":
@@ -612,7 +703,9 @@ def test_cli_prints_one_line_and_fails(tmp_path, make):
         path = project(tmp_path, qde(source(50, "P1"), codes="<Code>" * 500 + "</Code>" * 500))
     else:
         out.write_text("mine", encoding="utf-8")
-    done = cli(str(path), "--out", str(out), cwd=tmp_path)
+    args = (str(path), "--out", str(out))
+    done = (cli_process(*args, cwd=tmp_path) if process
+            else cli(*args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys))
     assert done.returncode == 2
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
@@ -721,44 +814,54 @@ def test_mutated_projects_import_or_are_refused_in_one_line(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-KILLED_CHILD = """
-import sys, time
-from psu_study import qda
-write = qda._write_tables
-def write_then_wait(*args):
-    write(*args)
-    print("written", flush=True)
-    time.sleep(60)
-qda._write_tables = write_then_wait
-sys.exit(qda.main(sys.argv[1:]))
-"""
+def _import_until_killed(args: list[str], printed: int, errors: int) -> None:
+    """In a forked child: the CLI's main with its standard output and error on the pipes
+    ``printed`` and ``errors``, waiting once the files are staged, until it is killed; its
+    exit status is main's, as ``python -m psu_study.qda`` exits with it."""
+    write = qda._write_tables
+
+    def write_then_wait(*written: object) -> None:
+        write(*written)
+        print("written", flush=True)
+        time.sleep(60)
+
+    qda._write_tables = write_then_wait
+    with (open(printed, "w", buffering=1, encoding="utf-8") as sys.stdout,
+          open(errors, "w", buffering=1, encoding="utf-8") as sys.stderr):
+        code = qda.main(args)
+    sys.exit(code)
 
 
 def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
+    # The import runs in a child forked from this process (the package imported already, so
+    # no new interpreter imports pandas) and is killed with SIGTERM, as a user's kill does.
     path = good_project(tmp_path)
     out = tmp_path / "out"
     qda.import_project(path, out)
     (out / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(path), "--out", str(out),
-                              "--overwrite"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    assert child.stdout.readline() == "written\n"  # staged in a hidden folder inside out
-    assert [p.name for p in out.iterdir() if p.name.startswith(".qda-import-")]
-    child.terminate()
-    _, err = child.communicate(timeout=60)
-    assert child.returncode == 130 and err.count("\n") == 1 and "interrupted" in err, err
+    (printed, printing), (errors, erring) = os.pipe(), os.pipe()
+    child = multiprocessing.get_context("fork").Process(target=_import_until_killed, args=(
+        [str(path), "--out", str(out), "--overwrite"], printing, erring))
+    child.start()
+    os.close(printing)
+    os.close(erring)
+    with open(printed, encoding="utf-8") as stdout, open(errors, encoding="utf-8") as stderr:
+        assert stdout.readline() == "written\n"  # staged in a hidden folder inside out
+        assert [p.name for p in out.iterdir() if p.name.startswith(".qda-import-")]
+        child.terminate()
+        err = stderr.read()
+    child.join(60)
+    assert child.exitcode == 130 and err.count("\n") == 1 and "interrupted" in err, err
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_entries_counted_in_a_zip64_end_record_are_refused_before_zipfile(tmp_path,
                                                                           monkeypatch):
-    # 70,001 entries do not fit the classic end record's 16 bits: zipfile writes zip64 ones.
-    path = tmp_path / "p.qdpx"
-    with zipfile.ZipFile(path, "w") as archive:
-        for i in range(70_000):
-            archive.writestr(f"sources/{i}.txt", b"")
-        archive.writestr("project.qde", qde(source(50, "P1", TWO_SELECTIONS)))
+    # 70,001 entries do not fit the classic end record's 16 bits: zip64 records count them.
+    path = write_zip_directly(tmp_path / "p.qdpx", {
+        **{f"sources/{i}.txt": b"" for i in range(70_000)},
+        "project.qde": qde(source(50, "P1", TWO_SELECTIONS))})
     monkeypatch.setattr(zipfile, "ZipFile", None)  # the check runs before zipfile parses
     refused(tmp_path, path, "70,001 zip entries, over the limit of 10,000")

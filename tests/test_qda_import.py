@@ -332,15 +332,21 @@ def test_utf16_mapping_memory_does_not_grow_with_the_text():
     assert peak < 2**20, f"{peak / 2**20:.1f} MiB"
 
 
-@pytest.mark.parametrize("sources", [
-    nvivo_sources(), anonymous_sources(),
-    [Src(1, b"A: Fine.\n", [(3, 7, None)], file="P4.txt")]], ids=["nvivo", "named", "unnamed"])
-def test_hand_built_projects_follow_the_refi_qda_schema(sources):
+@pytest.fixture(scope="module")
+def project_schema():
+    """The REFI-QDA project schema, built once for every project checked against it."""
     if not (XSD_DIR / "Project.xsd").is_file():
         pytest.skip(f"REFI-QDA XSDs not found at {XSD_DIR} (the shared folder beside the repo)")
     import xmlschema
 
-    xmlschema.XMLSchema(XSD_DIR / "Project.xsd").validate(io.BytesIO(project_xml(sources)))
+    return xmlschema.XMLSchema(XSD_DIR / "Project.xsd")
+
+
+@pytest.mark.parametrize("sources", [
+    nvivo_sources(), anonymous_sources(),
+    [Src(1, b"A: Fine.\n", [(3, 7, None)], file="P4.txt")]], ids=["nvivo", "named", "unnamed"])
+def test_hand_built_projects_follow_the_refi_qda_schema(project_schema, sources):
+    project_schema.validate(io.BytesIO(project_xml(sources)))
 
 
 # ------------------------------------------------------------------ import, then build

@@ -8,6 +8,7 @@ Reports are built into pytest's temporary folders from the repository's committe
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -38,7 +39,11 @@ def pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
+@functools.cache
 def soup(path: Path) -> BeautifulSoup:
+    """A page parsed once: no test changes a page once it is built, and every built site is
+    in a folder of its own, so a path names one page for the whole session (read it, never
+    change the tree)."""
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 

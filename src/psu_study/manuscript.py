@@ -104,20 +104,23 @@ def theme_tree(codebook, numbers: dict) -> list[dict]:
     """Themes in the codebook's order, each with its codes and sub-themes, and for every node
     how many participants were coded there, with the word for that count."""
     n = _number(numbers, "n_participants")
-    rows = codebook.sort_values(["order", "code_id"], kind="stable")
+    rows = list(codebook.sort_values(["order", "code_id"], kind="stable").itertuples())
+    children: dict[str, list] = {}  # each code's children in that order, found in one pass
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
 
     def node(row) -> dict:
         count = _number(numbers, numbers_key(row.level, row.code_id))
-        children = rows[rows["parent_id"] == row.code_id]
+        below = children.get(row.code_id, [])
         return {
             "id": row.code_id, "level": row.level, "name": row.name,
             "count": count, "n": n, "word": quantity_word(count, n),
             "rests_on": list(SEGMENT_COLUMNS),
-            "codes": [node(c) for c in children.itertuples() if c.level == "code"],
-            "subthemes": [node(c) for c in children.itertuples() if c.level == "subtheme"],
+            "codes": [node(c) for c in below if c.level == "code"],
+            "subthemes": [node(c) for c in below if c.level == "subtheme"],
         }
 
-    return [node(r) for r in rows.itertuples() if r.level == "theme"]
+    return [node(r) for r in rows if r.level == "theme"]
 
 
 def synthetic_marks(frames: dict) -> dict[str, str]:

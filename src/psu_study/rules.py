@@ -125,11 +125,16 @@ def _check_codebook(frames: dict[str, pd.DataFrame], data_dir: Path) -> None:
     _refuse_rows(where, book, (book["level"] == "code") & book["parent_id"].isna(), "parent_id",
                  "a code needs a parent (a theme, sub-theme or code)")
     # Codes may nest under codes to any depth, but every chain of parents must end at a theme.
+    # Each pass moves every code one step up its chain; once no code moves, later passes
+    # change nothing, so stop there (a cycle never settles: at most one pass per code).
     parent = book.set_index("code_id")["parent_id"]
     root = pd.Series(book["code_id"].to_numpy(), index=book["code_id"].to_numpy())
     for _ in range(len(book)):
         up = root.map(parent)
-        root = up.where(up.notna(), root)
+        up = up.where(up.notna(), root)
+        if up.equals(root):
+            break
+        root = up
     _refuse_rows(where, book, pd.Series((root.map(levels) != "theme").to_numpy(), book.index),
                  "parent_id",
                  "the chain of parents from this code never reaches a theme (a cycle?); "
