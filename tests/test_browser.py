@@ -18,6 +18,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,6 +42,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 JUPYTER = Path(sys.executable).with_name("jupyter")
 LOOPBACK = "127.0.0.1"
+POLL_MS = 250
+"""How often a wait re-evaluates its condition in the page; Playwright's default for
+wait_for_function is every animation frame, which keeps Chromium painting 60 frames a second."""
+KERNEL_IDLE = re.compile(r"\| Idle$")
+"""The status bar's kernel item once the notebook's kernel is connected and idle."""
 LAB_NOTEBOOKS = ("01_recruitment", "07_explore")
 """A notebook that writes figures and tables, and the exploration notebook with its widgets
 switched on."""
@@ -245,8 +251,9 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
     # A workspace of its own, so no other notebook is reopened beside it.
     page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]',
-                           timeout=60_000)
+    # The toolbar's execution indicator says "idle" before any kernel exists ("No Kernel |
+    # Initializing" in the status bar), and Run All clicked then is lost: wait for the kernel.
+    page.locator(".jp-StatusBar-TextItem", has_text=KERNEL_IDLE).wait_for(timeout=60_000)
     started = """() => Array.from(document.querySelectorAll(
         '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
         (p) => p.textContent).some((t) => /\\[(\\*|\\d+)\\]/.test(t))"""
@@ -255,7 +262,7 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
         try:
-            page.wait_for_function(started, timeout=15_000)
+            page.wait_for_function(started, timeout=15_000, polling=POLL_MS)
             break
         except sync_api.TimeoutError:
             page.keyboard.press("Escape")
@@ -269,7 +276,7 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
             && document.querySelector(
                 '.jp-NotebookPanel:not(.lm-mod-hidden) '
                 + '.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
-    }""", timeout=180_000)  # a loaded CI machine runs 07 with its widgets slowly
+    }""", timeout=180_000, polling=POLL_MS)  # a loaded CI machine runs 07 slowly
     tracebacks = page.locator(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
         has_text="Traceback")
