@@ -209,6 +209,7 @@ def lab(tmp_path_factory):
         "MPLCONFIGDIR": str(mplconfig if mplconfig.is_dir() else root / "mplconfig"),
         "HOME": str(root / "home"),
     })
+    write_lab_config(root / "config")
     port, token = free_port(), uuid.uuid4().hex
     log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed below, after the server
     proc = subprocess.Popen(
@@ -218,6 +219,8 @@ def lab(tmp_path_factory):
          f"--LabApp.user_settings_dir={root / 'settings'}",
          f"--LabApp.workspaces_dir={root / 'workspaces'}",
          "--LabApp.extension_manager=readonly",  # no PyPI look-ups: loopback only
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--ServerApp.terminals_enabled=False",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://{LOOPBACK}:{port}"
@@ -237,6 +240,25 @@ def lab(tmp_path_factory):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+LAB_UNUSED_SERVER_EXTENSIONS = ("jupyter_lsp", "jupyter_server_terminals", "notebook_shim")
+LAB_UNUSED_PLUGINS = ("@jupyterlab/extensionmanager-extension", "@jupyterlab/lsp-extension",
+                      "@jupyterlab/terminal-extension",
+                      "@jupyterlab/apputils-extension:announcements")
+"""What the test does not use and costs CPU: the language-server proxy scans for servers at
+start, the extension manager lists extensions, and each page load's build check runs
+``node yarn.js config`` (about 0.3 CPU-s a time)."""
+
+
+def write_lab_config(config: Path) -> None:
+    """The server and page configuration, in the test's own JUPYTER_CONFIG_DIR."""
+    (config / "labconfig").mkdir(parents=True)
+    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {
+        "jpserver_extensions": dict.fromkeys(LAB_UNUSED_SERVER_EXTENSIONS, False)}}))
+    (config / "labconfig" / "page_config.json").write_text(json.dumps({
+        "buildCheck": False, "buildAvailable": False,
+        "disabledExtensions": dict.fromkeys(LAB_UNUSED_PLUGINS, True)}))
 
 
 def status_or_none(url: str) -> int | None:
