@@ -274,19 +274,49 @@ def status_or_none(url: str) -> int | None:
         return None
 
 
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+"""The notebook on show: the other stays open, hidden, in its own tab."""
+
+
+def open_in_lab(page, lab: dict, name: str) -> None:
+    """Open ``name`` in JupyterLab and wait for its kernel. The first notebook is opened by
+    URL, in a workspace of its own so no other notebook is reopened beside it; the next from
+    the file browser in the same page, so JupyterLab is loaded once."""
+    if page.url.startswith(lab["base"]):
+        page.locator(".jp-DirListing-item", has_text=f"{name}.ipynb").dblclick()
+    else:
+        page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb"
+                  f"?reset&token={lab['token']}")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current",
+                 has_text=f"{name}.ipynb").wait_for(timeout=60_000)
+    page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=60_000)
+    # The toolbar's execution indicator says "idle" before any kernel exists ("No Kernel |
+    # Initializing" in the status bar), and Run All clicked then is lost: wait until the
+    # server has the notebook's kernel and the status bar, which follows the notebook on
+    # show, says it is idle.
+    deadline = time.monotonic() + 60
+    while not any(s["path"] == f"{name}.ipynb" and s.get("kernel")
+                  for s in lab_api(lab, "sessions")):
+        assert time.monotonic() < deadline, f"{name}: JupyterLab started no kernel"
+        time.sleep(0.2)
+    page.locator(".jp-StatusBar-TextItem", has_text=KERNEL_IDLE).wait_for(timeout=60_000)
+
+
+def lab_api(lab: dict, path: str) -> list:
+    request = urllib.request.Request(f"{lab['base']}/api/{path}",
+                                     headers={"Authorization": f"token {lab['token']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
 def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
     """Open ``name`` in JupyterLab, Run > Run All Cells, wait, save; the saved notebook."""
-    # A workspace of its own, so no other notebook is reopened beside it.
-    page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # The toolbar's execution indicator says "idle" before any kernel exists ("No Kernel |
-    # Initializing" in the status bar), and Run All clicked then is lost: wait for the kernel.
-    page.locator(".jp-StatusBar-TextItem", has_text=KERNEL_IDLE).wait_for(timeout=60_000)
-    started = """() => Array.from(document.querySelectorAll(
-        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
+    open_in_lab(page, lab, name)
+    started = f"""() => Array.from(document.querySelectorAll(
+        '{PANEL} .jp-CodeCell .jp-InputArea-prompt'),
         (p) => p.textContent).some((t) => /\\[(\\*|\\d+)\\]/.test(t))"""
     for _ in range(3):  # the menu command is inert until the notebook panel is current
-        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(f"{PANEL} .jp-Cell").first.click()
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
         try:
@@ -306,7 +336,7 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
                 + '.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
     }""", timeout=180_000, polling=POLL_MS)  # a loaded CI machine runs 07 slowly
     tracebacks = page.locator(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+        f'{PANEL} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
         has_text="Traceback")
     assert tracebacks.count() == 0, f"{name}: " + tracebacks.first.inner_text()[:2000]
     saved = lab["notebooks"] / f"{name}.ipynb"
@@ -341,9 +371,9 @@ def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
     for name in LAB_NOTEBOOKS:
         run_all_in_lab(page, lab, name, tmp_path / f"lab-{name}.png")
         if name == "07_explore":
-            widgets = page.locator(".jp-Notebook .widget-tab, .jp-Notebook .jupyter-widgets")
+            widgets = page.locator(f"{PANEL} .widget-tab, {PANEL} .jupyter-widgets")
             widgets.first.wait_for(state="visible", timeout=30_000)
-            page.locator(".jp-Notebook .widget-tab").first.scroll_into_view_if_needed()
+            page.locator(f"{PANEL} .widget-tab").first.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "lab-07_explore-widgets.png"))
     page.close()
     assert not elsewhere, f"JupyterLab's page requested other hosts: {elsewhere}"
