@@ -5,7 +5,9 @@
    the machine.
 2. JupyterLab, started on 127.0.0.1 (random port, a token) on a temporary copy of the
    notebooks, with figures and tables redirected to a temporary folder: a notebook run with
-   Run > Run All Cells finishes without an error and writes the same bytes as the build.
+   Run > Run All Cells finishes without an error and writes the same bytes as the build. Both
+   notebooks run in one JupyterLab page (the second opened from the file browser), and the
+   server runs without the parts the test does not use (see ``write_lab_config``).
 
 Chromium is the system's (``/usr/bin/chromium``; Playwright's own browser downloads are not
 used). Without it these tests skip: install it with ``apt-get install chromium`` as root.
