@@ -5,7 +5,9 @@
    the machine.
 2. JupyterLab, started on 127.0.0.1 (random port, a token) on a temporary copy of the
    notebooks, with figures and tables redirected to a temporary folder: a notebook run with
-   Run > Run All Cells finishes without an error and writes the same bytes as the build.
+   Run > Run All Cells finishes without an error and writes the same bytes as the build. Both
+   notebooks run in one JupyterLab page (the second opened from the file browser), and the
+   server runs without the parts the test does not use (see ``write_lab_config``).
 
 Chromium is the system's (``/usr/bin/chromium``; Playwright's own browser downloads are not
 used). Without it these tests skip: install it with ``apt-get install chromium`` as root.
@@ -18,6 +20,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,9 +41,18 @@ from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 # V8 without its optimising compiler (TurboFan): these pages run for seconds,
+                 # too short to win back what optimising JupyterLab's bundles costs
+                 # (measured: about 0.5 CPU-s less per JupyterLab load; see the commit)
+                 "--js-flags=--no-opt"]
 JUPYTER = Path(sys.executable).with_name("jupyter")
 LOOPBACK = "127.0.0.1"
+POLL_MS = 250
+"""How often a wait re-evaluates its condition in the page; Playwright's default for
+wait_for_function is every animation frame, which keeps Chromium painting 60 frames a second."""
+KERNEL_IDLE = re.compile(r"\| Idle$")
+"""The status bar's kernel item once the notebook's kernel is connected and idle."""
 LAB_NOTEBOOKS = ("01_recruitment", "07_explore")
 """A notebook that writes figures and tables, and the exploration notebook with its widgets
 switched on."""
@@ -112,9 +124,10 @@ def served_report(tmp_path_factory):
     server.server_close()
 
 
-def status(url: str) -> int:
+def status(url: str, method: str = "GET") -> int:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method),
+                                    timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -151,10 +164,11 @@ def test_report_pages_load_cleanly_with_every_image_and_link(browser, served_rep
             assert link.startswith(base), f"{path}: link to another host: {link}"
             target = link.split("#")[0]
             if target not in checked:
-                checked[target] = status(target)
+                checked[target] = status(target, "HEAD")  # the answer, not the body
             assert checked[target] == 200, f"{path}: {link} answered {checked[target]}"
-        if path == "index.html":
-            page.screenshot(path=str(tmp_path / "report-index.png"), full_page=True)
+        if path == "index.html":  # its top: the whole page is ~35,000 px tall, and a
+            # full-page screenshot of it cost 1.8 CPU-s against 0.06 (measured)
+            page.screenshot(path=str(tmp_path / "report-index.png"))
         if path == "notebooks/01_recruitment.html":
             assert page.locator("details.psu-code[open]").count() == 0, "code folded at first"
             page.click("#psu-toggle-code")
@@ -203,6 +217,7 @@ def lab(tmp_path_factory):
         "MPLCONFIGDIR": str(mplconfig if mplconfig.is_dir() else root / "mplconfig"),
         "HOME": str(root / "home"),
     })
+    write_lab_config(root / "config")
     port, token = free_port(), uuid.uuid4().hex
     log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed below, after the server
     proc = subprocess.Popen(
@@ -212,6 +227,8 @@ def lab(tmp_path_factory):
          f"--LabApp.user_settings_dir={root / 'settings'}",
          f"--LabApp.workspaces_dir={root / 'workspaces'}",
          "--LabApp.extension_manager=readonly",  # no PyPI look-ups: loopback only
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--ServerApp.terminals_enabled=False",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://{LOOPBACK}:{port}"
@@ -233,6 +250,25 @@ def lab(tmp_path_factory):
         log.close()
 
 
+LAB_UNUSED_SERVER_EXTENSIONS = ("jupyter_lsp", "jupyter_server_terminals", "notebook_shim")
+LAB_UNUSED_PLUGINS = ("@jupyterlab/extensionmanager-extension", "@jupyterlab/lsp-extension",
+                      "@jupyterlab/terminal-extension",
+                      "@jupyterlab/apputils-extension:announcements")
+"""What the test does not use and costs CPU: the language-server proxy scans for servers at
+start, the extension manager lists extensions, and each page load's build check runs
+``node yarn.js config`` (about 0.3 CPU-s a time)."""
+
+
+def write_lab_config(config: Path) -> None:
+    """The server and page configuration, in the test's own JUPYTER_CONFIG_DIR."""
+    (config / "labconfig").mkdir(parents=True)
+    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {
+        "jpserver_extensions": dict.fromkeys(LAB_UNUSED_SERVER_EXTENSIONS, False)}}))
+    (config / "labconfig" / "page_config.json").write_text(json.dumps({
+        "buildCheck": False, "buildAvailable": False,
+        "disabledExtensions": dict.fromkeys(LAB_UNUSED_PLUGINS, True)}))
+
+
 def status_or_none(url: str) -> int | None:
     try:
         return status(url)
@@ -240,22 +276,53 @@ def status_or_none(url: str) -> int | None:
         return None
 
 
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+"""The notebook on show: the other stays open, hidden, in its own tab."""
+
+
+def open_in_lab(page, lab: dict, name: str) -> None:
+    """Open ``name`` in JupyterLab and wait for its kernel. The first notebook is opened by
+    URL, in a workspace of its own so no other notebook is reopened beside it; the next from
+    the file browser in the same page, so JupyterLab is loaded once."""
+    if page.url.startswith(lab["base"]):
+        page.locator(".jp-DirListing-item", has_text=f"{name}.ipynb").dblclick()
+    else:
+        page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb"
+                  f"?reset&token={lab['token']}")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current",
+                 has_text=f"{name}.ipynb").wait_for(timeout=60_000)
+    page.wait_for_selector(f"{PANEL} .jp-Cell", timeout=60_000)
+    # The toolbar's execution indicator says "idle" before any kernel exists ("No Kernel |
+    # Initializing" in the status bar), and Run All clicked then is lost: wait until the
+    # server has the notebook's kernel and the status bar, which follows the notebook on
+    # show, says it is idle.
+    deadline = time.monotonic() + 60
+    while not any(s["path"] == f"{name}.ipynb" and s.get("kernel")
+                  for s in lab_api(lab, "sessions")):
+        assert time.monotonic() < deadline, f"{name}: JupyterLab started no kernel"
+        time.sleep(0.2)
+    page.locator(".jp-StatusBar-TextItem", has_text=KERNEL_IDLE).wait_for(timeout=60_000)
+
+
+def lab_api(lab: dict, path: str) -> list:
+    request = urllib.request.Request(f"{lab['base']}/api/{path}",
+                                     headers={"Authorization": f"token {lab['token']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
 def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
     """Open ``name`` in JupyterLab, Run > Run All Cells, wait, save; the saved notebook."""
-    # A workspace of its own, so no other notebook is reopened beside it.
-    page.goto(f"{lab['base']}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={lab['token']}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]',
-                           timeout=60_000)
-    started = """() => Array.from(document.querySelectorAll(
-        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
+    open_in_lab(page, lab, name)
+    started = f"""() => Array.from(document.querySelectorAll(
+        '{PANEL} .jp-CodeCell .jp-InputArea-prompt'),
         (p) => p.textContent).some((t) => /\\[(\\*|\\d+)\\]/.test(t))"""
     for _ in range(3):  # the menu command is inert until the notebook panel is current
-        page.locator(".jp-Notebook .jp-Cell").first.click()
+        page.locator(f"{PANEL} .jp-Cell").first.click()
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
         try:
-            page.wait_for_function(started, timeout=15_000)
+            page.wait_for_function(started, timeout=15_000, polling=POLL_MS)
             break
         except sync_api.TimeoutError:
             page.keyboard.press("Escape")
@@ -269,9 +336,9 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
             && document.querySelector(
                 '.jp-NotebookPanel:not(.lm-mod-hidden) '
                 + '.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
-    }""", timeout=180_000)  # a loaded CI machine runs 07 with its widgets slowly
+    }""", timeout=180_000, polling=POLL_MS)  # a loaded CI machine runs 07 slowly
     tracebacks = page.locator(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+        f'{PANEL} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
         has_text="Traceback")
     assert tracebacks.count() == 0, f"{name}: " + tracebacks.first.inner_text()[:2000]
     saved = lab["notebooks"] / f"{name}.ipynb"
@@ -306,9 +373,9 @@ def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
     for name in LAB_NOTEBOOKS:
         run_all_in_lab(page, lab, name, tmp_path / f"lab-{name}.png")
         if name == "07_explore":
-            widgets = page.locator(".jp-Notebook .widget-tab, .jp-Notebook .jupyter-widgets")
+            widgets = page.locator(f"{PANEL} .widget-tab, {PANEL} .jupyter-widgets")
             widgets.first.wait_for(state="visible", timeout=30_000)
-            page.locator(".jp-Notebook .widget-tab").first.scroll_into_view_if_needed()
+            page.locator(f"{PANEL} .widget-tab").first.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "lab-07_explore-widgets.png"))
     page.close()
     assert not elsewhere, f"JupyterLab's page requested other hosts: {elsewhere}"
