@@ -468,8 +468,9 @@ class Run:
         if forked:
             from . import forked_kernels
 
-            forked_kernels.start(m for p in [*todo, *early_todo]
-                                 for m in preload_modules(self.sources[p.stem]))
+            forked_kernels.start((m for p in [*todo, *early_todo]
+                                  for m in preload_modules(self.sources[p.stem])),
+                                 shared=len(todo) + len(early_todo) > 1)
         tasks = {p: launch(p) for p in todo}
         early = {p: launch(p) for p in early_todo}
         self.progress.total += len(todo)

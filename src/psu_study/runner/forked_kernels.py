@@ -29,19 +29,22 @@ FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
 are read once, when an interpreter starts or matplotlib is imported, so the fork server
 starts with them too."""
 
-WARM_MODULES = ("pandas", "matplotlib.pyplot", "matplotlib.backends.backend_pdf",
-                "fontTools.subset", "ipykernel.kernelapp", kernel.MODULE)
-"""Imported by the fork server whatever the notebooks name: the slow imports every notebook
-makes (a PDF figure's fonts are subset by fontTools, imported at the first save), and the
-kernel itself. Anything else a notebook needs comes with the modules its
-cells import (``start``'s argument), and only for the notebooks a build runs."""
+WARM_MODULES = ("pandas", "matplotlib", "ipykernel.kernelapp", kernel.MODULE)
+"""Imported by the fork server whatever the notebooks name: what every notebook imports (the
+project's modules need pandas and matplotlib), and the kernel itself. Anything else a
+notebook needs comes with the modules its cells import (``start``'s argument), and only for
+the notebooks a build runs."""
+SHARED_MODULES = ("matplotlib.backends.backend_pdf", "fontTools.subset")
+"""What a notebook imports at its first PDF figure (fontTools subsets the fonts): imported by
+the fork server only when more than one kernel will fork from it, so it pays once."""
 
 _context = multiprocessing.get_context("forkserver")
 _started = False
 
 
-def start(modules: Iterable[str] = ()) -> None:
-    """Start the fork server, importing ``modules`` (failures are left to the notebooks).
+def start(modules: Iterable[str] = (), shared: bool = False) -> None:
+    """Start the fork server, importing ``modules`` (failures are left to the notebooks), and
+    ``SHARED_MODULES`` too when ``shared`` (several kernels will fork).
 
     It imports in the background: the runner goes on, and the first fork waits for it.
     """
@@ -49,7 +52,8 @@ def start(modules: Iterable[str] = ()) -> None:
     if _started:
         return
     _started = True
-    _context.set_forkserver_preload(sorted({*modules, *WARM_MODULES}))
+    _context.set_forkserver_preload(sorted({*modules, *WARM_MODULES,
+                                            *(SHARED_MODULES if shared else ())}))
     saved = {name: os.environ.get(name) for name in FORK_ENV}
     os.environ.update(FORK_ENV)
     try:

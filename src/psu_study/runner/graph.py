@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -97,12 +98,17 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _package_data(source: str) -> list[Path]:
-    """The package's non-Python files a module names (its style sheet, say): read at run
-    time, they shape its results as its code does."""
+def _package_files() -> list[Path]:
+    """The package's non-Python files."""
     return [p for p in sorted(PACKAGE_DIR.rglob("*"))
-            if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
-            and p.name in source]
+            if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts]
+
+
+@functools.cache
+def _source_imports(source: str, package: str) -> frozenset[str]:
+    """``_imported`` of a module's source, parsed once per build for every notebook that
+    imports it (keyed by the text itself, so an edited module is parsed again)."""
+    return frozenset(_imported(ast.parse(source), package))
 
 
 def project_imports(nb: dict) -> list[Path]:
@@ -118,6 +124,7 @@ def module_files(modules: set[str]) -> list[Path]:
     todo = set(modules)
     seen: set[str] = set()
     files: set[Path] = set()
+    data = _package_files()
     while todo:
         name = todo.pop()
         if name in seen:
@@ -131,8 +138,10 @@ def module_files(modules: set[str]) -> list[Path]:
         files.add(path)
         source = path.read_text(encoding="utf-8")
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        todo |= _imported(ast.parse(source), package) - seen
-        files.update(_package_data(source))
+        todo |= _source_imports(source, package) - seen
+        # The package's non-Python files a module names (its style sheet, say): read at
+        # run time, they shape its results as its code does.
+        files.update(p for p in data if p.name in source)
     return sorted(files)
 
 
