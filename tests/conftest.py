@@ -152,11 +152,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 LONGEST_FIRST = (
-    "tests/test_second_study.py", "tests/test_build_failures.py", "tests/test_build.py",
-    "tests/test_browser.py", "tests/test_confidential.py", "tests/test_forked_kernels.py",
-    "tests/test_loader_properties.py", "tests/test_hostile_input.py", "tests/test_claims.py",
-    "tests/test_paper_any_study.py", "tests/test_qda_import.py", "tests/test_determinism.py",
-    "tests/test_verify.py", "tests/test_nbval_catches_changes.py",
+    "tests/test_build.py", "tests/test_second_study.py", "tests/test_build_failures.py",
+    "tests/test_browser.py", "tests/test_verify.py", "tests/test_loader_properties.py",
+    "tests/test_qda_import.py", "tests/test_confidential.py", "tests/test_figures.py",
+    "tests/test_claims.py", "tests/test_forked_kernels.py", "tests/test_hostile_input.py",
+    "tests/test_paper.py", "tests/test_nbval_catches_changes.py",
 )
 """The test files that take longest, longest first (their total from `make test`'s
 --durations on 2 cores). `make test` deals whole files out to xdist's workers in collection
