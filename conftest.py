@@ -57,7 +57,10 @@ def pytest_runtest_teardown(item, nextitem):
     committed file's bytes."""
     if not _is_notebook_cell(item) or (nextitem is not None and nextitem.parent is item.parent):
         return
-    written = {m["target"]: m["staged"] for m in _moves()[_started.pop(item.parent.nodeid):]}
+    start = _started.pop(item.parent.nodeid, None)
+    if start is None:  # its first cell never set up (deselected): nothing of it ran
+        return
+    written = {m["target"]: m["staged"] for m in _moves()[start:]}
     differ = [os.path.relpath(target) for target, staged in sorted(written.items())
               if not Path(target).is_file()
               or Path(staged).read_bytes() != Path(target).read_bytes()]
