@@ -354,13 +354,13 @@ def suppress_small_cells(
     hidden, or failing that its total. Zeros are structural (nobody in that category) and
     are always shown. With ``enabled=False`` the table passes through unchanged.
     """
+    import pandas as pd  # see the imports: the runner imports this module without pandas
+
     report = SuppressionReport(threshold, enabled)
     if not enabled:
         return table.copy(), report
     columns = list(dict.fromkeys([*count_columns, *([total_column] if total_column else [])]))
     counts = table[columns]
-    import pandas as pd
-
     numeric = counts.apply(pd.to_numeric, errors="coerce")
     if numeric.isna().any().any() or (numeric < 0).any().any() or (numeric % 1 != 0).any().any():
         raise ValueError(f"count columns {columns} must hold whole numbers of at least 0")

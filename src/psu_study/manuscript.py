@@ -294,8 +294,7 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
     reads = {run.key(p): _sha256(p.read_bytes()) for p in [*inputs, derived_path]}
     # The names and allow lists it was scanned with, absent ones too: a list added later
     # makes the paper stale, as it does the notebooks.
-    reads.update({run.key(p): _sha256(p.read_bytes()) if p.is_file() else staging.ABSENT
-                  for p in disclosure.list_paths(run.data)})
+    reads.update({run.key(p): staging.file_digest(p) for p in disclosure.list_paths(run.data)})
     return pdf, dict(sorted(reads.items())), derived_bytes
 
 

@@ -10,6 +10,7 @@ one atomically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +20,12 @@ STAGE_ENV = "PSU_STUDY_STAGE_DIR"
 ABSENT = "absent"
 """Recorded for a file a notebook (or the paper) looked for and did not find (an optional
 list): creating it later makes what read it stale."""
+
+
+def file_digest(path: Path) -> str:
+    """What the record holds for a file a notebook or the paper read: its sha256, or
+    ``ABSENT``."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ABSENT
 MOVES_FILE = "moves.jsonl"
 READS_FILE = "reads.jsonl"
 

@@ -16,8 +16,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from .. import staging
 from ..paths import REPO_ROOT, cell_text
+from ..staging import ABSENT, file_digest
 from .layout import Layout
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -28,12 +28,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-ABSENT = staging.ABSENT
-
-
-def file_digest(path: Path) -> str:
-    """What the record holds for a file a notebook read: its sha256, or ``ABSENT``."""
-    return sha256_file(path) if path.is_file() else ABSENT
 
 
 def sha256_file(path: Path) -> str:
