@@ -13,34 +13,31 @@ build (in forked kernels) committed. A difference fails that last cell's teardow
 the file.
 """
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-MOVES_FILE = "moves.jsonl"  # psu_study.staging.MOVES_FILE: this file must not import it
+from psu_study import staging
+
 _started: dict[str, int] = {}
 """For each notebook nbval is running: how many staged writes were recorded before it."""
 
 
 def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
-    os.environ["PSU_STUDY_STAGE_DIR"] = tempfile.mkdtemp(prefix="psu-study-nbval-")
+    os.environ[staging.STAGE_ENV] = tempfile.mkdtemp(prefix="psu-study-nbval-")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("MPLBACKEND", "agg")
 
 
 def pytest_unconfigure(config):  # noqa: ARG001 - pytest's hook signature
-    stage = os.environ.pop("PSU_STUDY_STAGE_DIR", None)
+    stage = os.environ.pop(staging.STAGE_ENV, None)
     if stage:
         shutil.rmtree(stage, ignore_errors=True)
 
 
 def _moves() -> list[dict[str, str]]:
-    path = Path(os.environ["PSU_STUDY_STAGE_DIR"]) / MOVES_FILE
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return staging.read_records(Path(os.environ[staging.STAGE_ENV]), staging.MOVES_FILE)
 
 
 def _is_notebook_cell(item) -> bool:

@@ -291,10 +291,10 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
                             ignore_system_fonts=True, font_paths=[])
     except typst.TypstError as exc:
         raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
-    reads = {run.key(p): _sha256(p.read_bytes()) for p in [*inputs, derived_path]}
-    # The names and allow lists it was scanned with, absent ones too: a list added later
-    # makes the paper stale, as it does the notebooks.
-    reads.update({run.key(p): staging.file_digest(p) for p in disclosure.list_paths(run.data)})
+    # With the names and allow lists it was scanned with, absent ones too: a list added
+    # later makes the paper stale, as it does the notebooks.
+    reads = {run.key(p): staging.file_digest(p)
+             for p in [*inputs, derived_path, *disclosure.list_paths(run.data)]}
     return pdf, dict(sorted(reads.items())), derived_bytes
 
 

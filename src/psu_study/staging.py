@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 
 STAGE_ENV = "PSU_STUDY_STAGE_DIR"
+MOVES_FILE = "moves.jsonl"
+READS_FILE = "reads.jsonl"
 ABSENT = "absent"
 """Recorded for a file a notebook (or the paper) looked for and did not find (an optional
 list): creating it later makes what read it stale."""
@@ -26,8 +28,6 @@ def file_digest(path: Path) -> str:
     """What the record holds for a file a notebook or the paper read: its sha256, or
     ``ABSENT``."""
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ABSENT
-MOVES_FILE = "moves.jsonl"
-READS_FILE = "reads.jsonl"
 
 
 def stage_dir() -> Path | None:
