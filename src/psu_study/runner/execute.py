@@ -311,8 +311,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
             paper, problem = None, exc
         manifest = write_manifest(lay, run.entries, list(sources), paper)
     if make is not None:
-        write_depfile(lay, {**manifest["notebooks"], **({PAPER_KEY: paper} if paper else {})},
-                      *make)
+        write_depfile(lay, manifest, *make)
     if run.interrupted is not None:
         raise BuildInterrupted(*run.interrupted)
     if run.failed:
