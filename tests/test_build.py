@@ -168,3 +168,90 @@ def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(repo_copy):
     assert "tables/numbers/03_interviews.json" in fragments
     for key, digest in fragments.items():
         assert hashlib.sha256((repo_copy / key).read_bytes()).hexdigest() == digest, key
+
+
+def outputs(repo: Path) -> dict[str, str]:
+    """The sha256 of every file under the build's output folders (and the notebooks)."""
+    return {p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("figures", "tables", "notebooks", "paper")
+            for p in sorted((repo / folder).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_deleted_and_edited_outputs_are_made_again_by_their_writers_alone(built_repo, repo_copy):
+    """The cases issue 19 reports as "Nothing to be done": a figure, the merged numbers and
+    the paper deleted, a table one byte longer. A plain ``make`` asks the runner, which runs
+    the figure's writer (01_recruitment) and the table's (03_interviews), no other notebook,
+    merges the numbers again and typesets the paper, each file the committed bytes."""
+    for name in ("figures/recruitment_flow.png", "tables/numbers.json", "paper/paper.pdf"):
+        (repo_copy / name).unlink()
+    with open(repo_copy / "tables" / "interviews.csv", "ab") as handle:
+        handle.write(b"x")
+    assert not make_is_current(repo_copy)
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result) == ["01_recruitment", "03_interviews"], result.stdout
+    assert "typeset paper/paper.pdf (changed: paper/paper.pdf)" in result.stdout, result.stdout
+    assert outputs(repo_copy) == outputs(built_repo)
+    assert make_is_current(repo_copy)
+
+
+def replace_an_output(path: Path) -> None:
+    """An executed notebook edited by hand: one output's text replaced, still a notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    output = next(o for c in nb["cells"] for o in c.get("outputs", []) if "text/plain"
+                  in o.get("data", {}))
+    output["data"]["text/plain"] = ["edited by hand"]
+    path.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+
+
+def append_newline(path: Path) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "change", "writers"), [
+    # 02_participants wrote its own executed notebook.
+    ("notebooks/02_participants.ipynb", replace_an_output, ["02_participants"]),
+    # 04_themes wrote its numbers fragment; 06_claims and the paper read it, and need not run:
+    # the fragment is made again with the bytes they read.
+    ("tables/numbers/04_themes.json", append_newline, ["04_themes"]),
+    # The runner writes the manifest: rewritten, no notebook run.
+    ("tables/manifest.json", append_newline, []),
+], ids=["executed-notebook", "numbers-fragment", "manifest"])
+def test_an_edited_output_is_made_again_by_its_writer_alone(built_repo, repo_copy, name,
+                                                             change, writers):
+    change(repo_copy / name)
+    assert not make_is_current(repo_copy)
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result) == writers, result.stdout
+    assert "typeset" not in result.stdout, result.stdout
+    assert (repo_copy / name).read_bytes() == (built_repo / name).read_bytes()
+    assert outputs(repo_copy) == outputs(built_repo)
+    assert make_is_current(repo_copy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exported", [("DATA_DIR", "OUT_DIR"), ("DATA_DIR",), ("OUT_DIR",)])
+def test_data_dir_and_out_dir_from_the_environment_switch_nothing(repo_copy, data_copy,
+                                                                  tmp_path, exported):
+    """A cluster profile's exported OUT_DIR (or DATA_DIR) is not followed: a plain ``make``
+    stays the repository's build, with nothing to do, and says in one line that it ignored
+    them and how to pass them; typed on make's command line they still count."""
+    values = {"DATA_DIR": str(data_copy), "OUT_DIR": str(tmp_path / "out")}
+    env = {**copy_env(repo_copy), **{k: values[k] for k in exported}}
+    before = outputs(repo_copy)
+    result = subprocess.run(make_command(repo_copy), env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = [line for line in result.stdout.splitlines() if "from the environment" in line]
+    assert said == ["make: ignoring " + " ".join(f"{k}={values[k]}" for k in exported)
+                    + " from the environment; only make's command line switches to other "
+                    "data: make DATA_DIR=... OUT_DIR=..."], result.stdout
+    assert "Nothing to be done" in result.stdout, result.stdout
+    assert not (tmp_path / "out").exists() and outputs(repo_copy) == before
+    typed = subprocess.run(make_command(repo_copy, "-n", "OUT_DIR=/typed/out"), env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert '--out-dir "/typed/out"' in typed.stdout, typed.stdout
