@@ -15,8 +15,9 @@ STAMP := $(VENV)/.installed
 # and writes it only when every notebook succeeded, so a failed or interrupted build is
 # never taken for an up-to-date one.
 BUILT := build/notebooks.stamp
-# What each notebook read and imported when it last ran, written by the runner (as gcc -MMD
-# -MP writes a .d file): the one record of the graph, which make includes below.
+# What each notebook (and the paper) read, imported and wrote when it last ran, written by the
+# runner (as gcc -MMD -MP writes a .d file): the one record of the graph, which make includes
+# below. A newer input, or an output edited or deleted by hand, makes make ask the runner.
 DEPFILE := build/notebooks.d
 # Other data and an output folder outside the repository (make DATA_DIR=... OUT_DIR=...):
 # only what is typed on make's command line switches modes. A DATA_DIR or OUT_DIR exported in
@@ -133,7 +134,7 @@ report: all ## Build the static HTML report into report/ (open report/index.html
 # clone under /tmp; bench works on a copy of the work tree: neither writes into this
 # repository, so both are safe beside a build (and `make -j`).
 .PHONY: verify bench
-verify: $(STAMP) ## Outputs vs the manifest, a fresh rebuild of HEAD vs HEAD; fail naming each difference
+verify: $(STAMP) ## Check outputs against the manifest and a fresh rebuild of HEAD; name each difference
 	$(PY) -m psu_study.runner --verify
 
 bench: $(STAMP) ## Time the build against its floor, papermill, no-op and incremental make, scale
