@@ -22,7 +22,8 @@ DEPFILE := build/notebooks.d
 # Other data and an output folder outside the repository (make DATA_DIR=... OUT_DIR=...):
 # only what is typed on make's command line switches modes. A DATA_DIR or OUT_DIR exported in
 # the environment (cluster profiles set such names) is ignored, in one line that says so.
-FROM_ENVIRONMENT := $(strip $(foreach name,DATA_DIR OUT_DIR,$(if $(filter environment,$(origin $(name))),$(name))))
+FROM_ENVIRONMENT := $(strip $(foreach name,DATA_DIR OUT_DIR, \
+	$(if $(filter environment,$(origin $(name))),$(name))))
 ifneq ($(FROM_ENVIRONMENT),)
 $(info make: ignoring $(foreach name,$(FROM_ENVIRONMENT),$(name)=$($(name))) from the environment; \
 only make's command line switches to other data: make DATA_DIR=... OUT_DIR=...)
