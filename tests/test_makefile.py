@@ -110,3 +110,20 @@ def test_lint_is_a_target_of_its_own_over_code_tests_benchmarks_and_notebooks(sc
     result = make(scratch, "-n", "-o", str(scratch.parent / "venv" / ".installed"), "lint")
     ruff = " -m ruff check src tests benchmarks conftest.py notebooks"
     assert result.stdout.strip().endswith(ruff), result.stdout
+
+
+def test_paper_and_report_honour_data_dir_and_out_dir(scratch: Path):
+    """Both build the run the command line names (the paper is the runner's last step) and
+    the report reads and writes under OUT_DIR: nothing of other data lands in the work
+    tree."""
+    installed = str(scratch.parent / "venv" / ".installed")
+    folders = ["DATA_DIR=/secure/study", "OUT_DIR=/secure/out"]
+    runner = ' -m psu_study.runner --data-dir "/secure/study" --out-dir "/secure/out"'
+    for target in ("paper", "report"):
+        result = make(scratch, "-n", "-o", installed, target, *folders)
+        assert result.returncode == 0 and runner in result.stdout, result.stdout
+    report = result.stdout.splitlines()[-1]
+    assert report.endswith(' -m psu_study.report --out "/secure/out/report" --figures-dir '
+                           '"/secure/out/figures" --tables-dir "/secure/out/tables" '
+                           '--notebooks-dir "/secure/out/notebooks" --data-dir '
+                           '"/secure/study"'), report
