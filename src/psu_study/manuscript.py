@@ -498,10 +498,15 @@ def people_and_losses(study, numbers: dict) -> dict[str, object]:
     coders = study.coders.sort_values("coder")
     interviewers = [c.coder for c in coders.itertuples() if "interviewer" in c.role]
     contacted, interested = _number(numbers, "n_contacted"), _number(numbers, "n_interested")
-    return {"interviewers": " and ".join(interviewers) or "not named in the coders' data",
-            "coders": " and ".join(coders["coder"]),
+    return {"interviewers": series(interviewers) or "not named in the coders' data",
+            "coders": series(list(coders["coder"])),
             "n_no_reply": contacted - interested,
             "n_no_consent": interested - _number(numbers, "n_consented")}
+
+
+def series(names: list[str]) -> str:
+    """Names as the paper lists them: "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def unnamed_quotations(study) -> list[str]:
