@@ -39,10 +39,6 @@ ALLOWED = (
     re.compile(r'numbering: "[^"]*"'),
     # The COREQ item numbers: counted from the checklist's list, starting at one.
     re.compile(r"enumerate\(start: 1\)"),
-    # The reference to the checklist's paper (its title, year, volume and pages) and its
-    # short citation in the text.
-    re.compile(r"Tong A, Sainsbury P, Craig J\. [^\n]*"),
-    re.compile(r"Tong et al\. 2007"),
 )
 """What the scan lets through, each with why. Everything else that looks like a number (a
 digit not inside a name such as ``n_participants_code_C1_2``) is a typed figure."""
