@@ -208,6 +208,7 @@ def test_limitations_and_conclusions_come_from_the_data(built):
     _, text, _ = built
     limits = text[text.index("4.1 Limitations"):text.index("4.2 Conclusions")]
     for fact in ("8 participants", "of the 20 trainees contacted", "response 50%",
+                 "95% CI 27.2–72.8%; interviewed 40%",
                  "65.2% of the PSU’s users", "one Deanery", "telephone",
                  "participants.csv (training_stage)", "cannot be carried over to male"):
         assert fact in limits, fact
