@@ -21,8 +21,11 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import qda, schema, staging
+from psu_study import manuscript, qda, schema, staging
 from psu_study.validation import read_table
+
+from .test_paper import text_of
+from .test_paper_rules import font_sizes, glued_marks
 
 REPO = Path(__file__).resolve().parents[1]
 XSD_DIR = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
@@ -395,3 +398,12 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     assert not list((out / "figures").glob("agreement*"))
     fragment = json.loads((out / "tables" / "numbers" / "05_agreement.json").read_text())
     assert fragment == {"n_coder_pairs_compared": 0}
+    # The paper, the build's last step, follows the manuscript's rules on these data too: no
+    # mark against a numeral, nothing under 7 pt, and the declarations this project's data
+    # do not give (no statements.yml) said to be not stated, with a warning for each.
+    paper = out / "paper" / "paper.pdf"
+    text = text_of(paper)
+    assert glued_marks(text) == []
+    assert min(size for _, size, _ in font_sizes(paper)) >= 7 - 1e-6
+    assert text.lower().count("not stated in the source article") >= len(manuscript.STATEMENT_ITEMS)
+    assert "warning: paper: funding: not stated" in run.stderr + run.stdout
