@@ -1,0 +1,154 @@
+"""Claims of README.md that no other test held, each checked here on the committed project
+(fast: no kernel, no build). Each test names the README section and quotes the claim; a
+claim held elsewhere names this README reference in that test's docstring instead
+(``grep -rn "README, section" tests``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+
+from psu_study.paths import FIGURES_DIR, REPO_ROOT, TABLES_DIR
+
+MANIFEST = json.loads((TABLES_DIR / "manifest.json").read_text(encoding="utf-8"))
+
+
+def make_dry(*args: str) -> str:
+    """What ``make`` would run (``-n``: nothing runs), with the environment taken as built."""
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed",
+                             *args], capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=60, check=True)
+    return result.stdout
+
+
+def test_make_help_lists_every_target():
+    """README, section Two commands: "`make help` lists all targets"."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = {name for line in re.findall(r"^\.PHONY:(.*)$", makefile, re.MULTILINE)
+             for name in line.split()}
+    listed = subprocess.run(["make", "--no-print-directory", "help"], capture_output=True,
+                            text=True, cwd=REPO_ROOT, timeout=60, check=True).stdout
+    shown = {line.split()[0] for line in listed.splitlines() if line.strip()}
+    assert len(phony) >= 5
+    assert phony <= shown, sorted(phony - shown)
+
+
+def test_make_lab_starts_jupyterlab_on_loopback_opened_on_the_notebooks():
+    """README, section Two commands: "`make lab` starts JupyterLab on loopback with the
+    project's kernel (`psu-study`), opened on `notebooks/`" (section Exploring: "on
+    `127.0.0.1`"). The kernel itself is the one the environment installs (.venv's
+    kernelspec; tests/test_kernel_transport.py starts it by that name)."""
+    command = make_dry("lab")
+    assert "jupyter lab" in command
+    assert "--ip=127.0.0.1" in command
+    assert "default_url=/lab/tree/notebooks" in command
+
+
+def test_make_test_runs_pytest_over_two_xdist_workers_file_by_file():
+    """README, section Tests: pytest "with pytest-xdist (`-n auto --dist loadfile`: ... each
+    file stays on one worker)" and "prints the ten slowest tests"; ruff first."""
+    command = make_dry("test")
+    assert command.index("ruff check") < command.index("-m pytest")
+    assert re.search(r"-m pytest -n auto --dist loadfile\b", command)
+    assert "--durations=10" in command and "--nbval" in command
+
+
+def test_the_makefile_unexports_pythondontwritebytecode():
+    """README, section Performance: "The Makefile unexports `PYTHONDONTWRITEBYTECODE`"."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^unexport PYTHONDONTWRITEBYTECODE$", makefile, re.MULTILINE)
+
+
+def test_the_lock_says_how_it_was_made_from_pyproject():
+    """README, section Two commands: "The lock is made from `pyproject.toml` with the command
+    written at its top (`uv pip compile ... --generate-hashes`)"."""
+    head = (REPO_ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()[:3]
+    command = next(line for line in head if "uv pip compile" in line)
+    assert "pyproject.toml" in command and "--generate-hashes" in command
+    assert "-o requirements.lock" in command
+
+
+# The outputs the README's table gives each notebook (section What it computes), by name.
+OUTPUTS = {
+    "01_recruitment": ["figures/recruitment_flow", "tables/recruitment_stages",
+                       "tables/recruitment_rates"],
+    "02_participants": ["figures/participants_female_share",
+                        "tables/participants_female_share", "tables/table1_training_roles"],
+    "03_interviews": ["figures/interview_durations", "figures/interview_timeline",
+                      "tables/interviews"],
+    "04_themes": ["figures/themes_heatmap", "figures/thematic_map", "tables/themes_prevalence",
+                  "tables/table2_quotations"],
+    "05_agreement": ["figures/agreement", "tables/agreement_participant",
+                     "tables/agreement_character", "tables/codebook.qdc", "tables/coding.qdpx"],
+    "06_claims": ["tables/claims"],
+    "07_explore": [],
+}
+
+
+def outputs_of(notebook: str) -> set[str]:
+    return set(MANIFEST["notebooks"][notebook]["outputs"])
+
+
+def test_each_notebook_writes_the_outputs_the_readme_names():
+    """README, section What it computes: the table's "outputs" column, notebook by notebook
+    ("`07_explore` ... nothing: an interactive companion"); section Layout, "Figures are
+    written as 300 dpi PNG and PDF; tables as CSV, Markdown and LaTeX" (the dpi:
+    tests/test_figures.py)."""
+    assert set(MANIFEST["notebooks"]) == set(OUTPUTS)
+    for notebook, names in OUTPUTS.items():
+        written = outputs_of(notebook)
+        for name in names:
+            if "." in name.split("/")[-1]:  # a file named with its extension (REFI-QDA)
+                expected = {name}
+            elif name.startswith("figures/"):
+                expected = {f"{name}.png", f"{name}.pdf"}
+            else:
+                expected = {f"{name}.csv", f"{name}.md", f"{name}.tex"}
+            assert expected <= written, (notebook, sorted(expected - written))
+    figures_or_tables = {k for k in outputs_of("07_explore") if not k.startswith("notebooks/")}
+    assert figures_or_tables == set()
+
+
+def test_the_manifest_records_what_the_readme_says():
+    """README, section What it computes: "`tables/manifest.json` records, for every output,
+    its sha256, the notebook that wrote it, the data files it read (with their sha256), its
+    parameters and the versions of Python and the key packages"."""
+    for notebook, entry in MANIFEST["notebooks"].items():
+        assert entry["notebook"] == f"notebooks/{notebook}.ipynb"
+        assert entry["parameters"] == {}  # the default run: the notebooks as committed
+        for key, digest in entry["outputs"].items():
+            path = REPO_ROOT / key
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, key
+        for key, digest in entry["reads"].items():
+            path = REPO_ROOT / key if not key.startswith("repo/") else REPO_ROOT / key[5:]
+            expected = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() \
+                else "absent"
+            assert digest == expected, key
+    assert any(key.startswith("data/") for key in MANIFEST["notebooks"]["01_recruitment"]
+               ["reads"])
+    environment = MANIFEST["environment"]
+    assert re.fullmatch(r"3\.\d+\.\d+", environment["python"])
+    assert {"pandas", "matplotlib", "scipy"} <= set(environment["packages"])
+
+
+def test_numbers_go_to_json_and_to_latex_macros_under_stable_keys():
+    """README, section What it computes: "Headline numbers go under stable keys to
+    `tables/numbers.json` and, as LaTeX macros (`\\newcommand{\\nContacted}{20}`), to
+    `tables/numbers.tex`" (the naming rule: tests/test_numbers_tex.py)."""
+    numbers = json.loads((TABLES_DIR / "numbers.json").read_text(encoding="utf-8"))
+    assert numbers["n_contacted"] == 20
+    assert r"\newcommand{\nContacted}{20}" in (TABLES_DIR / "numbers.tex").read_text(
+        encoding="utf-8")
+    assert MANIFEST["combined"]["tables/numbers.json"] == hashlib.sha256(
+        (TABLES_DIR / "numbers.json").read_bytes()).hexdigest()
+
+
+def test_the_readmes_images_are_committed_figures():
+    """README: every figure it shows (`![...](figures/...)`) is a committed output."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r"!\[[^\]]*\]\((figures/[^)]+)\)", readme)
+    assert shown
+    for name in shown:
+        assert (FIGURES_DIR.parent / name).is_file(), name
