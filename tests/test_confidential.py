@@ -251,10 +251,14 @@ def test_plain_papermill_on_other_data_is_refused_with_the_work_tree_clean(proje
 @pytest.mark.slow
 def test_other_data_named_by_the_environment_is_refused_with_the_work_tree_clean(
         project, secure_study, tmp_path):
+    """README, section Running on other data: "the environment variables keep a server's
+    paths out of" the notebook papermill writes (here the refused one it still writes)."""
     result = papermill(project, tmp_path / "out.ipynb", PSU_STUDY_DATA_DIR=str(secure_study))
     assert result.returncode != 0
     assert REFUSED in result.stderr and "(PSU_STUDY_DATA_DIR)" in result.stderr
     assert git_status(project) == ""
+    executed = (tmp_path / "out.ipynb").read_text(encoding="utf-8")
+    assert REFUSED in executed and str(secure_study.parent) not in executed
 
 
 @pytest.mark.slow

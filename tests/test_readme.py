@@ -9,8 +9,22 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 
-from psu_study.paths import FIGURES_DIR, REPO_ROOT, TABLES_DIR
+import nbformat
+import pypdf
+import pytest
+
+from psu_study.paths import (
+    FIGURES_DIR,
+    NOTEBOOKS_DIR,
+    PAPER_DIR,
+    PAPER_SOURCE,
+    REPO_ROOT,
+    TABLES_DIR,
+)
+
+from .conftest import executed, run_make
 
 MANIFEST = json.loads((TABLES_DIR / "manifest.json").read_text(encoding="utf-8"))
 
@@ -152,3 +166,103 @@ def test_the_readmes_images_are_committed_figures():
     assert shown
     for name in shown:
         assert (FIGURES_DIR.parent / name).is_file(), name
+
+
+def test_the_published_quotations_are_23_and_22_name_their_participant(study):
+    """README, introduction: "the 23 quotations of the Results, 22 of them attributed to a
+    participant" (the article's Results; the one left is attributed to "one participant",
+    so its participant_id is marked synthetic). That each is verbatim in the article:
+    tests/test_article_text.py."""
+    published = study.segments[study.segments["provenance"].str.startswith("published")]
+    assert len(published) == 23
+    placed = published["provenance"].str.contains(r"synthetic:[^)]*participant_id")
+    assert (~placed).sum() == 22
+
+
+def test_uv_is_pinned_in_the_makefile_and_typst_comes_from_the_lock():
+    """README, section Two commands: "installs uv (pinned in the Makefile)"; section The
+    paper: "with Typst from the `typst` wheel in the lock (no TeX, no Node)"."""
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^UV_VERSION := \d+\.\d+\.\d+$", makefile, re.MULTILINE)
+    assert "uv==$(UV_VERSION)" in makefile
+    lock = (REPO_ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert re.search(r"^typst==\S+ \\$", lock, re.MULTILINE)
+
+
+def test_the_paper_has_the_parts_the_readme_lists():
+    """README, section The paper: "a structured abstract, Methods, Results with every figure
+    and Tables 1 and 2, the claims ledger's summary (Appendix A) and the COREQ checklist,
+    item by item (Appendix B)" (every figure, and the 32 COREQ items: tests/test_paper.py)."""
+    reader = pypdf.PdfReader(PAPER_DIR / "paper.pdf")
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+    abstract = text[:text.index("1 Introduction")]
+    order = [abstract.index(f"{part}. ") for part in
+             ("Background", "Methods", "Results", "Conclusions")]
+    assert order == sorted(order)
+    for heading in ("Methods", "Results", "Discussion"):
+        assert re.search(rf"\d {heading} ", text), heading
+    assert "Table 1: " in text and "Table 2: " in text
+    assert text.index("A The claims ledger") < text.index("B COREQ checklist")
+
+
+def test_explore_keeps_interactive_off_and_shows_the_binomial_tail():
+    """README, section Exploring and reading the report: "the exact binomial tail, 0.033 for
+    8 of 8 at 259/397"; "the committed notebook keeps it `False`" (``interactive``)."""
+    nb = nbformat.read(NOTEBOOKS_DIR / "07_explore.ipynb", as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r"^interactive = False$", parameters.source, re.MULTILINE)
+    assert round((259 / 397) ** 8, 3) == 0.033  # by hand, as the README rounds it
+    shown = re.findall(r"0\.03\d+", json.dumps([c.get("outputs", []) for c in nb.cells]))
+    assert shown and {round(float(v), 3) for v in shown} == {0.033}
+
+
+IMPORTS = """
+import importlib, json, pkgutil, sys
+from psu_study.runner import compat
+compat.skip_slow_optional_imports()  # as the runner does before it reads any notebook
+import nbformat
+from psu_study import disclosure
+nb = nbformat.read(sys.argv[1], as_version=4)
+nbformat.validate(nb)
+disclosure.scan_notebook(nb, "notebooks/03_interviews.ipynb", (), ())
+scanned = sorted(m for m in ("pandas", "rfc3987_syntax") if sys.modules.get(m) is not None)
+import psu_study
+for found in pkgutil.walk_packages(psu_study.__path__, "psu_study."):
+    if not found.name.endswith(("__main__", "pytest_startup")):
+        importlib.import_module(found.name)
+heavy = ("seaborn", "matplotlib.pyplot", "scipy.stats", "statsmodels")
+print(json.dumps([scanned, sorted(m for m in heavy if m in sys.modules)]))
+"""
+
+
+def test_heavy_imports_wait_until_they_are_used():
+    """README, section Performance: "the fork server imports only what the notebooks it runs
+    need (no seaborn, which nothing imports; no pyplot), scipy.stats and statsmodels load only
+    where they are used, the runner scans executed notebooks without importing pandas", and
+    "the runner does not import `rfc3987_syntax`". In a fresh interpreter: the runner's scan
+    of an executed notebook (validated as nbformat validates it), then every module of the
+    package imported, without calling them."""
+    result = subprocess.run([sys.executable, "-c", IMPORTS,
+                             str(NOTEBOOKS_DIR / "03_interviews.ipynb")],
+                            capture_output=True, text=True, timeout=120, check=True)
+    scanned, heavy = json.loads(result.stdout)
+    assert scanned == []
+    assert heavy == []
+
+
+@pytest.mark.slow
+def test_editing_the_papers_source_retypesets_it_and_reruns_no_notebook(repo_copy):
+    """README, section The paper: "editing `paper/paper.typ` retypesets the paper and reruns
+    no notebook"."""
+    source = repo_copy / PAPER_SOURCE.relative_to(REPO_ROOT)
+    before = (repo_copy / "paper" / "paper.pdf").read_bytes()
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("= Discussion <sec-discussion>",
+                                   "= Discussion, edited <sec-discussion>", 1),
+                      encoding="utf-8")
+    assert source.read_text(encoding="utf-8") != text
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert executed(result) == []
+    assert "typeset paper/paper.pdf" in result.stdout, result.stdout
+    assert (repo_copy / "paper" / "paper.pdf").read_bytes() != before
