@@ -203,7 +203,9 @@ def test_file_over_a_small_size_limit(data: Path) -> None:
 def test_big_sparse_file_refused_before_reading(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 200 MB file (sparse: made in milliseconds) is refused from its size alone."""
+    """A 200 MB file (sparse: made in milliseconds) is refused from its size alone.
+
+    README, section Security notes: "The loader refuses any file over 128 MiB before reading it"."""
     with open(data / "segments.csv", "r+b") as handle:
         handle.truncate(200 * 2**20)
     read_bytes = pathlib.Path.read_bytes

@@ -118,7 +118,9 @@ def test_out_dir_inside_the_repository_is_refused_by_make(data_copy):
 def test_real_data_mode_leaves_the_repository_untouched(second_study_build):
     """The session's real-data-mode build (conftest's ``second_study_build``: the runner with
     --data-dir and --out-dir on another study, every notebook and the paper) wrote all it
-    made under its out folder, and nothing in the repository's data, outputs or paper."""
+    made under its out folder, and nothing in the repository's data, outputs or paper.
+
+    README, section Running on other data: "writes everything they produce ... under `OUT_DIR`"."""
     out, _ = second_study_build
     assert (out / "tables" / "numbers.json").exists()
     assert (out / "notebooks" / "01_recruitment.ipynb").exists()
@@ -168,7 +170,9 @@ def test_no_output_holds_a_path_of_the_machine(second_study_build):
 
 def test_only_contract_files_are_tracked_under_data():
     """Confidential files dropped into data/ are never committed: data/private/ is ignored,
-    and anything else tracked under data/ must be a file of the data contract."""
+    and anything else tracked under data/ must be a file of the data contract.
+
+    README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
     tracked = run("git", "ls-files", "data").stdout.split()
     allowed = {f"data/{t.file}" for t in schema.TABLES.values()} | {"data/README.md"}
     strays = [f for f in tracked if f not in allowed
@@ -180,6 +184,7 @@ def test_only_contract_files_are_tracked_under_data():
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_out_folder_is_ignored():
+    """README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
 
 
@@ -240,7 +245,9 @@ def test_plain_papermill_on_other_data_is_refused_with_the_work_tree_clean(proje
                                                                            secure_study,
                                                                            tmp_path):
     """The issue's case: `papermill notebooks/02_participants.ipynb out.ipynb -p data_dir
-    /secure/study` once rewrote tables/table1_training_roles.*."""
+    /secure/study` once rewrote tables/table1_training_roles.*.
+
+    README, section Running on other data: "The same rule holds on every route"."""
     result = papermill(project, tmp_path / "out.ipynb", "-p", "data_dir", str(secure_study))
     assert result.returncode != 0
     assert "OutputDirError" in result.stderr and REFUSED in result.stderr, result.stderr[-2000:]

@@ -25,6 +25,7 @@ def nbval(notebook: str, data_dir, out) -> subprocess.CompletedProcess[str]:
 
 
 def test_nbval_fails_on_a_changed_value(data_copy, tmp_path):
+    """README, section Tests: "a changed data value is shown to make nbval fail"."""
     # That nbval passes on the unchanged data is what `make test`'s own nbval run over
     # notebooks/ shows: running it again here would prove the same thing twice.
     path = data_copy / "interviews.csv"
