@@ -360,3 +360,17 @@ def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, dat
     with pytest.raises(manuscript.disclosure.DisclosureError, match="manuscript.json"):
         manuscript.build(manuscript.Run(data_copy, run.tables, run.figures, run.out))
     assert not run.out.exists()
+
+
+def test_the_paper_of_other_data_is_refused_inside_the_repository(tmp_path):
+    """Study data never reach the work tree by the paper's own command either
+    (`python -m psu_study.manuscript --data-dir ...` without --out-dir): refused before
+    anything is typeset or written (issue 19, requirement 2)."""
+    other = shutil.copytree(DATA_DIR, tmp_path / "study")
+    before = {p: p.stat().st_mtime_ns for p in (TABLES_DIR / "manuscript.json",
+                                                DATA_DIR.parent / "paper" / "paper.pdf")}
+    assert manuscript.main(["--data-dir", str(other)]) == 1
+    with pytest.raises(manuscript.ManuscriptError, match="--tables-dir would put its"):
+        manuscript.build(manuscript.Run(other, TABLES_DIR, FIGURES_DIR,
+                                        tmp_path / "paper.pdf"))
+    assert {p: p.stat().st_mtime_ns for p in before} == before

@@ -116,15 +116,19 @@ class OutputDirError(ValueError):
     committed."""
 
 
+def outputs_inside(data: Path, outputs: dict[str, Path]) -> list[str]:
+    """The names of ``outputs`` that would put results of ``data`` into the work tree: none
+    for the repository's own data, else those whose folder lies inside the repository."""
+    if is_repository_data(data):
+        return []
+    return [name for name, folder in outputs.items() if inside_repository(folder)]
+
+
 def check_output_dirs(dirs: StudyDirs, data_dir: str | os.PathLike[str] | None = None) -> None:
     """Refuse, before anything is written, other data whose figures or tables would land in
     the work tree: every route (the runner, papermill, nbval, JupyterLab) passes here.
     ``data_dir`` is the notebook's parameter, to say where the data folder was named."""
-    if is_repository_data(dirs.data):
-        return
-    inside = [name for name, folder in (("figures_dir", dirs.figures),
-                                        ("tables_dir", dirs.tables))
-              if inside_repository(folder)]
+    inside = outputs_inside(dirs.data, {"figures_dir": dirs.figures, "tables_dir": dirs.tables})
     if not inside:
         return
     named = "parameter data_dir" if _given(data_dir) else ENV["data_dir"]
