@@ -141,13 +141,13 @@ def pdf_streams(data: bytes) -> list[bytes]:
 
 
 def test_no_output_holds_a_path_of_the_machine(second_study_build):
-    """docs/confidential-data.md, "Real-data mode": no output shows a server's directory
-    layout. The session's real-data build wrote into a folder with a distinctive name,
-    from data inside the repository (tests/fixtures/second_study): no executed notebook,
-    table, sidecar, the manifest or the paper (its bytes and its inflated streams) holds
-    that name, the output folder's absolute path, the data folder's or the repository's.
-    The folders are named by role (``<data_dir>``, ``<out_dir>/tables``) or relative to
-    the repository (issue 19, requirement 6)."""
+    """docs/confidential-data.md, "Real-data mode", and README, section Security notes: "no output
+    names a server's folders". The session's real-data build wrote into a folder with a
+    distinctive name, from data inside the repository (tests/fixtures/second_study): no executed
+    notebook, table, sidecar, the manifest or the paper (its bytes and its inflated streams)
+    holds that name, the output folder's absolute path, the data folder's or the repository's.
+    The folders are named by role (``<data_dir>``, ``<out_dir>/tables``) or relative to the
+    repository (issue 19, requirement 6)."""
     out, _ = second_study_build
     assert SECOND_STUDY_OUT in str(out)
     machine = [SECOND_STUDY_OUT, str(out), str(out.resolve()), str(STUDY), str(REPO),

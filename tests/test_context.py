@@ -58,6 +58,9 @@ def other_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_other_data_with_the_repositorys_output_folders_is_refused(other_data):
+    """README, section Running on other data: "data other than the repository's own `data/`
+    ... whose figures or tables folder lies inside the repository is refused before anything
+    is written, in one line naming the parameters and variables to set"."""
     with pytest.raises(OutputDirError) as refused:
         open_study("02_participants", other_data, None, None, tables=["participants"])
     message = str(refused.value)
@@ -83,7 +86,8 @@ def test_the_refusal_names_the_variable_that_chose_the_data(other_data, monkeypa
 def test_an_output_folder_that_resolves_into_the_repository_is_refused(other_data, tmp_path,
                                                                          monkeypatch):
     """A link from outside to the repository's figures/, or a relative path climbing back
-    into it, is inside the repository once resolved."""
+    into it, is inside the repository once resolved (README, section Running on other data:
+    "links and relative paths resolved")."""
     (tmp_path / "figures").symlink_to(REPO / "figures", target_is_directory=True)
     with pytest.raises(OutputDirError, match="figures_dir would write"):
         open_outputs("06_claims", other_data, tmp_path / "figures", tmp_path / "tables")

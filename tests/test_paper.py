@@ -365,7 +365,9 @@ def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, dat
 def test_the_paper_of_other_data_is_refused_inside_the_repository(tmp_path):
     """Study data never reach the work tree by the paper's own command either
     (`python -m psu_study.manuscript --data-dir ...` without --out-dir): refused before
-    anything is typeset or written (issue 19, requirement 2)."""
+    anything is typeset or written (issue 19, requirement 2). README, section Security notes:
+    "Every notebook's first cell, and the paper's command, refuse data other than `data/`
+    whose outputs would land inside the repository"."""
     other = shutil.copytree(DATA_DIR, tmp_path / "study")
     before = {p: p.stat().st_mtime_ns for p in (TABLES_DIR / "manuscript.json",
                                                 DATA_DIR.parent / "paper" / "paper.pdf")}
