@@ -52,6 +52,9 @@ def manifest() -> dict:
 
 
 def test_an_index_a_datasheet_and_a_page_per_notebook(site):
+    """README, section Exploring and reading the report: "`python -m psu_study.report --out
+    DIR` writes elsewhere" (``site`` is built by ``build_report``, which ``--out`` calls, into
+    a temporary folder)."""
     assert (site / "index.html").is_file()
     assert (site / "data" / "index.html").is_file()
     for path in sorted(NOTEBOOKS_DIR.glob(report.NOTEBOOK_GLOB)):
