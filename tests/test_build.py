@@ -53,11 +53,13 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_out_dir_inside_the_repository_is_refused():
+    """README, section Running on other data: "An `OUT_DIR` inside the repository is refused"."""
     with pytest.raises(BuildError, match="inside the repository"):
         layout(DATA, REPO_ROOT / "out")
 
 
 def test_other_data_without_out_dir_is_refused(data_copy):
+    """README, section Running on other data: "other data without an `OUT_DIR` is refused"."""
     with pytest.raises(BuildError, match="needs OUT_DIR"):
         layout(data_copy, None)
 
@@ -65,7 +67,9 @@ def test_other_data_without_out_dir_is_refused(data_copy):
 def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
     """The committed outputs are current: ``make`` on a fresh clone (the tracked files,
     conftest's ``built_repo``) runs no notebook and typesets nothing, and then has nothing to
-    do. (A build from nothing runs every notebook: tests/test_second_study.py.)"""
+    do. (A build from nothing runs every notebook: tests/test_second_study.py.)
+
+    README, section Two commands: "A second `make` executes nothing"."""
     log = (built_repo.parent / "built-repo.log").read_text()
     ran = [line for line in log.splitlines() if line.strip().startswith(("done ", "typeset"))]
     assert ran == [], f"the work tree's outputs are stale (run make): {log}"
@@ -76,6 +80,8 @@ def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
 
 
 def test_a_data_change_reruns_only_its_readers(repo_copy):
+    """README, section Two commands: "`make` re-executes only the notebooks whose inputs
+    changed"."""
     entries = manifest(repo_copy)["notebooks"]
     readers = sorted(n for n, e in entries.items() if "data/interviews.csv" in e["reads"])
     assert "03_interviews" in readers and "01_recruitment" not in readers
@@ -95,7 +101,10 @@ def test_a_data_change_reruns_only_its_readers(repo_copy):
 def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
     """The ledger is read by 06_claims alone: a published value the data contradict (the
     article's 20 contacted, Methods > Participants and recruitment, changed to 21) reruns
-    it, and it fails naming the claim, again on the next make."""
+    it, and it fails naming the claim, again on the next make.
+
+    README, section Two commands: "A failed build (a claim that no longer holds, bad data) fails
+    again on the next `make`"."""
     edit(repo_copy / "claims" / "ledger.yaml", 'published: "20"', 'published: "21"')
     assert would_run(repo_copy) == ["06_claims"] and not make_is_current(repo_copy)
     for _ in range(2):
@@ -106,6 +115,7 @@ def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
 
 
 def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
+    """README, section Two commands: "editing the report's template reruns no notebook"."""
     templates = repo_copy / "src" / "psu_study" / "templates"
     for path in (templates / "site.css", templates / "index.html.j2"):
         path.write_text(path.read_text() + "\n/* edited */\n")
@@ -114,6 +124,8 @@ def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
 
 
 def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
+    """README, section Two commands: "editing `themes.py` reruns exactly the three notebooks that
+    import it"."""
     # 04_themes imports psu_study.themes; 05_agreement imports psu_study.agreement, which
     # imports themes; 07_explore imports psu_study.explore, which imports themes. The other
     # notebooks import neither, directly or through another module.
@@ -131,7 +143,10 @@ def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
 
 def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
     """A notebook that looked for data/disclosure/names.txt and found none is stale once the
-    analyst adds one: its outputs must be scanned for the new names."""
+    analyst adds one: its outputs must be scanned for the new names.
+
+    README, section Two commands: "the files they read (data, the claims ledger, disclosure lists,
+    the merged numbers)"."""
     entries = manifest(repo_copy)["notebooks"]
     lookers = sorted(n for n, e in entries.items()
                      if e["reads"].get("data/disclosure/names.txt") == "absent")
@@ -144,6 +159,7 @@ def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
 
 
 def test_the_lock_reruns_every_notebook(repo_copy):
+    """README, section Two commands: "the project's modules they import ... and the lock"."""
     path = repo_copy / "requirements.lock"
     path.write_text(path.read_text() + "\n")
     assert would_run(repo_copy) == NOTEBOOKS

@@ -46,6 +46,8 @@ def text(out) -> str:
 
 
 def test_the_paper_is_written_under_out_dir(out):
+    """README, section The paper: "Under `make DATA_DIR=... OUT_DIR=...` it is written to
+    `OUT_DIR/paper/paper.pdf`"."""
     assert (out / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
     assert not (out / "paper.pdf").exists()
 
@@ -111,6 +113,8 @@ def test_coders_and_themes_come_from_the_data(text):
 
 
 def test_agreement_narrows_with_a_note_and_no_character_figures(text):
+    """README, section The paper: "what those data lack (a second coder, transcripts, published
+    quotations) is said in the text"."""
     # No transcripts/ folder: no character-level agreement, a sentence says why.
     assert ("Agreement on each character was not computed: the data hold no transcripts/ "
             "folder") in text

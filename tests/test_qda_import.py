@@ -217,6 +217,8 @@ def nvivo_sources() -> list[Src]:
 
 
 def test_nvivo_export_found_by_its_case_with_the_reading_in_the_summary(tmp_path):
+    """README, section A team with NVivo: "The importer reads the offset convention from the text
+    ... and prints which reading won and by what margin"."""
     path = qdpx(tmp_path / "NVivo.qdpx", nvivo_sources())
     report = qda.import_project(path, tmp_path / "out")
     assert report.participants == {"Transcript A": "P3"}
@@ -279,6 +281,8 @@ def anonymous_sources() -> list[Src]:
 
 
 def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, capsys):
+    """README, section A team with NVivo: "Sources whose names carry no participant number are
+    numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
     assert qda.main([str(path), "--out", str(out)]) == 0
@@ -302,6 +306,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
 
 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
+    """README, section A team with NVivo: "(`--auto-map` does so whatever the names)"."""
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
     report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
@@ -369,6 +374,8 @@ CONTRACT_FILES = {
 
 
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
+    """README, section A team with NVivo: "import it, ... add the four files a QDA project cannot
+    hold, and build"."""
     # Three transcripts, each coded by AB (the only coder), one named only by its file.
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
                Src(2, BOM + TEXT_NVIVO.encode("utf-8"), [(s, e, "") for s, e in NVIVO],

@@ -41,6 +41,7 @@ from .paths import (
     REPO_ROOT,
     TABLES_DIR,
     display_path,
+    outputs_inside,
     record_folders,
     record_key,
 )
@@ -583,6 +584,11 @@ def build(run: Run | None = None) -> dict:
     entry. The runner does this as a build's last step and records the entry; this is the
     same step alone, for tests and for a paper typeset from another run's outputs."""
     run = run or Run()
+    inside = outputs_inside(run.data, {"--tables-dir": run.tables, "--out": run.out.parent})
+    if inside:  # the paper and its derived data would carry other data into the work tree
+        raise ManuscriptError(f"data from {display_path(run.data)} is not the repository's "
+                              f"data/, and {' and '.join(inside)} would put its results inside the "
+                              "repository: pass --out-dir, a build's OUT_DIR outside it")
     pdf, entry = paper(run)
     write_pdf(run, pdf)
     return entry
