@@ -356,6 +356,10 @@ def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame
     is computed. Each narrowing is said in ``notes``."""
     comparison = Comparison(coder_pairs(segments, coders))
     active = [c for c in coders["coder"] if c in set(segments["coder"])]
+    idle = [c for c in coders["coder"] if c not in active]
+    if idle:
+        comparison.notes.append(f"{', '.join(idle)} (listed in coders.csv) coded no "
+                                "transcript: left out of every comparison.")
     if not comparison.pairs:
         why = (f"only {active[0]} coded" if len(active) == 1
                else "no transcript was coded by two coders")

@@ -294,9 +294,12 @@ def numbers_key(level: str, code_id: str) -> str:
 
 
 def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
-            coder: str) -> dict:
+            coder: str, coders: pd.DataFrame) -> dict:
     """Counts of themes and how many participants each node was coded for (on ``coder``'s
-    coding); and who coded how many transcripts (the double coding)."""
+    coding); and how many transcripts each coder of coders.csv coded (the double coding),
+    0 for one who coded nothing (a QDA project's user with no codings): every listed coder
+    has a count, so nothing downstream meets a missing key. ``n_coders`` counts those who
+    coded something."""
     values: dict[str, object] = {
         "prevalence_coder": coder,
         "n_themes": int((table["level"] == "theme").sum()),
@@ -309,9 +312,9 @@ def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFr
     for level, code_id, n in zip(table["level"], table["code_id"], table["n_participants"],
                                  strict=True):
         values[numbers_key(level, code_id)] = int(n)
-    transcripts = segments.groupby("coder")["participant_id"].nunique()
+    transcripts = transcripts_per_coder(segments, coders)
     n = len(participants)
-    values["n_coders"] = int(len(transcripts))
+    values["n_coders"] = int((transcripts > 0).sum())
     for who, count in transcripts.items():
         values[f"n_transcripts_coded_{who}"] = int(count)
         values[f"pct_transcripts_coded_{who}"] = 100 * int(count) / n if n else None
