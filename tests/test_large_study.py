@@ -114,9 +114,14 @@ def write_study(folder: Path) -> Path:
                 coded.append((k, "C2", f"T{j}b"))  # k <= j <= 10: always within P1..P20
         if k > 40:
             coded.append((k, "C4", "T10"))
+    # Two of C1's segments stand as quotations (provenance "published", which is what puts a
+    # segment in Table 2; these are made up, as every value here is), under names that begin
+    # like formulas: the paper matches Table 2's rows to their theme by name.
+    quoted = {(2, "C1", "T2a"): "It kept coming back", (3, "C1", "T3a"): "The sums were wrong"}
     _rows(folder / "segments.csv", ["segment_id", "participant_id", "coder", "code_id", "text",
                                     "start", "end", "source", "provenance"],
-          [[f"s{i}", f"P{k}", coder, code, "a coded passage", "", "", "", "study"]
+          [[f"s{i}", f"P{k}", coder, code, quoted.get((k, coder, code), "a coded passage"), "",
+            "", "", "published" if (k, coder, code) in quoted else "study"]
            for i, (k, coder, code) in enumerate(coded, start=1)])
     (folder / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
     return folder
@@ -230,8 +235,19 @@ def text_of(pdf: Path) -> str:
     return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
 
 
+def test_table_2_quotes_them_in_its_csv(out):
+    rows = read_csv(out / "tables" / "table2_quotations.csv")
+    assert [(r["Theme"], r["Sub-theme"], r["Participant"]) for r in rows] == [
+        ("'" + THEMES[2], SUBTHEMES[(2, "a")], "PPT 2"),
+        (THEMES[3], "'" + SUBTHEMES[(3, "a")], "PPT 3")]
+
+
 def test_the_paper_shows_every_name_as_written(out):
     text = text_of(out / "paper" / "paper.pdf")
+    # Each quotation under its sub-theme, found by the names read back from Table 2's CSV
+    # (a quoted name would match no theme, and the sentence would be missing).
+    assert "In the participants’ words: “It kept coming back” (PPT 2)." in text
+    assert "In the participants’ words: “The sums were wrong” (PPT 3)." in text
     assert "=1+1 keeps coming back when the pressure builds" in text
     assert "'=1+1" not in text
     for name in ("@SUM(A1) was what the spreadsheet said", "+x more hours every week",
