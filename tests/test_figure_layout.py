@@ -62,10 +62,12 @@ def test_a_heatmap_of_60_participants_and_long_names_passes_the_check():
     codes = codebook(10, long=True)
     fig = themes.plot_heatmap(presence(60, 10), codes)
     assert figure_check.problems(fig) == []
-    # Split into panels one under the other, every participant labelled once.
+    # Labelled upright and split into panels one under the other, every participant
+    # labelled once.
     assert len(fig.axes) > 1
-    ticks = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
-    assert ticks == [f"P{k}" for k in range(1, 61)]
+    ticks = [t for ax in fig.axes for t in ax.get_xticklabels()]
+    assert [t.get_text() for t in ticks] == [f"P{k}" for k in range(1, 61)]
+    assert {t.get_rotation() for t in ticks} == {90}
     # The rows are numbered 1-10 in every panel; the key spells each name out.
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [str(j) for j in
                                                                       range(1, 11)]

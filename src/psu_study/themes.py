@@ -242,13 +242,17 @@ PANEL_GAP_PT = 3.0
 """The least space between two participants' labels on a heatmap's axis."""
 
 
-def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: int) -> Figure:
-    """The heatmap drawn with its participants in ``panels`` rows of panels, stacked."""
+def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: int = 1,
+             upright_in: float | None = None) -> Figure:
+    """The heatmap drawn with its participants in ``panels`` rows of panels, stacked; given
+    ``upright_in`` (their length in inches), the participants' labels stand upright, so each
+    takes a line's width, not a label's."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     lines = sum(label.count("\n") + 1 for label in labels)
-    height = 1.1 + 0.13 * lines if panels == 1 else 0.6 + panels * (0.5 + 0.13 * lines)
+    height = (1.1 + 0.13 * lines if upright_in is None
+              else 0.6 + panels * (0.4 + upright_in + 0.13 * lines))
     fig = style.figure(style.DOUBLE_COLUMN_IN, height)
     key_in = add_key(fig, key)
     if key_in:
@@ -260,7 +264,8 @@ def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: 
         part = presence.iloc[chunk]
         ax.pcolormesh(part.T.to_numpy(), cmap=ListedColormap(colours), vmin=0, vmax=1,
                       edgecolors="white", linewidth=0.8)
-        ax.set_xticks(np.arange(part.shape[0]) + 0.5, part.index)
+        ax.set_xticks(np.arange(part.shape[0]) + 0.5, part.index,
+                      **({"rotation": 90} if upright_in is not None else {}))
         ax.set_yticks(np.arange(presence.shape[1]) + 0.5, labels)
         ax.set_xlim(0, width if panels > 1 else part.shape[0])
         ax.set_ylim(presence.shape[1], 0)
@@ -273,31 +278,34 @@ def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: 
     return fig
 
 
-def _panels_needed(fig: Figure, n: int) -> int:
-    """How many rows of panels ``n`` participants need so that no two of their labels touch,
-    from the one-panel figure as laid out: its axes' width and its widest label."""
+def _label_room(fig: Figure) -> tuple[float, float, float]:
+    """The one-panel figure as laid out: its axes' width, and its widest and tallest
+    participant's label, in pixels."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw_without_rendering()
     ax = fig.axes[0]
-    widest = max(label.get_window_extent(renderer).width for label in ax.get_xticklabels())
-    room = ax.get_window_extent(renderer).width
-    per_panel = max(1, int(room // (widest + PANEL_GAP_PT * fig.dpi / 72)))
-    return -(-n // per_panel)
+    boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+    return (ax.get_window_extent(renderer).width, max(b.width for b in boxes),
+            max(b.height for b in boxes))
 
 
 def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
     """Which participant was coded for which theme: a 0/1 presence matrix, so two colours
     of distinct lightness and a two-entry legend (not a colour bar). Names too long to label
-    a row are numbered, with a key; participants too many for one row of labels are set in
-    several panels, one under the other, as a journal would split the figure."""
+    a row are numbered, with a key; participants too many for one row of labels side by side
+    are labelled upright and, if still too many, set in several panels, one under the other,
+    as a journal would split the figure."""
     names = codebook.set_index("code_id")["name"]
     labels, key = figure_labels([names[c] for c in presence.columns])
-    fig = _heatmap(presence, labels, key, 1)
-    panels = _panels_needed(fig, presence.shape[0])
-    if panels > 1:
-        fig = _heatmap(presence, labels, key, panels)
+    n = presence.shape[0]
+    fig = _heatmap(presence, labels, key)
+    room, widest, tallest = _label_room(fig)
+    gap = PANEL_GAP_PT * fig.dpi / 72
+    if n * (widest + gap) > room:  # upright labels, each a line's width apart
+        fig = _heatmap(presence, labels, key, -(-n // max(1, int(room // (tallest + gap)))),
+                       widest / fig.dpi)
     per_theme = presence.sum(axis=0)
     return style.describe(fig, (
         f"Grid of {presence.shape[1]} themes by {presence.shape[0]} participants showing "
