@@ -71,6 +71,21 @@ def test_a_coder_with_no_segments_gives_no_counts():
         themes.prevalence(CODED, CODEBOOK, PARTICIPANTS, "ZZ")
 
 
+def test_a_listed_coder_who_coded_nothing_has_a_count_of_none():
+    # XY coded P21-P23, QR P21, ZZ is listed and coded nothing: every listed coder gets a
+    # count (0 is a count: 0 of 3 transcripts), and n_coders counts the two who coded.
+    listed = coders(("XY", "a"), ("QR", "b"), ("ZZ", "c"))
+    table = themes.prevalence(CODED, CODEBOOK, PARTICIPANTS, "XY")
+    values = themes.summary(table, CODED, PARTICIPANTS, "XY", listed)
+    assert values["n_coders"] == 2
+    assert [values[f"n_transcripts_coded_{c}"] for c in ("XY", "QR", "ZZ")] == [3, 1, 0]
+    assert values["pct_transcripts_coded_ZZ"] == 0.0
+    result = agreement.compare(CODED, CODEBOOK, listed, None, n_boot=10)
+    assert result.pairs == [("XY", "QR")]
+    assert "ZZ (listed in coders.csv) coded no transcript: left out of every comparison." \
+        in result.scope()
+
+
 def test_a_prevalence_of_zero_for_every_theme_is_refused():
     # Segments whose codes sit in no theme's lineage: here, codes missing from the codebook.
     stray = segments([("P21", "XY", "nowhere")])

@@ -92,6 +92,11 @@ def test_coders_and_themes_come_from_the_data(text):
     assert "AB (lead analyst; coded every transcript) coded 6 of 6 transcripts" in text
     assert "CD (second coder) coded 2 of 6 transcripts" in text
     assert "EF (third coder) coded 2 of 6 transcripts" in text
+    # GH is in coders.csv with no segment: said, never a missing number (the paper failed
+    # on "numbers.json has no value for 'n_transcripts_coded_GH'").
+    assert "GH (fourth coder; coded nothing) coded none of the 6 transcripts" in text
+    # Three of the four coded: the abstract counts those who coded.
+    assert "coded by 3 researchers" in text
     assert "counted on the coding of AB" in text
     # codebook.csv: themes A B Z, one sub-theme (A1) under A; 16 segments (s01-s16).
     assert "The analysis found 3 themes, 1 of them with 1 sub-theme, over 16 coded segments" in text

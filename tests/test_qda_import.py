@@ -54,11 +54,14 @@ class Src:
     cases: list[str] = field(default_factory=list)
 
 
-def project_xml(sources: list[Src]) -> bytes:
-    """A Project.xsd 1.0 project: one coder (AB), one theme with one code."""
+def project_xml(sources: list[Src], idle_users: tuple[str, ...] = ()) -> bytes:
+    """A Project.xsd 1.0 project: one coder (AB), one theme with one code; ``idle_users``
+    are more Users who made no coding (an NVivo team member who coded nothing)."""
     root = ET.Element("Project", {"xmlns": qda.PROJECT_NS, "name": "Hand-built",
                                   "origin": "tests"})
-    ET.SubElement(ET.SubElement(root, "Users"), "User", {"guid": g(1), "name": "AB"})
+    users = ET.SubElement(root, "Users")
+    for k, name in enumerate(("AB", *idle_users)):
+        ET.SubElement(users, "User", {"guid": g(1 + k * 900), "name": name})
     codes = ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes")
     theme = ET.SubElement(codes, "Code", {"guid": g(20), "name": "On the edge",
                                           "isCodable": "true"})
@@ -88,9 +91,9 @@ def project_xml(sources: list[Src]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def qdpx(path: Path, sources: list[Src]) -> Path:
+def qdpx(path: Path, sources: list[Src], idle_users: tuple[str, ...] = ()) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("project.qde", project_xml(sources))
+        archive.writestr("project.qde", project_xml(sources, idle_users))
         for s in sources:
             archive.writestr(f"sources/{s.file or f'{s.n}.txt'}", s.data)
     return path
@@ -373,16 +376,18 @@ CONTRACT_FILES = {
 }
 
 
+@pytest.mark.slow
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     """README, section A team with NVivo: "import it, ... add the four files a QDA project cannot
     hold, and build"."""
-    # Three transcripts, each coded by AB (the only coder), one named only by its file.
+    # Three transcripts, each coded by AB, one named only by its file; CD is a User of the
+    # project who coded nothing (the paper failed on 'n_transcripts_coded_CD').
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
                Src(2, BOM + TEXT_NVIVO.encode("utf-8"), [(s, e, "") for s, e in NVIVO],
                    name="Participant 2"),
                Src(3, b"A: They helped.\n", [(8, 14, None)], file="P3.txt")]
     data = tmp_path / "study"
-    qda.import_project(qdpx(tmp_path / "study.qdpx", sources), data)
+    qda.import_project(qdpx(tmp_path / "study.qdpx", sources, idle_users=("CD",)), data)
     for name, text in CONTRACT_FILES.items():
         (data / name).write_text(text, encoding="utf-8")
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
@@ -399,8 +404,15 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     assert any((out / "figures").iterdir())
     # One coder: a study with nothing to compare. The agreement notebook runs, says so, and
     # writes no agreement table or figure; its numbers say no pair was compared.
-    assert "Nothing to compare: only AB coded" in (
-        out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert (out / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
+    # Both users are coders; CD, who coded nothing, is said to have, and left out.
+    assert (data / "coders.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "AB,REFI-QDA user,study", "CD,REFI-QDA user,study"]
+    agreement_nb = (out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert "CD (listed in coders.csv) coded no transcript" in agreement_nb
+    assert "Nothing to compare: only AB coded" in agreement_nb
+    numbers = json.loads((out / "tables" / "numbers.json").read_text())
+    assert (numbers["n_coders"], numbers["n_transcripts_coded_CD"]) == (1, 0)
     assert not list((out / "tables").glob("agreement*"))
     assert not list((out / "figures").glob("agreement*"))
     fragment = json.loads((out / "tables" / "numbers" / "05_agreement.json").read_text())

@@ -473,7 +473,7 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "interview_modes": interview_modes(numbers),
         "counts_are": counts_of_one_or_none(numbers),
         "exports": sorted(p.name for p in run.tables.glob("*") if p.suffix in QDA_EXPORTS),
-        "coders": [{"coder": c.coder, "role": c.role,
+        "coders": [{"coder": c.coder, "role": c.role, "key": f"n_transcripts_coded_{c.coder}",
                     "transcripts": _number(numbers, f"n_transcripts_coded_{c.coder}")}
                    for c in coders.itertuples()],
         "published": published_keys(run.data, run.tables / "claims.csv"),
