@@ -21,7 +21,11 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import qda, schema, staging
+from psu_study import schema, staging
+from psu_study.qda import cli, exporter, importer
+from psu_study.qda.archive import QdaError
+from psu_study.qda.offsets import _detect_offsets, _Span
+from psu_study.qda.project import _Source
 from psu_study.validation import read_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +57,7 @@ class Src:
 
 def project_xml(sources: list[Src]) -> bytes:
     """A Project.xsd 1.0 project: one coder (AB), one theme with one code."""
-    root = ET.Element("Project", {"xmlns": qda.PROJECT_NS, "name": "Hand-built",
+    root = ET.Element("Project", {"xmlns": exporter.PROJECT_NS, "name": "Hand-built",
                                   "origin": "tests"})
     ET.SubElement(ET.SubElement(root, "Users"), "User", {"guid": g(1), "name": "AB"})
     codes = ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes")
@@ -197,7 +201,7 @@ def test_each_quirk_imports_every_span_on_its_phrase(tmp_path, quirk):
     name = "" if "empty names" in quirk else None
     path = qdpx(tmp_path / "p.qdpx", [Src(1, data, [(s, e, name) for s, e in positions],
                                           name="Interview with PPT 2")])
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.offsets == reading
     assert imported(tmp_path / "out") == [
         ("P2", s, e, w) for (s, e), w in zip(points, words, strict=True)]
@@ -215,7 +219,7 @@ def nvivo_sources() -> list[Src]:
 
 def test_nvivo_export_found_by_its_case_with_the_reading_in_the_summary(tmp_path):
     path = qdpx(tmp_path / "NVivo.qdpx", nvivo_sources())
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.participants == {"Transcript A": "P3"}
     assert "offsets: utf16+bom (UTF-16 code units, BOM counted, CRLF as two" in report.summary()
     # The margin: the runner-up and its score are named.
@@ -226,7 +230,7 @@ def test_a_forced_reading_is_used_as_asked(tmp_path):
     path = qdpx(tmp_path / "p.qdpx", [Src(1, TEXT_EMOJI.encode("utf-8"),
                                           [(s, e, None) for s, e in UTF16_EMOJI], name="P2")])
     out = tmp_path / "out"
-    assert qda.main([str(path), "--out", str(out), "--offsets", "codepoint"]) == 0
+    assert cli.main([str(path), "--out", str(out), "--offsets", "codepoint"]) == 0
     # UTF-16 positions read as code points: "Talking to a stranger" at 15..36 cuts one
     # character later than its code points 14..35.
     seg = read_table(out, schema.TABLES["segments"])
@@ -240,10 +244,10 @@ def test_refuses_positions_that_fit_no_reading(tmp_path, capsys):
     # however counted (no BOM, emoji or CRLF, so every reading agrees).
     text = b"A: breaking point\n"
     path = qdpx(tmp_path / "p.qdpx", [Src(1, text, [(4, 8, None), (5, 9, None)], name="P1")])
-    with pytest.raises(qda.QdaError, match="no reading of the selection positions fits"):
-        qda.import_project(path, tmp_path / "out")
+    with pytest.raises(QdaError, match="no reading of the selection positions fits"):
+        importer.import_project(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    assert qda.main([str(path), "--out", str(tmp_path / "out")]) == 2
+    assert cli.main([str(path), "--out", str(tmp_path / "out")]) == 2
     assert "--offsets" in capsys.readouterr().err
 
 
@@ -252,7 +256,7 @@ def test_a_project_with_one_coded_selection_imports(tmp_path):
     # "Q: Hi.\nA: Fine.\n" (Q0 :1 " "2 H3 i4 .5 LF6 A7 :8 " "9 F10 i11 n12 e13).
     path = qdpx(tmp_path / "p.qdpx", [Src(1, b"Q: Hi.\nA: Fine.\n", [(10, 14, "Fine")],
                                           name="P1")])
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.offsets == "codepoint"
     assert imported(tmp_path / "out") == [("P1", 10, 14, "Fine")]
 
@@ -262,7 +266,7 @@ def test_a_project_with_one_coded_selection_imports(tmp_path):
 def test_sources_without_names_are_known_by_their_file_name(tmp_path):
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], file="P4.txt"),
                Src(2, b"A: Good.\n", [(3, 7, None)], file="interview_p5.txt")]
-    report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
+    report = importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
     assert report.participants == {"P4.txt": "P4", "interview_p5.txt": "P5"}
     table = pd.read_csv(tmp_path / "out" / "sources.csv", dtype=str)
     assert table["source_name"].tolist() == ["P4.txt", "interview_p5.txt"]
@@ -278,7 +282,7 @@ def anonymous_sources() -> list[Src]:
 def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, capsys):
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
-    assert qda.main([str(path), "--out", str(out)]) == 0
+    assert cli.main([str(path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     # The two coded sources in document order; the uncoded memo is left out.
     assert "'Interview Smith.docx' -> P1" in printed
@@ -290,7 +294,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     # over the same folder with it, as the README shows.
     table["participant_id"] = ["P2", "P1"]
     table.to_csv(out / "sources.csv", index=False)
-    assert qda.main([str(path), "--out", str(out), "--overwrite", "--participants",
+    assert cli.main([str(path), "--out", str(out), "--overwrite", "--participants",
                      str(out / "sources.csv")]) == 0
     assert "'Interview Smith.docx' -> P2" in capsys.readouterr().out
     assert imported(out) == [("P2", 3, 7, "Fine"), ("P1", 3, 7, "Good")]
@@ -301,7 +305,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
-    report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
+    report = importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
                                 auto_map=True)
     assert report.participants == {"P7": "P1", "P9": "P2"}
 
@@ -309,8 +313,8 @@ def test_auto_map_ignores_the_numbers_in_names(tmp_path):
 def test_sources_only_some_names_place_are_refused_without_a_map(tmp_path):
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="Dr Jones")]
-    with pytest.raises(qda.QdaError, match="'Dr Jones'.*--auto-map"):
-        qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
+    with pytest.raises(QdaError, match="'Dr Jones'.*--auto-map"):
+        importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
 
 
 # ------------------------------------------------------------------ memory and the schema
@@ -320,11 +324,11 @@ def test_utf16_mapping_memory_does_not_grow_with_the_text():
     # 5 million characters with one emoji at the end; the text itself is made before
     # tracing. An int64 per character would be 40 MB; the limit is 1 MiB.
     text = "word " * 1_000_000 + "\U0001F600 end."
-    source = qda._Source("g", "big", text, ET.Element("TextSource"))
-    span = qda._Span(0, ET.Element("PlainTextSelection", name=""), 5, 9)
+    source = _Source("g", "big", text, ET.Element("TextSource"))
+    span = _Span(0, ET.Element("PlainTextSelection", name=""), 5, 9)
     tracemalloc.start()
     try:
-        reading, _, points = qda._detect_offsets("big.qdpx", [source], [span])
+        reading, _, points = _detect_offsets("big.qdpx", [source], [span])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -372,7 +376,7 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
                    name="Participant 2"),
                Src(3, b"A: They helped.\n", [(8, 14, None)], file="P3.txt")]
     data = tmp_path / "study"
-    qda.import_project(qdpx(tmp_path / "study.qdpx", sources), data)
+    importer.import_project(qdpx(tmp_path / "study.qdpx", sources), data)
     for name, text in CONTRACT_FILES.items():
         (data / name).write_text(text, encoding="utf-8")
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
