@@ -156,18 +156,26 @@ def test_the_text_holds_the_recomputed_numbers(built):
         assert f"{day.day} {day:%B %Y}" in text, key
 
 
+WORD_FOR_COUNT_OF_8 = {0: "none", 1: "one", 2: "some", 3: "several", 4: "several",
+                      5: "most", 6: "most", 7: "most", 8: "all"}
+"""The word a count of the article's 8 participants (Methods > Participants and recruitment:
+"informed consent from 8 participants") is given, by hand from data/README.md's table of
+the convention for N = 8 (none 0; one 1; some 2-4; several 3-4; many 4-7; most 5-7; all 8),
+taking of the words that hold the narrowest range: 3 and 4 are "several" (3-4) rather than
+"some" (2-4) or "many" (4-7), 5-7 "most" (5-7) rather than "many"."""
+
+
 def test_words_of_quantity_match_the_counts_beside_them(built):
     _, text, numbers = built
-    n = numbers["n_participants"]
+    assert numbers["n_participants"] == 8
     shown = re.findall(r"\b([A-Za-z]+) \((\d+) of (\d+)\)", text)
     assert len(shown) > 40  # every theme, sub-theme and code, and the female share
-    for word, count, of in shown:
-        assert int(of) == n
-        assert word.lower() == manuscript.quantity_word(int(count), n), (word, count)
-    # The female share, from numbers.json: all 8 of 8 on the committed data.
-    female = numbers["n_participants_female"]
-    assert f"{manuscript.quantity_word(female, n).capitalize()} ({female} of {n}) participants " \
-           "were female" in text
+    assert {(word.lower(), int(count), int(of)) for word, count, of in shown} == {
+        (WORD_FOR_COUNT_OF_8[int(count)], int(count), 8) for _, count, _ in shown}
+    # The female share: all 8 participants were female (Methods > Participants and
+    # recruitment, "All participants were female").
+    assert numbers["n_participants_female"] == 8
+    assert "All (8 of 8) participants were female" in text
 
 
 def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
