@@ -139,6 +139,7 @@ def test_a_long_footnote_gets_a_band_of_its_own_under_the_x_label(tmp_path):
     assert footnotes[0].get_text().count("\n") >= 2  # wrapped, not clipped
 
 
+@pytest.mark.slow  # runs a notebook in a kernel
 def test_a_failing_figure_reaches_the_notebook_error_the_build_reports(tmp_path):
     """The build reports a failed notebook as "cell i: <ename>: <evalue>" of its first error
     output; executed for real, a planted overlap's error names the figure and the texts."""

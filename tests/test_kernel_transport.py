@@ -8,8 +8,11 @@ import tempfile
 from pathlib import Path
 
 import psutil
+import pytest
 
 from psu_study.runner import execute
+
+pytestmark = pytest.mark.slow  # starts the runner's kernels
 
 FORKED_PRINT = """
 import multiprocessing

@@ -5,6 +5,7 @@ run (issue 21, "Modules a reader can hold")."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from psu_study.runner.graph import project_imports, read_source
@@ -43,7 +44,10 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
     return found & known - {name}
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
+    """Each module's imports of the package, read once for every test here (read them,
+    never change them)."""
     known = modules()
     return {name: imports(name, path, set(known)) for name, path in known.items()}
 

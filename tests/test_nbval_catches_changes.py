@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from psu_study.paths import NOTEBOOKS_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.slow  # runs nbval, which starts kernels
 
 
 def nbval(notebook: str, data_dir) -> subprocess.CompletedProcess[str]:

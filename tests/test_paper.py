@@ -130,12 +130,14 @@ def built(tmp_path_factory) -> tuple[manuscript.Run, str, dict]:
     return run, text_of(run.out), json.loads((run.tables / "numbers.json").read_text())
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_run_writes_its_paper_under_out_dir(built):
     run, _, _ = built
     assert run.out.exists() and run.out.read_bytes().startswith(b"%PDF")
     assert (run.tables / manuscript.DERIVED).exists()
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_text_holds_the_recomputed_numbers(built):
     _, text, numbers = built
     def one(key):  # shown to one decimal, without a trailing .0
@@ -165,6 +167,7 @@ taking of the words that hold the narrowest range: 3 and 4 are "several" (3-4) r
 "some" (2-4) or "many" (4-7), 5-7 "most" (5-7) rather than "many"."""
 
 
+@pytest.mark.slow  # typesets the paper
 def test_words_of_quantity_match_the_counts_beside_them(built):
     _, text, numbers = built
     assert numbers["n_participants"] == 8
@@ -178,6 +181,7 @@ def test_words_of_quantity_match_the_counts_beside_them(built):
     assert "All (8 of 8) participants were female" in text
 
 
+@pytest.mark.slow  # typesets the paper
 def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
     run, text, _ = built
     quotes = pd.read_csv(run.tables / "table2_quotations.csv", dtype=str, keep_default_na=False)
@@ -189,6 +193,7 @@ def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
         assert quote.replace(" ", "") in flat, quote
 
 
+@pytest.mark.slow  # typesets the paper
 def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
     run, text, _ = built
     derived = json.loads((run.tables / manuscript.DERIVED).read_text())
@@ -201,6 +206,7 @@ def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
     assert text.count("Figure ") >= len(used)
 
 
+@pytest.mark.slow  # typesets the paper
 def test_synthetic_values_are_marked_from_the_data_provenance(built):
     _, text, _ = built
     # interviews.csv: interview_date and duration_min are synthetic (data/README.md), so the
@@ -226,6 +232,7 @@ COREQ_ITEMS = [  # Tong, Sainsbury and Craig (2007), Table 1, in order
 ]
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
     _, text, numbers = built
     appendix = text[text.index("COREQ checklist"):]
@@ -243,6 +250,7 @@ def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
     assert "those who did so (two)" in appendix  # Methods > Data collection and analysis
 
 
+@pytest.mark.slow  # typesets the paper
 def test_two_builds_give_the_same_bytes(built):
     run, _, _ = built
     first = run.out.read_bytes()
@@ -277,6 +285,7 @@ def test_the_manifest_records_the_paper_with_its_inputs():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, key
 
 
+@pytest.mark.slow  # typesets the paper
 def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
     assert re.search(r"Most \(6 of 8\)[a-z]*: Feeling a failure", built[1])
     run = copy_outputs(tmp_path)
@@ -294,6 +303,7 @@ def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
     assert "21 did not respond" not in text and "11 did not respond" in text  # 21 - 10
 
 
+@pytest.mark.slow  # typesets the paper
 def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
     run = copy_outputs(tmp_path)
     for csv in data_copy.glob("*.csv"):
@@ -321,6 +331,7 @@ def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
     assert f"lasted {low} to {high} minutes" in text
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_path):
     run = copy_outputs(tmp_path)
     run.out.parent.mkdir(parents=True)
@@ -334,6 +345,7 @@ def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_
     assert run.out.read_bytes() == before
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_report_links_to_the_paper(tmp_path):
     from bs4 import BeautifulSoup
 
@@ -347,6 +359,7 @@ def test_the_report_links_to_the_paper(tmp_path):
     assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, data_copy):
     # The codebook's code names go into the paper straight from the data: a participant's
     # name planted in one is refused, as every other output refuses it.

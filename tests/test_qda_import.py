@@ -386,6 +386,7 @@ CONTRACT_FILES = {
 }
 
 
+@pytest.mark.slow  # a build of the imported project
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     # Three transcripts, each coded by AB (the only coder), one named only by its file.
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),

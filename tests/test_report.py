@@ -50,6 +50,7 @@ def manifest() -> dict:
     return json.loads((TABLES_DIR / "manifest.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # builds the report site
 def test_an_index_a_datasheet_and_a_page_per_notebook(site):
     assert (site / "index.html").is_file()
     assert (site / "data" / "index.html").is_file()
@@ -57,6 +58,7 @@ def test_an_index_a_datasheet_and_a_page_per_notebook(site):
         assert (site / "notebooks" / f"{path.stem}.html").is_file(), path.stem
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
     index = soup(site / "index.html")
     shown = {img["src"] for img in index.find_all("img")}
@@ -70,6 +72,7 @@ def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
     assert [key for key in tables if index.find(id=f"table-{Path(key).stem}") is None] == []
 
 
+@pytest.mark.slow  # builds the report site
 def test_figures_are_flagged_from_their_own_provenance(site):
     """A figure built from synthetic values records its synthetic inputs beside it and is
     flagged with its footnote; one built only from published values is not flagged. The
@@ -88,6 +91,7 @@ def test_figures_are_flagged_from_their_own_provenance(site):
     assert flag("recruitment_flow") == ""
 
 
+@pytest.mark.slow  # builds the report site
 def test_sections_read_like_the_results(site):
     text = soup(site / "index.html").get_text(" ", strip=True)
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
@@ -111,6 +115,7 @@ article's words), and the claims table, which is built from no data frame though
 footnote says "synthetic"."""
 
 
+@pytest.mark.slow  # builds the report site
 def test_a_table_is_flagged_from_the_provenance_of_its_inputs_not_its_wording(site):
     """Every table is on the index; the banner marks exactly the tables built from synthetic
     values; the claims table's footnote uses the word "synthetic" and carries no banner."""
@@ -127,6 +132,7 @@ def test_a_table_is_flagged_from_the_provenance_of_its_inputs_not_its_wording(si
     assert "synthetic" in report.read_table_markdown(TABLES_DIR / "claims.md")[2].lower()
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_figure_shows_its_alt_text(site):
     index = soup(site / "index.html")
     figures = index.find_all("figure", class_="psu-figure")
@@ -138,6 +144,7 @@ def test_every_figure_shows_its_alt_text(site):
         assert figure.find(class_="psu-alt").get_text() == alt, name
 
 
+@pytest.mark.slow  # builds the report site
 def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):
     assert soup(site / "index.html").find(class_="psu-banner-site") is not None
     # The same outputs over data whose every row is the study's own: no site-wide banner.
@@ -175,6 +182,7 @@ def _local_targets(page: Path, site: Path) -> list[tuple[str, Path, str]]:
     return found
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_link_resolves_to_a_file_of_the_site(site):
     for page in pages(site):
         for value, target, fragment in _local_targets(page, site):
@@ -185,6 +193,7 @@ def test_every_link_resolves_to_a_file_of_the_site(site):
                     f"{page.relative_to(site)}: {value} names no element"
 
 
+@pytest.mark.slow  # builds the report site
 def test_no_page_names_another_host(site):
     for page in pages(site):
         text = page.read_text(encoding="utf-8")
@@ -193,6 +202,7 @@ def test_no_page_names_another_host(site):
         assert "require.js" not in text and "MathJax.js" not in text and "mathjax" not in text
 
 
+@pytest.mark.slow  # builds the report site
 def test_code_is_folded_and_outputs_shown(site):
     page = soup(site / "notebooks" / "01_recruitment.html")
     folded = page.find_all("details", class_="psu-code")
