@@ -55,12 +55,10 @@ def check(error: DataError, file: str, row: int | None, column: str | None) -> N
     """The error carries, and its message shows, the file, row and column."""
     assert Path(error.file).name == file, str(error)
     assert (error.row, error.column) == (row, column), str(error)
-    text = str(error)
-    assert file in text
-    if row is not None:
-        assert f"row {row}" in text
-    if column is not None:
-        assert f"column '{column}'" in text
+    # "<file>, row <n>, column '<name>': <message>", each part only when known.
+    where = [error.file, *([f"row {row}"] if row is not None else []),
+             *([f"column '{column}'"] if column is not None else [])]
+    assert str(error).startswith(", ".join(where) + ": "), str(error)
 
 
 def test_the_unmutated_copy_loads(data: Path) -> None:

@@ -335,6 +335,7 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
 
 # --- refusals and the legitimate narrow cases, without a build --------------------------------
 
+@pytest.mark.slow  # the runner, twice, in subprocesses
 def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     """README, section Running on other data: "A data folder that does not exist, or holds none of
     the contract's files, is refused up front"."""

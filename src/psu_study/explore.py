@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from . import style
 from .demographics import ALPHA, user_counts
-from .outputs import InlineFigure
+from .outputs import InlineFigure, Note
 from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
 from .validation import Study
@@ -316,16 +316,6 @@ def explorer(study: Study, theme: str | None = None, participant: str | None = N
     tabs.set_title(0, "Themes and participants")
     tabs.set_title(1, "All-female sample")
     return tabs
-
-
-class Note(str):
-    """Plain text that shows as a paragraph in HTML and as itself in plain text."""
-
-    def _repr_html_(self) -> str:
-        return f"<p><em>{html.escape(self)}</em></p>"
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 def explorer_or_note(study: Study, interactive: bool, theme: str | None = None,

@@ -14,6 +14,7 @@ import io
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +101,21 @@ def _shown_path(path: Path) -> str:
     return path.name if folder == "." else f"{folder}/{path.name}"
 
 
+def refuse_link_or_special(mode: int, where: str, *, folders: bool = False) -> None:
+    """Refuse, by its ``lstat`` mode, what is not a regular file: a symbolic link (never
+    followed, so a folder cannot pull in a file from elsewhere), a pipe, socket or device
+    (reading it may never end), and a folder unless ``folders`` allows one."""
+    if stat.S_ISLNK(mode):
+        raise DataError(where, "is a symbolic link; links are not followed (copy the file "
+                        "into the folder instead)")
+    if stat.S_ISDIR(mode):
+        if folders:
+            return
+        raise DataError(where, "is a folder; expected a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(where, "is not a regular file (a pipe, socket or device); refused")
+
+
 def open_regular(path: Path, where: str) -> int:
     """A read-only descriptor of ``path`` once it is known to be a regular file, not a link.
 
@@ -115,13 +131,7 @@ def open_regular(path: Path, where: str) -> int:
                         "see data/README.md)") from None
     except OSError as exc:
         raise DataError(where, f"cannot be read ({exc.strerror})") from None
-    if stat.S_ISLNK(mode):
-        raise DataError(where, "is a symbolic link; links are not followed (copy the file "
-                        "into the folder instead)")
-    if stat.S_ISDIR(mode):
-        raise DataError(where, "is a folder; expected a file")
-    if not stat.S_ISREG(mode):
-        raise DataError(where, "is not a regular file (a pipe, socket or device); refused")
+    refuse_link_or_special(mode, where)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
@@ -132,21 +142,34 @@ def open_regular(path: Path, where: str) -> int:
     return fd
 
 
+def read_regular(path: Path, where: str, admit: Callable[[int], None]) -> bytes:
+    """The bytes of ``path`` once it is known to be a regular file, not a link
+    (``open_regular``); ``admit`` sees its size before anything is read and raises to refuse
+    it. At most one byte past that size is read: a file that grows while it is read is
+    refused, never read without bound."""
+    with os.fdopen(open_regular(path, where), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        admit(size)
+        raw = handle.read(size + 1)
+    if len(raw) > size:
+        raise DataError(where, "grew while it was read; refused")
+    return raw
+
+
 def _checked_bytes(path: Path, max_bytes: int, expected: str = "a header row") -> bytes:
     """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
     something, and be UTF-8."""
     where = _shown_path(path)
-    with os.fdopen(open_regular(path, where), "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+
+    def admit(size: int) -> None:
         if size > max_bytes:
             raise DataError(
                 where,
                 f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
         if size == 0:
             raise DataError(where, f"file is empty; expected {expected}")
-        raw = handle.read(max_bytes + 1)  # a file growing while read stays bounded
-    if len(raw) > max_bytes:
-        raise DataError(where, f"file grew past the {max_bytes / 2**20:.0f} MiB limit")
+
+    raw = read_regular(path, where, admit)
     try:
         if not raw.isascii():  # ASCII is UTF-8; only other bytes need the (slower) decode
             raw.decode("utf-8")

@@ -7,7 +7,8 @@ at once, and moves a notebook's outputs into place only when the whole notebook 
 - ``graph``: what each notebook depends on (cells, data read, project modules imported,
   transitively, the lock) and whether it is stale;
 - ``depfile``: that graph written for make, as ``gcc -MMD -MP`` does;
-- ``manifest``: the build's record of every output and what made it;
+- ``manifest``: the build's record of every output and what made it, from each notebook's
+  ``result``;
 - ``execute``: kernels, notebooks and the build itself; ``forked_kernels`` forks them from
   one warm process; ``kernel`` is the project's Jupyter kernel;
 - ``compat``: every use of another library's internals, guarded by version;

@@ -32,6 +32,7 @@ from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 from .paper import KEY as PAPER_KEY
 from .paper import build_paper
+from .result import Result
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,16 +42,6 @@ if TYPE_CHECKING:
 
 CELL_TIMEOUT_S = 600
 ENV_OVERRIDES = tuple(ENV.values())
-
-
-@dataclass
-class Result:
-    name: str
-    seconds: float
-    nb: NotebookNode
-    moves: list[tuple[Path, Path]] = field(default_factory=list)
-    reads: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
 
 
 def _failure(nb: NotebookNode, exc: BaseException) -> str:
