@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from . import disclosure, provenance, schema, style
 from .codebook_summary import tree_order
-from .themes import WRAP_CHARS, lineage, matrix
+from .themes import WRAP_CHARS, lineage, matrix, numbers_key
 
 NOT_ATTRIBUTES = ("participant_id", "provenance")
 """The columns of participants.csv that are not attributes of a participant."""
@@ -124,17 +124,19 @@ def _key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", str(text)).strip("_")
 
 
-def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame) -> dict[str, int]:
-    """Every count shown (withheld cells are left out) under stable keys:
-    ``n_participants_<code>_<attribute>_<value>`` and ``n_participants_both_<code>_<code>``
-    (each pair once, in tree order), with the tables' sizes."""
+def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame,
+            codebook: pd.DataFrame) -> dict[str, int]:
+    """Every count shown (a withheld cell has none) under stable keys: the node's own key
+    (``themes.numbers_key``) then ``_<attribute>_<value>``, or ``n_participants_both_<code>_
+    <code>`` for each pair once, in tree order; with the number of attribute tables."""
+    level = codebook.set_index("code_id")["level"]
     values: dict[str, int] = {}
     for attribute, table in by_attr.items():
         for _, row in table.iterrows():
             for column in table.columns[2:]:
                 if isinstance(row[column], (int, np.integer)):
-                    key = f"n_participants_{_key(row['code_id'])}_{attribute}_{_key(column)}"
-                    values[key] = int(row[column])
+                    key = f"{numbers_key(level[row['code_id']], row['code_id'])}_{attribute}_"
+                    values[key + _key(column)] = int(row[column])
     codes = list(cooc["code_id"])
     for i, a in enumerate(codes):
         for b in codes[i + 1:]:
@@ -146,8 +148,8 @@ def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame) -> dict[str, i
 
 
 def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
-    """A heatmap of a matrix table: shade by count, each cell labelled with its count, a
-    withheld cell left white and labelled as the table shows it."""
+    """A heatmap of a matrix table: shade by count, each cell labelled with its count (so no
+    colour bar), a withheld cell left white and labelled as the table shows it."""
     values = [c for c in table.columns if c not in ("code_id", "name")]
     shown = table[values].apply(pd.to_numeric, errors="coerce")
     labels = [textwrap.fill(n, WRAP_CHARS) for n in table["name"]]
@@ -155,7 +157,7 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     fig = style.figure(style.DOUBLE_COLUMN_IN, 1.0 + 0.13 * lines)
     ax = fig.subplots()
     top = max(1.0, float(np.nanmax(shown.to_numpy())) if shown.notna().any().any() else 1.0)
-    mesh = ax.pcolormesh(np.ma.masked_invalid(shown.to_numpy(dtype=float)), cmap="Blues",
+    ax.pcolormesh(np.ma.masked_invalid(shown.to_numpy(dtype=float)), cmap="Blues",
                          vmin=0, vmax=top, edgecolors="white", linewidth=0.8)
     for (i, j), cell in np.ndenumerate(table[values].to_numpy()):
         dark = pd.notna(shown.iat[i, j]) and shown.iat[i, j] > 0.6 * top
@@ -169,7 +171,6 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.colorbar(mesh, ax=ax, label="Participants", fraction=0.04)
     return style.describe(fig, (
         f"Heatmap of {len(table)} themes and sub-themes by {len(values)} values of "
         f"{attribute.replace('_', ' ')}, each cell the participants of that value coded for "
@@ -205,3 +206,18 @@ def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: 
     counts = pd.crosstab(found["node_a"], found["node_b"]).reindex(
         index=table["code_id"], columns=table["code_id"], fill_value=0)
     return pd.concat([table, counts.reset_index(drop=True).rename_axis(columns=None)], axis=1)
+
+
+def caption(attribute: str) -> str:
+    """A matrix table's caption, from the attribute's column name."""
+    return (f"Participants coded for each theme and sub-theme, by "
+            f"{attribute.replace('_', ' ')}")
+
+
+def attribute_tables(present: pd.DataFrame, participants: pd.DataFrame,
+                     codebook: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
+                     enabled: bool = False) -> dict[str, tuple[pd.DataFrame, str]]:
+    """Every attribute's matrix table as it may be shown, with its footnote."""
+    return {attribute: withhold_by_attribute(
+        by_attribute(present, participants, codebook, attribute), threshold, enabled)
+        for attribute in attributes(participants)}
