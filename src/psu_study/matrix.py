@@ -181,7 +181,9 @@ def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: 
                          window: int = 0) -> pd.DataFrame | None:
     """Pairs of coded passages of two themes or sub-themes in one transcript that overlap or
     lie at most ``window`` characters apart (NVivo's NEAR, ATLAS.ti's co-occurrence): one row
-    and column per node. None when the segments carry no offsets (no transcripts)."""
+    and column per node. A node is not paired with itself nor with a node above or below it
+    (every passage of a sub-theme is one of its theme): those cells are 0. None when the
+    segments carry no offsets (no transcripts)."""
     rows = segments[segments["coder"] == coder]
     if rows["start"].isna().all():
         return None
@@ -192,10 +194,13 @@ def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: 
     table = nodes(codebook)
     spans = spans[spans["node"].isin(table["code_id"])]
     pairs = spans.merge(spans, on="participant_id", suffixes=("_a", "_b"))
+    line = lineage(codebook)
+    related = {*zip(line["code_id"], line["node"]), *zip(line["node"], line["code_id"])}
     near = ((pairs["start_a"] <= pairs["end_b"] + window)
             & (pairs["start_b"] <= pairs["end_a"] + window)
             & (pairs["segment_id_a"] != pairs["segment_id_b"])
-            & (pairs["node_a"] != pairs["node_b"]))
+            & ~pd.Series([p in related for p in zip(pairs["node_a"], pairs["node_b"])],
+                         index=pairs.index, dtype=bool))
     found = pairs.loc[near]
     # One pair of passages counts once per pair of nodes, whichever codes brought it there
     # and in whichever order the two passages were met.
