@@ -195,12 +195,12 @@ def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: 
     spans = spans[spans["node"].isin(table["code_id"])]
     pairs = spans.merge(spans, on="participant_id", suffixes=("_a", "_b"))
     line = lineage(codebook)
-    related = {*zip(line["code_id"], line["node"]), *zip(line["node"], line["code_id"])}
+    related = pd.MultiIndex.from_arrays([pd.concat([line["code_id"], line["node"]]),
+                                         pd.concat([line["node"], line["code_id"]])])
     near = ((pairs["start_a"] <= pairs["end_b"] + window)
             & (pairs["start_b"] <= pairs["end_a"] + window)
             & (pairs["segment_id_a"] != pairs["segment_id_b"])
-            & ~pd.Series([p in related for p in zip(pairs["node_a"], pairs["node_b"])],
-                         index=pairs.index, dtype=bool))
+            & ~pd.MultiIndex.from_frame(pairs[["node_a", "node_b"]]).isin(related))
     found = pairs.loc[near]
     # One pair of passages counts once per pair of nodes, whichever codes brought it there
     # and in whichever order the two passages were met.
