@@ -1,5 +1,5 @@
 """Matrix coding, co-occurrence, the codebook summary and text search (issue 22), against
-counts worked out by hand: on the repository's data (the committed tables notebook 08
+counts worked out by hand: on the repository's data (the committed tables notebook 04
 wrote), on the hand-written second study, and on planted small cells and transcripts.
 
 The repository's coding, by hand from data/segments.csv (EW, the coder of every transcript;

@@ -222,7 +222,7 @@ def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
 
 
 def test_the_queries_tables_are_in_the_report(site):
-    """Issue 22: notebook 08's tables and heatmaps sit on the index, in 08's section with
+    """Issue 22: the query tables and heatmaps sit on the index, in 04's section with
     its sentence, each flagged as built from synthetic coding."""
     index = soup(site / "index.html")
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text())

@@ -335,7 +335,7 @@ def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
 
 
 
-# --- notebook 08's queries, on both builds (issue 22) ------------------------------------------
+# --- notebook 04's query tables, on both builds (issue 22) ---------------------------------------
 #
 # Participants on AB's coding (above): A P11 P12 P13 P15 P16; A1 P11 P13 P15; B P11 P14 P15;
 # Z nobody. By gender: A female 3 (P11 P13 P16) male 2 (P12 P15); A1 2 / 1; B 2 / 1 (P11

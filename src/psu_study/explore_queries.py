@@ -32,7 +32,7 @@ def starting_attribute(participants: pd.DataFrame, attribute: str | None) -> str
 def attribute_table(study: Study, coder: str, attribute: str | None,
                     small_cell_rule: bool | None = None) -> Table:
     """Participants of each value of ``attribute`` coded for each theme and sub-theme, with
-    small cells held back on a study's own records (as notebook 08 writes it)."""
+    small cells held back on a study's own records (as notebook 04 writes it)."""
     if attribute is None:
         return Table(pd.DataFrame(), "participants.csv records no attribute")
     present = matrix.presence(study.segments, study.codebook, study.participants, coder)
