@@ -18,6 +18,8 @@ C1 48, C2 61, C3 38, C4 44, C4.1.* 12, C4.2.* 11, C4.3.* 18, C5 22, C6 13, C7 16
 from __future__ import annotations
 
 import csv
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -28,7 +30,7 @@ import pytest
 from psu_study import codebook_summary, matrix, text_search
 from psu_study.disclosure import SECONDARY_MARK
 from psu_study.figure_check import drawn_texts
-from psu_study.paths import TABLES_DIR
+from psu_study.paths import NOTEBOOK_GLOB, NOTEBOOKS_DIR, TABLES_DIR
 from psu_study.validation import load_study
 
 from .conftest import STUDY
@@ -344,3 +346,17 @@ def test_passage_cooccurrence_counts_near_passages(with_transcripts):
     # Without transcripts there are no offsets: no passage-level view.
     plain = load_study(STUDY, tables=["segments"])
     assert matrix.passage_cooccurrence(plain.segments, plain.codebook, "AB") is None
+
+
+def test_notebook_words_do_not_assume_a_participants_sex():
+    """Issue 22: a study's participants may be of any sex, so the notebooks' words (their
+    markdown and comments) use no gendered pronoun."""
+    pronoun = re.compile(r"\b(she|her|hers|herself|he|him|his|himself)\b", re.IGNORECASE)
+    found = []
+    for path in sorted(NOTEBOOKS_DIR.glob(NOTEBOOK_GLOB)):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            words = source if cell["cell_type"] == "markdown" else "\n".join(
+                line.split("#", 1)[1] for line in source.splitlines() if "#" in line)
+            found += [f"{path.stem} {cell.get('id')}: {m[0]}" for m in pronoun.finditer(words)]
+    assert found == []
