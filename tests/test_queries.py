@@ -238,6 +238,21 @@ def test_a_planted_small_cell_is_never_shown():
     assert {"<5", SECONDARY_MARK} <= drawn and not {"1", "6"} & drawn
 
 
+def test_a_withheld_count_beside_only_zeros_is_said_to_be_derivable():
+    """Two participants coded for theme X, both male: the male cell (2) is held back, but
+    the female cell is 0 and the row's total (2) is published, so 2 - 0 gives it away; zeros
+    are never hidden (the project's rule), so the footnote says so."""
+    participants = pd.DataFrame({"participant_id": ["P1", "P2", "P3"],
+                                 "gender": ["female", "male", "male"], "provenance": "study"})
+    codebook = pd.DataFrame({"code_id": ["X"], "parent_id": [None], "level": ["theme"],
+                             "name": ["Planted"], "order": [1]})
+    present = pd.DataFrame({"X": [0, 1, 1]}, index=pd.Index(["P1", "P2", "P3"]))
+    table, note = matrix.attribute_tables(present, participants, codebook,
+                                          enabled=True)["gender"]
+    assert table.to_numpy().tolist() == [["X", "Planted", 0, "<5"]]
+    assert "In 1 row(s) every other cell is 0" in note
+
+
 # --- text search ---------------------------------------------------------------------------
 
 # P11's transcript, planted: an emoji outside the Basic Multilingual Plane (U+1F600, one code

@@ -105,6 +105,9 @@ def withhold_by_attribute(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOL
     out = pd.concat([table[["code_id", "name"]], hidden.T.reset_index(drop=True)], axis=1)
     extra = (" Each row's cells add up to the participants coded for it (notebook 04), so "
              "that total counts as known.") if enabled else ""
+    if report.unprotected:  # nothing non-zero was left to hide beside them: say so
+        extra += (f" In {len(report.unprotected)} row(s) every other cell is 0, so the "
+                  "withheld count can still be worked out from the row's total.")
     return out, report.rule + "." + extra
 
 
