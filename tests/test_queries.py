@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psu_study import codebook_summary, matrix, text_search
+from psu_study import codebook_summary, matrix, style, text_search
 from psu_study.disclosure import SECONDARY_MARK
 from psu_study.figure_check import drawn_texts
 from psu_study.paths import NOTEBOOK_GLOB, NOTEBOOKS_DIR, TABLES_DIR
@@ -233,9 +233,10 @@ def test_a_planted_small_cell_is_never_shown():
     cooc, _ = matrix.withhold_cooccurrence(matrix.cooccurrence(present, codebook))
     values = matrix.numbers({"gender": table}, cooc, codebook)
     assert values == {"n_attribute_tables": 1}  # the diagonal 7 has no pair key
-    drawn = {t.artist.get_text() for t in drawn_texts(matrix.plot_by_attribute(table,
-                                                                               "gender"))[0]}
+    fig = matrix.plot_by_attribute(table, "gender")
+    drawn = {t.artist.get_text() for t in drawn_texts(fig)[0]}
     assert {"<5", SECONDARY_MARK} <= drawn and not {"1", "6"} & drawn
+    assert style.alt_text(fig).endswith("; 2 count(s) withheld under the small-cell rule.")
 
 
 def test_a_withheld_count_beside_only_zeros_is_said_to_be_derivable():

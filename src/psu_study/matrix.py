@@ -16,6 +16,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from . import disclosure, provenance, schema, style
 from .codebook_summary import tree_order
@@ -152,7 +153,7 @@ def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame,
 
 def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     """A heatmap of a matrix table: shade by count, each cell labelled with its count (so no
-    colour bar), a withheld cell left white and labelled as the table shows it."""
+    colour bar), a withheld cell hatched grey and labelled as the table shows it."""
     values = [c for c in table.columns if c not in ("code_id", "name")]
     shown = table[values].apply(pd.to_numeric, errors="coerce")
     labels = [textwrap.fill(n, WRAP_CHARS) for n in table["name"]]
@@ -164,6 +165,9 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
                          vmin=0, vmax=top, edgecolors="white", linewidth=0.8)
     for (i, j), cell in np.ndenumerate(table[values].to_numpy()):
         dark = pd.notna(shown.iat[i, j]) and shown.iat[i, j] > 0.6 * top
+        if pd.isna(shown.iat[i, j]):  # withheld: hatched grey, never the colour of a count
+            ax.add_patch(Rectangle((j, i), 1, 1, facecolor="0.88", edgecolor="white",
+                                   hatch="///", linewidth=0.8))
         ax.text(j + 0.5, i + 0.5, str(cell), ha="center", va="center",
                 fontsize=style.MIN_FONT_PT, color="white" if dark else "black")
     ax.set_xticks(np.arange(len(values)) + 0.5, values)
@@ -174,10 +178,14 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
+    withheld = int(shown.isna().to_numpy().sum())
+    largest = shown.max().max()
+    said = [f"the largest count shown is {int(largest)}"] if pd.notna(largest) else []
+    said += [f"{withheld} count(s) withheld under the small-cell rule"] if withheld else []
     return style.describe(fig, (
         f"Heatmap of {len(table)} themes and sub-themes by {len(values)} values of "
         f"{attribute.replace('_', ' ')}, each cell the participants of that value coded for "
-        f"the theme; the largest shown is {int(top)}."))
+        f"the theme; {' and '.join(said) or 'no count is shown'}."))
 
 
 def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
