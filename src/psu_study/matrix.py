@@ -183,7 +183,7 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     said = [f"the largest count shown is {int(largest)}"] if pd.notna(largest) else []
     said += [f"{withheld} count(s) withheld under the small-cell rule"] if withheld else []
     return style.describe(fig, (
-        f"Heatmap of {len(table)} themes and sub-themes by {len(values)} values of "
+        f"Heatmap of {len(table)} themes and sub-themes by {len(values)} value(s) of "
         f"{attribute.replace('_', ' ')}, each cell the participants of that value coded for "
         f"the theme; {' and '.join(said) or 'no count is shown'}."))
 
