@@ -258,8 +258,8 @@ def show_figure(fig: Figure) -> InlineFigure:
 NOT_INTERACTIVE = ("Interactive explorer off (interactive = False): set interactive = True in "
                    "the parameters cell and run the notebook in JupyterLab to pick a theme, a "
                    "participant, a base rate, a sample size, an attribute and a search term "
-                   "with widgets. The static "
-                   "results above are what the build and the report show.")
+                   "with widgets. The static results above are what the build and the report "
+                   "show.")
 
 
 def explorer(study: Study, theme: str | None = None, participant: str | None = None,
