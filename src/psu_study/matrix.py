@@ -27,6 +27,8 @@ NOT_ATTRIBUTES = ("participant_id", "provenance")
 NOT_RECORDED = "(not recorded)"
 """The column for participants whose attribute is blank."""
 NODE_LEVELS = ("theme", "subtheme")
+LABELS = ("code_id", "name")
+"""The first two columns of every table here: which theme or sub-theme a row is."""
 DEFAULT_THRESHOLD = 5
 """Counts 1 to 4 are held back, as in Table 1 (notebook 02)."""
 
@@ -50,7 +52,7 @@ def attribute_values(participants: pd.DataFrame, attribute: str) -> list[str]:
 def nodes(codebook: pd.DataFrame) -> pd.DataFrame:
     """The themes and sub-themes (code_id, name), in tree order: the rows of every table."""
     ordered = tree_order(codebook)
-    return ordered.loc[ordered["level"].isin(NODE_LEVELS), ["code_id", "name"]] \
+    return ordered.loc[ordered["level"].isin(NODE_LEVELS), list(LABELS)] \
         .reset_index(drop=True)
 
 
@@ -98,12 +100,12 @@ def withhold_by_attribute(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOL
     ``suppress_small_cells`` hides a second cell where one hidden cell could be worked out.
     Its groups are columns, so the table goes in turned on its side.
     """
-    values = [c for c in table.columns if c not in ("code_id", "name")]
+    values = [c for c in table.columns if c not in LABELS]
     side = table.set_index("code_id")[values].T
     hidden, report = disclosure.suppress_small_cells(side, list(side.columns), threshold,
                                                      column_totals_known=True,
                                                      enabled=enabled)
-    out = pd.concat([table[["code_id", "name"]], hidden.T.reset_index(drop=True)], axis=1)
+    out = pd.concat([table[list(LABELS)], hidden.T.reset_index(drop=True)], axis=1)
     extra = (" Each row's cells add up to the participants coded for it (notebook 04), so "
              "that total counts as known.") if enabled else ""
     if report.unprotected:  # nothing non-zero was left to hide beside them: say so
@@ -116,7 +118,7 @@ def withhold_cooccurrence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOL
                           enabled: bool = True) -> tuple[pd.DataFrame, str]:
     """The co-occurrence table with counts 1 to threshold-1 hidden. No count here is a sum
     of others (one participant is counted in many cells), so none needs hiding beside them."""
-    codes = [c for c in table.columns if c not in ("code_id", "name")]
+    codes = [c for c in table.columns if c not in LABELS]
     hidden, report = disclosure.suppress_small_cells(table, codes, threshold,
                                                      column_totals_known=False,
                                                      enabled=enabled)
@@ -154,7 +156,7 @@ def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame,
 def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     """A heatmap of a matrix table: shade by count, each cell labelled with its count (so no
     colour bar), a withheld cell hatched grey and labelled as the table shows it."""
-    values = [c for c in table.columns if c not in ("code_id", "name")]
+    values = [c for c in table.columns if c not in LABELS]
     shown = table[values].apply(pd.to_numeric, errors="coerce")
     labels = [textwrap.fill(n, WRAP_CHARS) for n in table["name"]]
     lines = sum(label.count("\n") + 1 for label in labels)
