@@ -29,6 +29,9 @@ NOT_RECORDED = "(not recorded)"
 NODE_LEVELS = ("theme", "subtheme")
 LABELS = ("code_id", "name")
 """The first two columns of every table here: which theme or sub-theme a row is."""
+FIGURE_ATTRIBUTES = ("training_stage",)
+"""The attributes whose table is also drawn as a heatmap (the paper shows the themes by
+training stage); every other attribute's table stands alone."""
 DEFAULT_THRESHOLD = 5
 """Counts 1 to 4 are held back, as in Table 1 (notebook 02)."""
 
