@@ -21,8 +21,11 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import qda, schema, staging
+from psu_study import manuscript, qda, schema, staging
 from psu_study.validation import read_table
+
+from .test_paper import text_of
+from .test_paper_rules import font_sizes, glued_marks
 
 REPO = Path(__file__).resolve().parents[1]
 XSD_DIR = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
@@ -214,6 +217,8 @@ def nvivo_sources() -> list[Src]:
 
 
 def test_nvivo_export_found_by_its_case_with_the_reading_in_the_summary(tmp_path):
+    """README, section A team with NVivo: "The importer reads the offset convention from the text
+    ... and prints which reading won and by what margin"."""
     path = qdpx(tmp_path / "NVivo.qdpx", nvivo_sources())
     report = qda.import_project(path, tmp_path / "out")
     assert report.participants == {"Transcript A": "P3"}
@@ -276,6 +281,8 @@ def anonymous_sources() -> list[Src]:
 
 
 def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, capsys):
+    """README, section A team with NVivo: "Sources whose names carry no participant number are
+    numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
     assert qda.main([str(path), "--out", str(out)]) == 0
@@ -299,6 +306,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
 
 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
+    """README, section A team with NVivo: "(`--auto-map` does so whatever the names)"."""
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
     report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
@@ -366,6 +374,8 @@ CONTRACT_FILES = {
 
 
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
+    """README, section A team with NVivo: "import it, ... add the four files a QDA project cannot
+    hold, and build"."""
     # Three transcripts, each coded by AB (the only coder), one named only by its file.
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
                Src(2, BOM + TEXT_NVIVO.encode("utf-8"), [(s, e, "") for s, e in NVIVO],
@@ -395,3 +405,12 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     assert not list((out / "figures").glob("agreement*"))
     fragment = json.loads((out / "tables" / "numbers" / "05_agreement.json").read_text())
     assert fragment == {"n_coder_pairs_compared": 0}
+    # The paper, the build's last step, follows the manuscript's rules on these data too: no
+    # mark against a numeral, nothing under 7 pt, and the declarations this project's data
+    # do not give (no statements.yml) said to be not stated, with a warning for each.
+    paper = out / "paper" / "paper.pdf"
+    text = text_of(paper)
+    assert glued_marks(text) == []
+    assert min(size for _, size, _ in font_sizes(paper)) >= 7 - 1e-6
+    assert text.lower().count("not stated in the source article") >= len(manuscript.STATEMENT_ITEMS)
+    assert "warning: paper: funding: not stated" in run.stderr + run.stdout

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import schema, style, themes
+from . import inference, schema, style, themes
 from .explore import Note
 from .outputs import Outputs
 
@@ -166,7 +166,7 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
         with np.errstate(all="ignore"):
             ci = {f"{stat}_ci_{side}": (np.nanpercentile(values[i], q) if defined else np.nan)
                   for stat, values in (("kappa", boot_kappa), ("alpha", boot_alpha))
-                  for side, q in (("low", 2.5), ("high", 97.5))}
+                  for side, q in zip(("low", "high"), inference.TAIL_PERCENTILES, strict=True)}
         rows.append({
             "coders": f"{coders[0]} vs {coders[1]}",
             "theme_id": theme_id, "theme": name, "unit": unit, "n_transcripts": len(pids),
