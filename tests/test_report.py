@@ -242,3 +242,19 @@ def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
     with pytest.raises(report.ReportError, match="outside the repository"):
         report.build_report(REPO_ROOT / "report-of-other-data", report.Sources(data=tmp_path))
     assert not (REPO_ROOT / "report-of-other-data").exists()
+
+
+def test_the_queries_tables_are_in_the_report(site):
+    """Issue 22: the query tables and heatmaps sit on the index, in 04's section with
+    its sentence, each flagged as built from synthetic coding."""
+    index = soup(site / "index.html")
+    numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
+    for name in ("themes_by_gender", "themes_by_training_stage", "themes_cooccurrence",
+                 "codebook_summary"):
+        block = index.find(id=f"table-{name}")
+        assert block is not None, name
+        assert block.find(class_="psu-banner") is not None, name
+    assert index.find(id="figure-themes_by_training_stage") is not None
+    text = index.get_text(" ", strip=True)
+    assert (f"crosses the themes and sub-themes with each of the "
+            f"{numbers['n_attribute_tables']} participant attribute(s)") in text
