@@ -81,11 +81,13 @@ def test_missing_column(data: Path) -> None:
 
 
 def test_extra_column(data: Path) -> None:
-    path = data / "participants.csv"
+    # participants.csv takes a study's own attribute columns (tests/test_queries.py); no
+    # other file takes one.
+    path = data / "interviews.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     path.write_text("\n".join(line + ",x" for line in lines) + "\n", encoding="utf-8")
     # The header's new last column is named "x".
-    check(refused(data), "participants.csv", 0, "x")
+    check(refused(data), "interviews.csv", 0, "x")
 
 
 def test_non_integer_duration(data: Path) -> None:

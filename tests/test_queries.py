@@ -376,3 +376,70 @@ def test_notebook_words_do_not_assume_a_participants_sex():
                 line.split("#", 1)[1] for line in source.splitlines() if "#" in line)
             found += [f"{path.stem} {cell.get('id')}: {m[0]}" for m in pronoun.finditer(words)]
     assert found == []
+
+
+# --- an attribute column a study adds ---------------------------------------------------------
+
+def with_added_column(tmp_path: Path, header: str, values: list[str]) -> Path:
+    """A copy of the second study whose participants.csv gains one column (P11..P16)."""
+    data = tmp_path / "study"
+    shutil.copytree(STUDY, data)
+    path = data / "participants.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [f"{lines[0]},{header}"] + [f"{line},{v}"
+                                       for line, v in zip(lines[1:], values, strict=True)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return data
+
+
+def test_a_column_a_study_adds_is_an_attribute_with_its_own_table(tmp_path):
+    """Issue 22: "for every participant attribute column in participants.csv (... any column a
+    study adds)". Specialty by hand, P11..P16: surgery, medicine, surgery, psychiatry,
+    medicine, blank; AB's coding as above (A: P11 P12 P13 P15 P16; A1: P11 P13 P15;
+    B: P11 P14 P15; Z: nobody). Columns: values alphabetically (the contract lists none),
+    then the blank one."""
+    data = with_added_column(tmp_path, "specialty",
+                             ["surgery", "medicine", "surgery", "psychiatry", "medicine", ""])
+    study = load_study(data, tables=["segments"])
+    assert list(study.participants.columns)[-1] == "specialty"
+    present = matrix.presence(study.segments, study.codebook, study.participants, "AB")
+    tables = matrix.attribute_tables(present, study.participants, study.codebook,
+                                     enabled=False)
+    assert list(tables) == ["gender", "training_stage", "specialty"]
+    table, _ = tables["specialty"]
+    assert list(table.columns)[2:] == ["medicine", "psychiatry", "surgery",
+                                       matrix.NOT_RECORDED]
+    assert table.drop(columns="name").to_numpy().tolist() == [
+        ["A", 2, 0, 2, 1],   # medicine P12 P15; surgery P11 P13; blank P16
+        ["A1", 1, 0, 2, 0],  # medicine P15; surgery P11 P13
+        ["B", 1, 1, 1, 0],   # medicine P15; psychiatry P14; surgery P11
+        ["Z", 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize(("header", "value", "message", "row", "column"), [
+    ("Specialty", "surgery", "an added column's name must be", 0, "Specialty"),
+    ("specialty", "x" * 101, "expected a value matching", 1, "specialty"),
+])
+def test_an_added_column_is_checked_like_any_other(tmp_path, header, value, message, row,
+                                                   column):
+    """The data contract (data/README.md, participants.csv): an added column's name is
+    lower-case, its values one line of at most 100 characters; an error names file, row and
+    column."""
+    data = with_added_column(tmp_path, header, [value] * 6)
+    with pytest.raises(ValueError) as caught:
+        load_study(data, tables=["participants"])
+    error = caught.value
+    assert message in str(error)
+    assert "participants.csv" in str(error)
+    assert (error.row, error.column) == (row, column)
+
+
+def test_no_other_table_takes_an_added_column(tmp_path):
+    data = tmp_path / "study"
+    shutil.copytree(STUDY, data)
+    path = data / "coders.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",team"] + [x + ",a" for x in lines[1:]]) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="unexpected column"):
+        load_study(data, tables=["coders"])

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -215,7 +215,7 @@ def read_table(
         ints = [c.name for c in table.columns if c.kind == "int"]
         frame = pd.read_csv(
             io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False,
-            dtype={c.name: object for c in table.columns if c.kind != "int"},
+            dtype={name: object for name in header if name not in ints},
             na_values={name: [""] for name in ints},
         )
     except pd.errors.EmptyDataError:
@@ -237,12 +237,16 @@ def read_table(
         if name not in frame.columns:
             raise DataError(where, f"missing column; expected columns {', '.join(expected)}",
                             row=0, column=name)
-    for name in frame.columns:
-        if name not in expected:
+    added = [str(name) for name in frame.columns if name not in expected]
+    for name in added:
+        if table.added is None:
             raise DataError(where, f"unexpected column; expected only {', '.join(expected)}",
-                            row=0, column=str(name))
-    frame = frame.loc[:, list(expected)]
-    for column in table.columns:
+                            row=0, column=name)
+        if not re.fullmatch(schema.ADDED_COLUMN_NAME, name):
+            raise DataError(where, "an added column's name must be a lower-case letter, then "
+                            "at most 39 lower-case letters, digits or _", row=0, column=name)
+    frame = frame.loc[:, [*expected, *added]]
+    for column in table.columns + tuple(replace(table.added, name=n) for n in added):
         frame[column.name] = _check_column(frame[column.name], column, where, seen)
     return frame
 
@@ -376,12 +380,12 @@ def _check_column(
     return values.where(~empty_u[codes], None) if column.nullable else values
 
 
-def check_provenance(distinct: Distinct, table: schema.Table, where: str) -> None:
+def check_provenance(distinct: Distinct, columns: list[str], where: str) -> None:
     """Refuse a provenance that names a column its table does not have."""
     named = distinct.values.str.extract(schema.SYNTHETIC_COLUMNS)[0].dropna()
     for k, names in named.items():
         for name in names.split(", "):
-            if name not in table.column_names:
+            if name not in columns:
                 row = int(np.argmax(distinct.codes == k)) + 1  # first row with this value
                 raise DataError(where, f"provenance names unknown column {name!r}",
                                 row=row, column="provenance")
