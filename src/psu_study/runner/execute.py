@@ -15,7 +15,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -25,9 +24,10 @@ from typing import TYPE_CHECKING
 
 from .. import staging
 from ..paths import NOTEBOOKS_DIR, notebook_paths
-from . import compat, kernel
+from . import compat, interrupts, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
+from .interrupts import BuildInterrupted  # noqa: F401 - the command's import of it
 from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 from .paper import KEY as PAPER_KEY
@@ -51,6 +51,8 @@ class Result:
     moves: list[tuple[Path, Path]] = field(default_factory=list)
     reads: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    started: bool = False
+    """Whether its cells began to run (an interrupted one that never did keeps nothing)."""
 
 
 def _failure(nb: NotebookNode, exc: BaseException) -> str:
@@ -114,7 +116,11 @@ async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> K
     env.update({staging.STAGE_ENV: str(stage), **FORK_ENV})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
     km = kernel_manager(name, sockets, forked)
-    await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
+    try:
+        await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
+    except BaseException:  # stopped half-way (an interrupt): no socket folder left behind
+        await stop_kernel(Kernel(km, stage, sockets))
+        raise
     return Kernel(km, stage, sockets)
 
 
@@ -176,7 +182,8 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
     try:
         warm = await kernel
     except Exception as exc:  # noqa: BLE001 - reported like any failing notebook
-        result.error = f"the kernel did not start: {type(exc).__name__}: {exc}"
+        result.error = (INTERRUPTED if stopping()
+                        else f"the kernel did not start: {type(exc).__name__}: {exc}")
         log.end(result)
         return result
     try:
@@ -189,6 +196,7 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
                                     startup_timeout=120, shutdown_kernel="immediate",
                                     resources={"metadata": {"path": str(path.parent)}})
             log.start(path.stem)
+            result.started = True
             started = time.perf_counter()
             try:
                 await client.async_execute(cleanup_kc=True)
@@ -229,7 +237,8 @@ class Progress:
     def end(self, result: Result) -> None:
         self.running.discard(result.name)
         self.done += 1
-        status = "FAILED" if result.error else "done  "
+        status = ("stopped" if result.error == INTERRUPTED else
+                  "FAILED" if result.error else "done  ")
         self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
 
 
@@ -246,17 +255,6 @@ def exclusive(lay: Layout) -> Iterator[None]:
             print(f"  waiting for another build of the same outputs ({lock})", flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
-
-
-class BuildInterrupted(BuildError):
-    """SIGINT or SIGTERM arrived mid-build: the notebooks that were running are recorded as
-    interrupted, so the next build runs them again."""
-
-    def __init__(self, signum: int, running: list[str]) -> None:
-        self.signum = signum
-        name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name} while running "
-                         + (", ".join(running) if running else "no notebook"))
 
 
 def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int | None = None,
@@ -298,23 +296,28 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
         run.execute(first, late, jobs or os.cpu_count() or 1)
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
-    if run.seconds:
-        staging.write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
     paper = previous.get(PAPER_KEY)
-    manifest = write_manifest(lay, run.entries, list(sources), paper)
+    with interrupts.quiet("the manifest's update"):
+        if run.seconds:
+            staging.write_atomic(run.timings,
+                                 json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
+        manifest = write_manifest(lay, run.entries, list(sources), paper)
+    interrupts.raise_if_signalled()
     problem = None
-    if run.interrupted is None and not run.failed:
+    if not run.failed:
         # Last, once numbers.json is merged: the paper reads every notebook's outputs.
         try:
-            paper = build_paper(lay, None if force else paper, sorted(run.changed))
+            with interrupts.doing("the paper"):
+                paper = build_paper(lay, None if force else paper, sorted(run.changed))
         except BuildError as exc:
             paper, problem = None, exc
-        manifest = write_manifest(lay, run.entries, list(sources), paper)
+        with interrupts.quiet("the manifest's update"):
+            manifest = write_manifest(lay, run.entries, list(sources), paper)
     if make is not None:
-        write_depfile(lay, {**manifest["notebooks"], **({PAPER_KEY: paper} if paper else {})},
-                      *make)
-    if run.interrupted is not None:
-        raise BuildInterrupted(*run.interrupted)
+        with interrupts.quiet("the dependency file's update"):
+            write_depfile(lay, {**manifest["notebooks"],
+                                **({PAPER_KEY: paper} if paper else {})}, *make)
+    interrupts.raise_if_signalled()
     if run.failed:
         raise BuildError(f"{len(run.failed)} notebook(s) failed: "
                          + "; ".join(f"{r.name} ({r.error})" for r in run.failed))
@@ -343,16 +346,21 @@ class Run:
     """The notebooks run whose figures or tables (not the notebook itself) changed."""
     failed: list[Result] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    interrupted: tuple[int, list[str]] | None = None
-    """The signal that stopped the build and the notebooks it stopped."""
-    loop: asyncio.AbstractEventLoop | None = None
+    interrupted: bool = False
+    """A signal stopped the build: no notebook starts, those running end as interrupted."""
+    running: set[str] = field(default_factory=set)
+    """The notebooks of this build under way (waiting for their kernel or a core, or
+    running); ``committing``, the one whose outputs are being moved into place."""
+    committing: str | None = None
     launched: list[asyncio.Task[Kernel]] = field(default_factory=list)
 
     def execute(self, first: list[Path], late: list[Path], jobs: int) -> None:
         """Run the notebooks' event loop in a thread of its own, so SIGINT and SIGTERM reach
         this (main) thread and stop the build cleanly. nbclient installs signal handlers
         only in the main thread: there, on Ctrl-C, its handler shut the kernel down under the
-        running cell, which failed as a bare ``AssertionError`` and the build went on."""
+        running cell, which failed as a bare ``AssertionError`` and the build went on. The
+        handlers raise nothing here: a ``KeyboardInterrupt`` inside ``Thread.join()`` leaves
+        the thread looking finished while it still runs (CPython issue 90882)."""
         failure: list[BaseException] = []
 
         def loop() -> None:
@@ -361,34 +369,29 @@ class Run:
             except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
                 failure.append(exc)
 
-        def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 - signal's signature
-            if self.interrupted is not None:  # a second Ctrl-C: stop waiting for the kernels
-                self.progress.say(f"  {signal.Signals(signum).name} again: exiting now")
-                os._exit(128 + signum)
-            self.interrupt(signum)
-
         thread = threading.Thread(target=loop, name="notebooks")
-        # Handlers that raise nothing: a KeyboardInterrupt inside Thread.join() leaves the
-        # thread looking finished while it still runs (CPython issue 90882).
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with interrupts.deferred(self.interrupt):
             thread.start()
             while thread.is_alive():
                 thread.join(0.2)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                if self.interrupted:  # also any kernel that began starting as it came
+                    interrupts.end_descendants()
         if failure:
             raise failure[0]
 
-    def interrupt(self, signum: int) -> None:
-        """Stop: kill the running kernels (their notebooks end as interrupted) and start no
-        other notebook."""
-        if self.interrupted is None:
-            self.interrupted = (signum, sorted(self.progress.running))
-            self.progress.say(f"  {signal.Signals(signum).name}: stopping the kernels")
-        if self.loop is not None:
-            asyncio.run_coroutine_threadsafe(self.stop_kernels(), self.loop)
+    def interrupt(self) -> str:
+        """Stop: kill every kernel and the fork server (their notebooks end as interrupted,
+        whether their kernel was starting or their cells running) and start no other
+        notebook. Returns what was stopped."""
+        self.interrupted = True
+        from . import forked_kernels
+
+        forked_kernels.refuse()
+        interrupts.end_descendants()
+        stopped = sorted(self.running)
+        if self.committing is not None:
+            stopped.append(f"the commit of {self.committing}'s outputs")
+        return ", ".join(stopped) or "no notebook (none had started)"
 
     async def stop_kernels(self) -> None:
         for task in list(self.launched):
@@ -398,7 +401,7 @@ class Run:
                 await stop_kernel(await task)
 
     def stopping(self) -> bool:
-        return self.interrupted is not None
+        return self.interrupted
 
     @property
     def timings(self) -> Path:
@@ -433,7 +436,6 @@ class Run:
         (up to one waiting per running one), so a kernel's start-up and imports overlap
         other notebooks' cells; those of the notebooks that read the merged numbers start
         during the first wave when they are already known to be stale."""
-        self.loop = asyncio.get_running_loop()
         try:
             await self._waves(first, late, jobs, self.launched)
         finally:  # no kernel started ahead of its turn outlives the runner
@@ -447,6 +449,8 @@ class Run:
         def launch(path: Path) -> asyncio.Task[Kernel]:
             async def start() -> Kernel:
                 await alive.acquire()
+                if self.stopping():
+                    raise BuildError("interrupted before its kernel started")
                 return await start_kernel(path, self.sources[path.stem], self.lay, forked)
             launched.append(asyncio.create_task(start()))
             return launched[-1]
@@ -456,13 +460,20 @@ class Run:
                 await stop_kernel(await task)
             alive.release()
 
-        async def run(path: Path, task: asyncio.Task[Kernel]) -> Result:
-            try:
-                return await execute(path, self.lay, task, slots, self.progress, self.stopping)
-            finally:
-                alive.release()
+        def run(path: Path, task: asyncio.Task[Kernel]) -> asyncio.Task[Result]:
+            self.running.add(path.stem)
+
+            async def go() -> Result:
+                try:
+                    return await execute(path, self.lay, task, slots, self.progress,
+                                         self.stopping)
+                finally:
+                    self.running.discard(path.stem)
+                    alive.release()
+            return asyncio.create_task(go())
 
         todo = self.longest_first(self.stale(first))
+        self.running.update(p.stem for p in todo)
         early_todo = [p for p in late if self.is_stale(p) is not None]
         forked = bool(todo or early_todo) and forking()
         if forked:
@@ -477,18 +488,18 @@ class Run:
         # The second wave waits only for the notebooks that write numbers; the others run on
         # beside it, so no core idles while it runs alone.
         writers = [p for p in todo if self.writes_numbers(p)]
-        runs = {p: asyncio.create_task(run(p, tasks[p])) for p in todo}
+        runs = {p: run(p, tasks[p]) for p in todo}
         self.settle(await asyncio.gather(*(runs[p] for p in writers)))
         write_numbers(self.lay, sorted(self.sources))  # what the second wave reads
-        second = [] if self.failed else self.stale(late)
+        second = [] if self.failed or self.stopping() else self.stale(late)
         tasks = {p: early.pop(p) if p in early else launch(p) for p in second}
         await asyncio.gather(*(finish(task) for task in early.values()))
         self.progress.total += len(second)
-        later = [asyncio.create_task(run(p, tasks[p])) for p in second]
+        later = [run(p, tasks[p]) for p in second]
         rest = await asyncio.gather(*(runs[p] for p in todo if p not in writers))
         self.settle(rest)
         self.settle(await asyncio.gather(*later))
-        if any(self.wrote_numbers(r) for r in rest) and not self.failed:
+        if any(self.wrote_numbers(r) for r in rest) and not (self.failed or self.stopping()):
             # A notebook that had never written numbers now did: merge again, and run the
             # second wave again if what it read has changed.
             write_numbers(self.lay, sorted(self.sources))
@@ -519,15 +530,21 @@ class Run:
                 self.failed.append(result)
                 self.mark_failed(result.name, "interrupted" if result.error == INTERRUPTED
                                  else "failed")
+                if result.error == INTERRUPTED and not result.started:
+                    continue  # nothing of it ran: nothing to keep
                 kept = self.lay.failed / f"{result.name}.ipynb"
                 staging.write_atomic(kept, notebook_bytes(result.nb))
-                self.progress.say(f"  FAILED {result.name} at {result.error}\n"
-                                  f"         partial notebook kept in {kept}; its previous "
-                                  "outputs are untouched")
+                how = ("stopped " + result.name if result.error == INTERRUPTED
+                       else f"FAILED {result.name} at {result.error}")
+                self.progress.say(f"  {how}\n         partial notebook kept in {kept}; its "
+                                  "previous outputs are untouched")
                 continue
             before = self.entries.get(result.name)
-            self.entries[result.name] = commit(result, self.lay, before,
-                                               self.sources[result.name])
+            self.committing = result.name
+            with interrupts.committing():
+                self.entries[result.name] = commit(result, self.lay, before,
+                                                   self.sources[result.name])
+            self.committing = None
             if _made(self.entries[result.name]) != _made(before):
                 self.changed.append(result.name)
             self.seconds[result.name] = round(result.seconds, 2)

@@ -40,6 +40,14 @@ the fork server only when more than one kernel will fork from it, so it pays onc
 
 _context = multiprocessing.get_context("forkserver")
 _started = False
+_refused = False
+
+
+def refuse() -> None:
+    """No fork from now on (an interrupt): multiprocessing would start a new fork server in
+    place of the one the interrupt has just ended, and fork a kernel from it."""
+    global _refused
+    _refused = True
 
 
 def start(modules: Iterable[str] = (), shared: bool = False) -> None:
@@ -129,7 +137,12 @@ class ForkProvisioner(LocalProvisioner):
         process = _context.Process(
             target=_run, args=([kernel.MODULE, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
             daemon=False)  # a daemonic process may not start processes, and cells may
-        await asyncio.to_thread(process.start)  # waits while the server is still importing
+
+        def fork() -> None:  # waits while the server is still importing
+            if _refused:
+                raise RuntimeError("the build was interrupted: no kernel is forked")
+            process.start()
+        await asyncio.to_thread(fork)
         self.process = _Forked(process)
         self.pid = self.pgid = process.pid  # its own session and process group (setsid)
         self.cwd = kwargs.get("cwd")
