@@ -204,6 +204,8 @@ def main(run: Callable[[], int]) -> int:
         finally:
             with quiet("the build's clean-up"):
                 end_descendants()
+                for signum in SIGNALS:  # exiting now: a later signal changes nothing
+                    signal.signal(signum, signal.SIG_IGN)
         if status < 128:
             raise_if_signalled()
     except BuildInterrupted as exc:
