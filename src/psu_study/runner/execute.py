@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import staging
-from ..paths import NOTEBOOKS_DIR, notebook_paths
+from ..paths import NOTEBOOKS_DIR, display_path, notebook_paths, record_key
 from . import compat, interrupts, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
@@ -267,14 +267,46 @@ def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int |
     never taken by make as up to date. ``depfile`` receives its prerequisites.
     """
     lay = layout(data_dir, out_dir)
-    with exclusive(lay):
-        if stamp is None or dry_run:
-            return _build(lay, jobs, force, dry_run, None)
-        stamp.unlink(missing_ok=True)
-        executed = _build(lay, jobs, force, dry_run, (stamp, depfile) if depfile else None)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_bytes(b"")
-        return executed
+    try:
+        with exclusive(lay):
+            if stamp is None or dry_run:
+                return _build(lay, jobs, force, dry_run, None)
+            stamp.unlink(missing_ok=True)
+            executed = _build(lay, jobs, force, dry_run, (stamp, depfile) if depfile else None)
+            with _step(lay, "make's record of the build"):
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.write_bytes(b"")
+            return executed
+    except OSError as exc:  # a step not named below: the lock, the staging folder
+        raise BuildError(cannot_write(lay, exc)) from None
+
+
+def cannot_write(lay: Layout, exc: OSError) -> str:
+    """An operating-system error in one line: the folder, by its role (``tables``,
+    ``OUT_DIR/figures``, ``build/failed``), never a machine's path, and the cause."""
+    path = exc.filename2 or exc.filename
+    if path is None:
+        return f"cannot write the outputs: {exc.strerror or exc}"
+    folder = Path(os.fsdecode(path)).parent
+    key = record_key(folder / "x", lay.folders)
+    if key is None:
+        shown = display_path(folder)
+    else:
+        shown = key.rpartition("/")[0].removeprefix("repo").lstrip("/") or "."
+        if not lay.default and not key.startswith(("repo/", "data/")):
+            shown = "OUT_DIR/" + shown
+    return f"cannot write {shown}: {exc.strerror or exc}"
+
+
+@contextlib.contextmanager
+def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
+    """A step after the notebooks: a signal during it is acted on after it (``deferred``) or
+    at once, and an operating-system error is one line that names the step."""
+    with interrupts.quiet(what) if deferred else interrupts.doing(what):
+        try:
+            yield
+        except OSError as exc:
+            raise BuildError(f"{cannot_write(lay, exc)} ({what})") from None
 
 
 def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
@@ -284,7 +316,8 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
         raise BuildError(f"no notebooks in {NOTEBOOKS_DIR}")
     sources = {p.stem: read_source(p) for p in paths}
     previous = load_manifest(lay)
-    run = Run(lay, sources, previous.get("notebooks", {}), force, Progress(0))
+    paper = previous.get(PAPER_KEY)
+    run = Run(lay, sources, previous.get("notebooks", {}), force, Progress(0), paper)
     first = [p for p in paths if not after_numbers(sources[p.stem])]
     late = [p for p in paths if after_numbers(sources[p.stem])]
     if dry_run:
@@ -296,25 +329,30 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
         run.execute(first, late, jobs or os.cpu_count() or 1)
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
-    paper = previous.get(PAPER_KEY)
-    with interrupts.quiet("the manifest's update"):
-        if run.seconds:
+    if run.seconds:
+        with contextlib.suppress(OSError):  # a scheduling hint: a build goes on without it
             staging.write_atomic(run.timings,
                                  json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
-        manifest = write_manifest(lay, run.entries, list(sources), paper)
+    try:
+        with _step(lay, "the manifest's update"):
+            manifest = write_manifest(lay, run.entries, list(sources), paper)
+    except BuildError:
+        if not run.failed:
+            raise
+        manifest = None  # it matches the outputs as each commit left them
     interrupts.raise_if_signalled()
     problem = None
     if not run.failed:
         # Last, once numbers.json is merged: the paper reads every notebook's outputs.
         try:
-            with interrupts.doing("the paper"):
+            with _step(lay, "the paper", deferred=False):
                 paper = build_paper(lay, None if force else paper, sorted(run.changed))
         except BuildError as exc:
             paper, problem = None, exc
-        with interrupts.quiet("the manifest's update"):
+        with _step(lay, "the manifest's update"):
             manifest = write_manifest(lay, run.entries, list(sources), paper)
-    if make is not None:
-        with interrupts.quiet("the dependency file's update"):
+    if make is not None and manifest is not None:
+        with _step(lay, "the dependency file's update"):
             write_depfile(lay, {**manifest["notebooks"],
                                 **({PAPER_KEY: paper} if paper else {})}, *make)
     interrupts.raise_if_signalled()
@@ -341,6 +379,8 @@ class Run:
     entries: dict[str, dict]
     force: bool
     progress: Progress
+    paper: dict | None = None
+    """The paper's manifest entry as this build found it (rewritten with each commit)."""
     executed: int = 0
     changed: list[str] = field(default_factory=list)
     """The notebooks run whose figures or tables (not the notebook itself) changed."""
@@ -507,6 +547,33 @@ class Run:
             self.progress.total += len(again)
             self.settle(await asyncio.gather(*(run(p, launch(p)) for p in again)))
 
+    def commit(self, result: Result, before: dict | None) -> dict:
+        """Move a notebook's outputs into place and record them in the manifest, all or
+        nothing: on a full disk or a folder turned read-only the output folders are put
+        back as they were, so the manifest always matches what is there. A second signal
+        waits for it (milliseconds)."""
+        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks_out]
+        with interrupts.committing(), staging.all_or_nothing(folders, self.lay.stage):
+            entry = commit(result, self.lay, before, self.sources[result.name])
+            write_manifest(self.lay, {**self.entries, result.name: entry}, list(self.sources),
+                           self.paper)
+        return entry
+
+    def keep(self, result: Result) -> None:
+        """Keep a failed or interrupted notebook as far as it ran, for a person to read."""
+        if result.error == INTERRUPTED and not result.started:
+            return  # nothing of it ran: nothing to keep
+        kept = self.lay.failed / f"{result.name}.ipynb"
+        try:
+            staging.write_atomic(kept, notebook_bytes(result.nb))
+        except OSError as exc:
+            where = f"not kept ({cannot_write(self.lay, exc)})"
+        else:
+            where = f"partial notebook kept in {kept}"
+        how = ("stopped " + result.name if result.error == INTERRUPTED
+               else f"FAILED {result.name} at {result.error}")
+        self.progress.say(f"  {how}\n         {where}; its previous outputs are untouched")
+
     def mark_failed(self, name: str, how: str) -> None:
         """Keep what the manifest knows of ``name``'s previous good outputs (they are left
         in place) but never as current: the next build runs it again."""
@@ -530,21 +597,22 @@ class Run:
                 self.failed.append(result)
                 self.mark_failed(result.name, "interrupted" if result.error == INTERRUPTED
                                  else "failed")
-                if result.error == INTERRUPTED and not result.started:
-                    continue  # nothing of it ran: nothing to keep
-                kept = self.lay.failed / f"{result.name}.ipynb"
-                staging.write_atomic(kept, notebook_bytes(result.nb))
-                how = ("stopped " + result.name if result.error == INTERRUPTED
-                       else f"FAILED {result.name} at {result.error}")
-                self.progress.say(f"  {how}\n         partial notebook kept in {kept}; its "
-                                  "previous outputs are untouched")
+                self.keep(result)
                 continue
             before = self.entries.get(result.name)
             self.committing = result.name
-            with interrupts.committing():
-                self.entries[result.name] = commit(result, self.lay, before,
-                                                   self.sources[result.name])
-            self.committing = None
+            try:
+                entry = self.commit(result, before)
+            except OSError as exc:
+                result.error = (f"{cannot_write(self.lay, exc)}, while moving its outputs into "
+                                "place (its previous outputs are kept)")
+                self.failed.append(result)
+                self.mark_failed(result.name, "failed")
+                self.progress.say(f"  FAILED {result.name}: {result.error}")
+                continue
+            finally:
+                self.committing = None
+            self.entries[result.name] = entry
             if _made(self.entries[result.name]) != _made(before):
                 self.changed.append(result.name)
             self.seconds[result.name] = round(result.seconds, 2)
