@@ -26,7 +26,7 @@ from psu_study import staging
 from psu_study.runner import execute
 from psu_study.runner.layout import layout
 
-from .conftest import copy_env
+from .conftest import REPO, copy_env
 from .test_build import manifest, would_run
 from .test_interrupts import RUNNER
 
@@ -165,6 +165,18 @@ def test_write_atomic_names_its_target_not_a_temporary_file(tmp_path, monkeypatc
         staging.write_atomic(target, b"x")
     assert raised.value.errno == errno.ENOSPC and raised.value.filename.endswith("t.csv")
     assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_a_notebook_that_cannot_stage_a_file_names_it_as_outputs_do(tmp_path, monkeypatch):
+    """In a notebook under the runner, a full disk while staging names the output (relative
+    to the repository, as the notebook's error is printed), not the staging folder's
+    temporary file."""
+    monkeypatch.setenv(staging.STAGE_ENV, str(tmp_path))
+    _failing_once(monkeypatch, "open", 0, errno.ENOSPC)
+    with pytest.raises(OSError) as raised:
+        staging.write_bytes(REPO / "tables" / "stages.csv", b"x")
+    assert raised.value.errno == errno.ENOSPC
+    assert raised.value.filename == "tables/stages.csv"
 
 
 INJECT = """\
