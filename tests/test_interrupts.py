@@ -11,6 +11,7 @@ every process whose command line or folder names the copy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -84,12 +85,18 @@ def _left(process: subprocess.Popen, repo: Path) -> list[str]:
 
 
 def _stop(process: subprocess.Popen, repo: Path, log: Path, signals: list[int]) -> str:
-    """Send ``signals`` (0.3 s apart) to the runner; ``_ended``'s checks."""
+    """Send ``signals`` (0.3 s apart) as they come: SIGINT as Ctrl-C at a terminal sends it,
+    to the runner's whole process group (the fork server is in it); SIGTERM to the runner
+    alone, as a batch system sends it. Then ``_ended``'s checks."""
     for index, signum in enumerate(signals):
         if index:
             time.sleep(0.3)
         if process.poll() is None:
-            os.kill(process.pid, signum)
+            with contextlib.suppress(ProcessLookupError):
+                if signum == signal.SIGINT:
+                    os.killpg(process.pid, signum)
+                else:
+                    os.kill(process.pid, signum)
     return _ended(process, repo, log, signals[0])
 
 
@@ -120,7 +127,7 @@ def _ended(process: subprocess.Popen, repo: Path, log: Path, signum: int,
 
 def test_early_interrupts_end_cleanly_every_time(repo_copy, tmp_path):
     """Ten interrupts in the first seconds (Python starting, the fork server importing, the
-    kernels starting: the moments where one try in seven hung), SIGINT and SIGTERM in turn;
+    kernels starting: the moments where one try in seven hung), Ctrl-C and SIGTERM in turn;
     after each, the same notebooks are still to run."""
     _stale(repo_copy, "provenance")
     stale = would_run(repo_copy)
