@@ -19,3 +19,5 @@ class Result:
     moves: list[tuple[Path, Path]] = field(default_factory=list)
     reads: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    started: bool = False
+    """Whether its cells began to run (an interrupted one that never did keeps nothing)."""
