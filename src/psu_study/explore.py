@@ -9,9 +9,7 @@ for it (``interactive = True``): widget outputs carry random model ids.
 
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,31 +17,13 @@ from matplotlib.figure import Figure
 
 from . import style
 from .demographics import ALPHA, user_counts
-from .outputs import InlineFigure, Note
+from .outputs import InlineFigure, Note, Table
 from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
 from .validation import Study
 
 REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
 """Base rates drawn for comparison beside the study's own (the PSU users' share of women)."""
-
-
-
-@dataclass(frozen=True)
-class Table:
-    """A frame shown in full (no truncated quotations) and identically on every run."""
-
-    frame: pd.DataFrame
-    caption: str = ""
-
-    def _repr_html_(self) -> str:
-        caption = f"<p><strong>{html.escape(self.caption)}</strong></p>\n" if self.caption else ""
-        return caption + self.frame.to_html(index=False, border=0, escape=True)
-
-    def __repr__(self) -> str:
-        with pd.option_context("display.max_colwidth", None, "display.width", 200):
-            body = self.frame.to_string(index=False) if len(self.frame) else "(no rows)"
-        return f"{self.caption}\n{body}" if self.caption else body
 
 
 # --- themes and participants -------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import matrix, text_search
-from .explore import Table
+from .outputs import Table
 from .validation import Study
 
 PASSAGE_WINDOW = 100

@@ -184,6 +184,23 @@ class Note(str):
         return str(self)
 
 
+@dataclass(frozen=True)
+class Table:
+    """A frame shown in full (no truncated quotations) and identically on every run."""
+
+    frame: pd.DataFrame
+    caption: str = ""
+
+    def _repr_html_(self) -> str:
+        caption = f"<p><strong>{html.escape(self.caption)}</strong></p>\n" if self.caption else ""
+        return caption + self.frame.to_html(index=False, border=0, escape=True)
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 200):
+            body = self.frame.to_string(index=False) if len(self.frame) else "(no rows)"
+        return f"{self.caption}\n{body}" if self.caption else body
+
+
 @dataclass
 class InlineFigure:
     """A figure a notebook displays as a PNG without pyplot's backend: no metadata and a
