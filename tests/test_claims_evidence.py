@@ -251,3 +251,28 @@ def test_the_recomputed_value_is_shown_at_the_articles_precision():
     row = evaluated(raw, {"pct": 65.2393}, {"pct": record("published")})
     assert (row["recomputed"], row["status"]) == ("65", claims.HOLDS)
     assert claims.at_precision(97.8296, "97.8%") == "97.8"
+
+
+def test_claims_are_grouped_by_section_in_the_order_first_named():
+    # Ledger order: a sub-section's claim first, then the section's own, then another
+    # section, then a second claim of the first sub-section.
+    raw = [entry(id="a", section="Results > Theme"), entry(id="b", section="Methods"),
+           entry(id="c", section="Results"), entry(id="d", section="Results > Theme"),
+           entry(id="e", section="Methods > Recruitment"), entry(id="f", section="Methods")]
+    ordered = [c.id for c in claims.by_section(claims.parse_ledger(raw))]
+    # Results first (named first), its own claim before its sub-section's, ledger order within.
+    assert ordered == ["c", "a", "d", "b", "f", "e"]
+
+
+def test_the_claims_table_is_grouped_by_section(table):
+    sections = [r["section"] for r in table]
+    seen: list[str] = []
+    for section in sections:
+        if not seen or seen[-1] != section:
+            assert section not in seen, f"section {section!r} appears in two places"
+            seen.append(section)
+    # The article's order of its top-level sections (Study setting, Methods, Results,
+    # Discussion, Strengths and limitations of the study, Conclusions).
+    tops = list(dict.fromkeys(s.split(" > ")[0] for s in sections))
+    assert tops == ["Study setting", "Methods", "Results", "Discussion",
+                    "Strengths and limitations of the study", "Conclusions"]

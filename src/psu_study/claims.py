@@ -595,11 +595,32 @@ def evaluate_claim(claim: Claim, numbers: dict[str, object],
     return row
 
 
+SECTION_SEPARATOR = " > "
+
+
+def by_section(claims: list[Claim]) -> list[Claim]:
+    """The claims grouped by section, as a reader of the article meets them: sections (and,
+    within one, its sub-sections) in the order the ledger first names them, a section's own
+    claims before its sub-sections', and the ledger's order within one section."""
+    first: dict[tuple[str, ...], int] = {}
+    for claim in claims:
+        parts = tuple(claim.section.split(SECTION_SEPARATOR))
+        for depth in range(1, len(parts) + 1):
+            first.setdefault(parts[:depth], len(first))
+
+    def rank(claim: Claim) -> tuple[int, ...]:
+        parts = tuple(claim.section.split(SECTION_SEPARATOR))
+        return tuple(first[parts[:depth]] for depth in range(1, len(parts) + 1))
+
+    return sorted(claims, key=rank)
+
+
 def evaluate(claims: list[Claim], numbers: dict[str, object],
              sources: dict[str, dict]) -> pd.DataFrame:
     """Every claim against ``numbers`` (with each number's provenance record, ``sources``):
-    one row each, in the ledger's order."""
-    return pd.DataFrame([evaluate_claim(c, numbers, sources) for c in claims], columns=COLUMNS)
+    one row each, grouped by section (``by_section``)."""
+    return pd.DataFrame([evaluate_claim(c, numbers, sources) for c in by_section(claims)],
+                        columns=COLUMNS)
 
 
 def holds_by_evidence(report: pd.DataFrame) -> dict[str, int]:
