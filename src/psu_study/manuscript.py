@@ -7,8 +7,9 @@ convention, ``quantifiers``), which values rest on synthetic data (the data's ``
 column and the figures' footnote metadata), the theme structure, and what the data allowed
 to be computed (an agreement table is read where the data allow it; where they do not, the
 reason, said in the text in its place). It writes them to
-``manuscript.json`` beside ``numbers.json``, compiles the PDF with the ``typst`` wheel (no TeX)
-and returns the paper's manifest entry: its sha256 and every file it read, with theirs.
+``manuscript.json`` beside ``numbers.json``, typesets the PDF and HTML editions with the
+``typst`` wheel (no TeX; ``editions``) and returns the paper's manifest entry: their sha256 and
+every file it read, with theirs.
 
 ``python -m psu_study.manuscript`` (``make paper``) builds ``paper/paper.pdf`` from the
 repository's outputs; ``--data-dir/--tables-dir/--figures-dir/--out`` build another run's.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import typst
 
-from . import agreement, disclosure, quantifiers, schema, staging
+from . import agreement, disclosure, editions, quantifiers, schema, staging
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -213,8 +214,9 @@ class Run:
 
     def key(self, path: Path) -> str:
         """The path's name in the manifest, as the runner names files (never a machine path)."""
-        if path.resolve() == SOURCE.resolve():  # the source stays in the repository
-            return f"repo/{SOURCE.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
+        if path.resolve() in (SOURCE.resolve(), editions.CITATION_FILE.resolve()):
+            # the source and the edition's metadata stay in the repository
+            return f"repo/{path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
         folders = record_folders(self.data, self.figures, self.tables, paper=self.out.parent)
         key = record_key(path, {k: v for k, v in folders.items() if k != "repo"})
         if key is None:
@@ -268,8 +270,24 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
     return derived, inputs
 
 
-def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
-    """The PDF's bytes, the files it read (manifest key -> sha256) and the derived JSON."""
+@dataclass(frozen=True)
+class Typeset:
+    """One typesetting: the PDF and HTML editions, the files they read (manifest key ->
+    sha256) and the derived JSON."""
+
+    pdf: bytes
+    html: bytes
+    reads: dict[str, str]
+    derived: bytes
+
+
+def html_path(run: Run) -> Path:
+    """The HTML edition, beside the PDF: ``paper/paper.html``."""
+    return run.out.with_suffix(editions.HTML_SUFFIX)
+
+
+def typeset(run: Run) -> Typeset:
+    """Both editions of the paper from one source (``editions``), with what they read."""
     run = _resolved(run)
     derived, inputs = derive(run)
     derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -285,45 +303,54 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
         staging.write_atomic(derived_path, derived_bytes)
     sys_inputs = {"tables": run.typst_path(run.tables), "figures": run.typst_path(run.figures),
                   "derived": run.typst_path(derived_path)}
+    # With the names and allow lists it was scanned with, absent ones too: a list added
+    # later makes the paper stale, as it does the notebooks. Recorded before typesetting, so
+    # the PDF can carry the record (all but the record's own digest).
+    reads = {run.key(p): staging.file_digest(p)
+             for p in [*inputs, derived_path, editions.CITATION_FILE,
+                       *disclosure.list_paths(run.data)]}
+    attached = editions.attachments(run.tables)
+    record = next(a.path for a in attached if a.name == editions.READS_RECORD)
+    editions.write_reads_record(record, reads)
+    reads[run.key(record)] = staging.file_digest(record)
     try:
-        # Typst's bundled fonts only, and no date anywhere: the same bytes on every machine.
-        pdf = typst.compile(str(SOURCE), root=str(run.root), sys_inputs=sys_inputs,
-                            ignore_system_fonts=True, font_paths=[])
+        pdf, html = editions.typeset(SOURCE, run.root, sys_inputs,
+                                     [(a, run.typst_path(a.path)) for a in attached],
+                                     editions.edition_timestamp())
     except typst.TypstError as exc:
         raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
-    # With the names and allow lists it was scanned with, absent ones too: a list added
-    # later makes the paper stale, as it does the notebooks.
-    reads = {run.key(p): staging.file_digest(p)
-             for p in [*inputs, derived_path, *disclosure.list_paths(run.data)]}
-    return pdf, dict(sorted(reads.items())), derived_bytes
+    return Typeset(pdf, html, dict(sorted(reads.items())), derived_bytes)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
-    """The paper's manifest entry: its sha256 and every input with sha256."""
+def manifest_entry(run: Run, done: Typeset) -> dict:
+    """The paper's manifest entry: its editions' sha256 and every input with sha256."""
     run = _resolved(run)
-    return {"source": run.key(SOURCE), "outputs": {run.key(run.out): _sha256(pdf)},
-            "reads": reads}
+    return {"source": run.key(SOURCE),
+            "outputs": {run.key(run.out): _sha256(done.pdf),
+                        run.key(html_path(run)): _sha256(done.html)},
+            "reads": done.reads}
 
 
-def paper(run: Run) -> tuple[bytes, dict]:
-    """The paper's bytes and its manifest entry, nothing written but ``manuscript.json``.
-    The runner writes the PDF with ``write_pdf`` and records the entry in the manifest."""
-    pdf, reads, _ = compile_pdf(run)
-    return pdf, manifest_entry(run, pdf, reads)
+def paper(run: Run) -> tuple[Typeset, dict]:
+    """The paper's editions and its manifest entry, nothing written but ``manuscript.json``
+    and the record of reads the PDF attaches. The runner writes the editions with
+    ``write_editions`` and records the entry in the manifest."""
+    done = typeset(run)
+    return done, manifest_entry(run, done)
 
 
-def write_pdf(run: Run, pdf: bytes) -> None:
-    """Replace the PDF only when its bytes change; touch it otherwise, so make sees it
+def write_editions(run: Run, done: Typeset) -> None:
+    """Replace each edition only when its bytes change; touch it otherwise, so make sees it
     current."""
-    out = run.out.resolve()
-    if not out.exists() or out.read_bytes() != pdf:
-        staging.write_atomic(out, pdf)
-    else:
-        os.utime(out)
+    for out, data in ((run.out.resolve(), done.pdf), (html_path(run).resolve(), done.html)):
+        if not out.exists() or out.read_bytes() != data:
+            staging.write_atomic(out, data)
+        else:
+            os.utime(out)
 
 
 def build(run: Run | None = None) -> dict:
@@ -331,8 +358,8 @@ def build(run: Run | None = None) -> dict:
     entry. The runner does this as a build's last step and records the entry; this is the
     same step alone, for tests and for a paper typeset from another run's outputs."""
     run = run or Run()
-    pdf, entry = paper(run)
-    write_pdf(run, pdf)
+    done, entry = paper(run)
+    write_editions(run, done)
     return entry
 
 
