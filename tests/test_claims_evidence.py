@@ -17,20 +17,13 @@ from psu_study.outputs import Outputs
 from psu_study.validation import load_study
 
 from .conftest import DATA, REPO
+from .test_claims import entry
 
 TABLES = REPO / "tables"
 
 
 def record(rests_on: str) -> dict:
     return {"rests_on": rests_on, "inputs": {"t.csv": ["c"]}}
-
-
-def entry(**overrides: object) -> dict:
-    base = {"id": "x.one", "section": "Methods", "claim": "20 people were contacted",
-            "published": "20", "tolerance": 0.5, "convention": False,
-            "check": {"kind": "value", "key": "n_contacted"}}
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
 
 
 def evaluated(raw: dict, numbers: dict, sources: dict) -> dict:
@@ -72,7 +65,8 @@ def test_evidence_follows_the_provenance_of_the_numbers_read(raw, numbers, rests
 
 
 def test_a_number_without_a_provenance_record_is_an_error():
-    with pytest.raises(claims.LedgerError, match=r"x\.one.*n_contacted.*no provenance record"):
+    with pytest.raises(claims.LedgerError,
+                       match=r"x\.contacted.*n_contacted.*no provenance record"):
         evaluated(entry(), {"n_contacted": 20}, {})
 
 

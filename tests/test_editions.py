@@ -81,7 +81,7 @@ def folders(run: manuscript.Run) -> dict[str, Path]:
 def check_command(pdf: Path, run: manuscript.Run) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "psu_study.editions", "check", str(pdf), "--data-dir",
-         str(run.data), "--tables-dir", str(run.tables), "--figures-dir", str(run.figures)],
+         str(run.data), "--out-dir", str(run.tables.parent)],
         capture_output=True, text=True, check=False)
 
 

@@ -205,19 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     checking = sub.add_parser("check", help="hold a PDF's attachments against the files")
     checking.add_argument("pdf", type=Path)
     checking.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    checking.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
-    checking.add_argument("--figures-dir", type=Path, default=FIGURES_DIR)
     checking.add_argument("--out-dir", type=Path, default=None,
-                          help="a build's OUT_DIR: its tables/ and figures/")
+                          help="the build's OUT_DIR (its tables/ and figures/); default: the "
+                               "repository's outputs")
     args = parser.parse_args(argv)
-    tables, figures = args.tables_dir, args.figures_dir
-    if args.out_dir is not None:
-        tables, figures = args.out_dir / "tables", args.out_dir / "figures"
-    paper = args.out_dir / "paper" if args.out_dir is not None else PAPER_DIR
-    folders = record_folders(args.data_dir, figures, tables, paper=paper)
+    if args.out_dir is None:
+        folders = record_folders(args.data_dir, FIGURES_DIR, TABLES_DIR, paper=PAPER_DIR)
+    else:
+        folders = record_folders(args.data_dir, args.out_dir / "figures",
+                                 args.out_dir / "tables", paper=args.out_dir / "paper")
     try:
-        problems = check(args.pdf, folders, tables / MANIFEST)
-    except (OSError, ValueError, EditionError) as exc:
+        problems = check(args.pdf, folders, folders["tables"] / MANIFEST)
+    except (OSError, ValueError) as exc:
         print(f"{args.pdf}: cannot be checked: {exc}", file=sys.stderr)
         return 1
     for problem in problems:
