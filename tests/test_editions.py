@@ -60,6 +60,15 @@ def test_typst_refuses_a_figure_without_alt_text_under_pdf_ua(tmp_path):
     assert pdf.startswith(b"%PDF") and b'alt="a figure"' in html
 
 
+def test_a_file_that_is_no_pdf_is_refused_by_the_check(tmp_path):
+    fake = tmp_path / "paper.pdf"
+    fake.write_text("not a PDF", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "psu_study.editions", "check", str(fake)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "paper.pdf: cannot be checked: paper.pdf: not a readable PDF" in done.stderr
+
+
 # --- a built paper (slow) ---------------------------------------------------------------------
 
 

@@ -118,9 +118,12 @@ def attached_files(pdf: Path) -> dict[str, bytes]:
     """The files a PDF carries, by name."""
     import pypdf
 
-    reader = pypdf.PdfReader(io.BytesIO(pdf.read_bytes()))
+    try:
+        found = pypdf.PdfReader(io.BytesIO(pdf.read_bytes())).attachments
+    except pypdf.errors.PyPdfError as exc:
+        raise EditionError(f"{pdf.name}: not a readable PDF ({exc})") from None
     files: dict[str, bytes] = {}
-    for name, contents in reader.attachments.items():
+    for name, contents in found.items():
         if len(contents) != 1:
             raise EditionError(f"{pdf.name}: attachment {name!r} is there {len(contents)} times")
         files[name] = contents[0]
