@@ -199,6 +199,13 @@ def test_the_articles_inconsistencies_are_graded(table):
     # "most" against "all" (Strengths vs Results) clashes only if "most" excludes all.
     assert grades["strengths.only_human"] == "convention-dependent"
     assert set(grades.values()) <= set(claims.GRADES)
+    # Each grade comes with its reason: a contradiction or tension says so and why first; a
+    # convention-dependent one names the convention it rests on.
+    for row in table:
+        if row["grade"] in ("contradiction", "tension"):
+            assert row["reason"].startswith(row["grade"].capitalize()), row["id"]
+        if row["grade"] == "convention-dependent":
+            assert "convention" in row["reason"], row["id"]
 
 
 # --- computing what can be computed -----------------------------------------------------------
