@@ -257,7 +257,8 @@ class Outputs:
         runner), each with its provenance record (``provenance.rests_on``: the columns it was
         computed from and whether they are published, synthetic or the study's own) in
         ``numbers/<notebook>.meta.json``, so the claims ledger can say what a "holds" rests
-        on; returns them rounded as stored, for display."""
+        on. Returns every number the notebook has recorded so far, rounded as stored: a
+        notebook's last call shows them all, so nbval sees any of them change."""
         clean = {key: _round(value) for key, value in values.items()}
         record = provenance.rests_on(sources)
         self.numbers_written.update(clean)
@@ -267,4 +268,4 @@ class Outputs:
                              (folder / f"{self.notebook}{SIDECAR_SUFFIX}", self.numbers_sources)):
             text = json.dumps(data, indent=2, sort_keys=True) + "\n"
             staging.write_bytes(target, text.encode("utf-8"))
-        return clean
+        return dict(self.numbers_written)
