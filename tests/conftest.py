@@ -69,6 +69,9 @@ def data_copy(tmp_path: Path) -> Path:
 SHARED = "built-repo"
 SECOND_STUDY = "second-study"
 REPO_BEFORE = "repo-before.json"
+SECOND_STUDY_OUT = "out-ZZdistinctZZ"
+"""The second study's output folder: a name no output may contain (nor any other part of its
+path: tests/test_confidential.py searches every output for it)."""
 STUDY = REPO / "tests" / "fixtures" / "second_study"
 
 
@@ -96,15 +99,15 @@ def repo_outputs() -> dict[str, str]:
 
 def _second_study_command(folder: Path) -> tuple[list[str], Path, dict[str, str]]:
     """The runner on the hand-written second study, as ``make DATA_DIR=... OUT_DIR=...``
-    calls it, writing under ``folder / "out"`` (no nbval stage folder: in place). What the
-    repository held just before is kept in ``folder / REPO_BEFORE``: a real-data run must
-    leave it untouched (tests/test_confidential.py)."""
+    calls it, writing under ``folder / SECOND_STUDY_OUT`` (no nbval stage folder: in
+    place). What the repository held just before is kept in ``folder / REPO_BEFORE``: a
+    real-data run must leave it untouched (tests/test_confidential.py)."""
     folder.mkdir()
     (folder / REPO_BEFORE).write_text(json.dumps(repo_outputs()), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
     env.setdefault("PYTHONHASHSEED", "0")
     return ([sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY),
-             "--out-dir", str(folder / "out")], REPO, env)
+             "--out-dir", str(folder / SECOND_STUDY_OUT)], REPO, env)
 
 
 SHARED_BUILDS = {"built_repo": (SHARED, _built_repo_command),
@@ -221,7 +224,7 @@ def second_study_build(request: pytest.FixtureRequest) -> tuple[Path, str]:
     the runner with ``--data-dir``/``--out-dir``, shared by every test that reads such a
     build (read it, never write to it): its out folder and the runner's output."""
     folder, log = _wait_for_shared_build(request, "second_study_build")
-    return folder / "out", log
+    return folder / SECOND_STUDY_OUT, log
 
 
 @pytest.fixture

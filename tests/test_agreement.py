@@ -105,6 +105,8 @@ def test_perfect_agreement_gives_one():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=2, max_size=60))
 def test_closed_forms_equal_the_reference_implementations(pairs):
+    """README, section What it computes: "percent agreement, Cohen's kappa, Krippendorff's alpha,
+    bootstrap CIs"."""
     ratings = np.array(pairs).T
     if len(np.unique(ratings)) < 2:
         assert math.isnan(agreement.kappa_from_cells(np.bincount(2 * ratings[0] + ratings[1],

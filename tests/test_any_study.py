@@ -43,6 +43,8 @@ def test_the_coder_of_every_transcript_is_found():
 
 
 def test_two_complete_coders_need_a_declaration():
+    """README, section Running on other data: "`data/README.md` says how the coder whose coding
+    counts for prevalence is found, and how to declare it"."""
     both = pd.concat([CODED, segments([("P22", "QR", "A"), ("P23", "QR", "B")])])
     listed = coders(("XY", "coder"), ("QR", "coder"))
     with pytest.raises(themes.CodingError, match="XY and QR each coded every transcript: "
@@ -69,6 +71,21 @@ def test_a_coder_with_no_segments_gives_no_counts():
         themes.prevalence(CODED, CODEBOOK, PARTICIPANTS, "ZZ")
 
 
+def test_a_listed_coder_who_coded_nothing_has_a_count_of_none():
+    # XY coded P21-P23, QR P21, ZZ is listed and coded nothing: every listed coder gets a
+    # count (0 is a count: 0 of 3 transcripts), and n_coders counts the two who coded.
+    listed = coders(("XY", "a"), ("QR", "b"), ("ZZ", "c"))
+    table = themes.prevalence(CODED, CODEBOOK, PARTICIPANTS, "XY")
+    values = themes.summary(table, CODED, PARTICIPANTS, "XY", listed)
+    assert values["n_coders"] == 2
+    assert [values[f"n_transcripts_coded_{c}"] for c in ("XY", "QR", "ZZ")] == [3, 1, 0]
+    assert values["pct_transcripts_coded_ZZ"] == 0.0
+    result = agreement.compare(CODED, CODEBOOK, listed, None, n_boot=10)
+    assert result.pairs == [("XY", "QR")]
+    assert "ZZ (listed in coders.csv) coded no transcript: left out of every comparison." \
+        in result.scope()
+
+
 def test_a_prevalence_of_zero_for_every_theme_is_refused():
     # Segments whose codes sit in no theme's lineage: here, codes missing from the codebook.
     stray = segments([("P21", "XY", "nowhere")])
@@ -89,6 +106,8 @@ def test_nested_codes_and_themes_coded_directly_count_by_hand():
 # --- what agreement the data allow -------------------------------------------------------------
 
 def test_one_coder_has_nothing_to_compare():
+    """README, section Running on other data: "a study with one coder ... is computed as far as it
+    goes with a note"."""
     alone = CODED[CODED["coder"] == "XY"]
     result = agreement.compare(alone, CODEBOOK, coders(("XY", "a"), ("QR", "b")), None, n_boot=10)
     assert result.pairs == [] and result.tables == {}
@@ -104,6 +123,7 @@ def test_coders_who_share_no_transcript_have_nothing_to_compare():
 
 
 def test_without_transcripts_only_participants_are_compared():
+    """README, section Running on other data: "or without `transcripts/`"."""
     result = agreement.compare(CODED, CODEBOOK, coders(("XY", "a"), ("QR", "b")), None,
                                n_boot=10)
     assert list(result.tables) == ["participant"]
@@ -117,6 +137,8 @@ def test_without_transcripts_only_participants_are_compared():
 
 
 def test_three_coders_are_compared_pairwise_and_all_at_once():
+    """README, section Running on other data: "every pair of coders who share transcripts is
+    compared"."""
     # P21 coded by XY, QR and ST; A: XY 1, QR 1, ST 0; B: all 0.
     three = pd.concat([CODED, segments([("P21", "ST", "B"), ("P22", "ST", "A")])])
     listed = coders(("XY", "a"), ("QR", "b"), ("ST", "c"))

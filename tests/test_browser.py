@@ -135,6 +135,7 @@ def status(url: str, method: str = "GET") -> int:
 
 def test_report_pages_load_cleanly_with_every_image_and_link(browser, served_report,
                                                              tmp_path):
+    """README, section Exploring and reading the report: "both tested in a real browser"."""
     site, base = served_report
     page_paths = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert "index.html" in page_paths and len(page_paths) > 2
@@ -367,6 +368,8 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
 
 
 def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
+    """README, section Exploring and reading the report: "Running any notebook top to bottom there
+    gives the same results as `make` ... byte-identical to the build's"."""
     page = browser.new_page()
     elsewhere = watch_requests(page)
     page.set_default_timeout(60_000)

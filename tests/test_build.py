@@ -53,11 +53,13 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_out_dir_inside_the_repository_is_refused():
+    """README, section Running on other data: "An `OUT_DIR` inside the repository is refused"."""
     with pytest.raises(BuildError, match="inside the repository"):
         layout(DATA, REPO_ROOT / "out")
 
 
 def test_other_data_without_out_dir_is_refused(data_copy):
+    """README, section Running on other data: "other data without an `OUT_DIR` is refused"."""
     with pytest.raises(BuildError, match="needs OUT_DIR"):
         layout(data_copy, None)
 
@@ -65,7 +67,9 @@ def test_other_data_without_out_dir_is_refused(data_copy):
 def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
     """The committed outputs are current: ``make`` on a fresh clone (the tracked files,
     conftest's ``built_repo``) runs no notebook and typesets nothing, and then has nothing to
-    do. (A build from nothing runs every notebook: tests/test_second_study.py.)"""
+    do. (A build from nothing runs every notebook: tests/test_second_study.py.)
+
+    README, section Two commands: "A second `make` executes nothing"."""
     log = (built_repo.parent / "built-repo.log").read_text()
     ran = [line for line in log.splitlines() if line.strip().startswith(("done ", "typeset"))]
     assert ran == [], f"the work tree's outputs are stale (run make): {log}"
@@ -76,6 +80,8 @@ def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
 
 
 def test_a_data_change_reruns_only_its_readers(repo_copy):
+    """README, section Two commands: "`make` re-executes only the notebooks whose inputs
+    changed"."""
     entries = manifest(repo_copy)["notebooks"]
     readers = sorted(n for n, e in entries.items() if "data/interviews.csv" in e["reads"])
     assert "03_interviews" in readers and "01_recruitment" not in readers
@@ -95,7 +101,10 @@ def test_a_data_change_reruns_only_its_readers(repo_copy):
 def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
     """The ledger is read by 06_claims alone: a published value the data contradict (the
     article's 20 contacted, Methods > Participants and recruitment, changed to 21) reruns
-    it, and it fails naming the claim, again on the next make."""
+    it, and it fails naming the claim, again on the next make.
+
+    README, section Two commands: "A failed build (a claim that no longer holds, bad data) fails
+    again on the next `make`"."""
     edit(repo_copy / "claims" / "ledger.yaml", 'published: "20"', 'published: "21"')
     assert would_run(repo_copy) == ["06_claims"] and not make_is_current(repo_copy)
     for _ in range(2):
@@ -106,6 +115,7 @@ def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
 
 
 def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
+    """README, section Two commands: "editing the report's template reruns no notebook"."""
     templates = repo_copy / "src" / "psu_study" / "templates"
     for path in (templates / "site.css", templates / "index.html.j2"):
         path.write_text(path.read_text() + "\n/* edited */\n")
@@ -114,6 +124,8 @@ def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
 
 
 def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
+    """README, section Two commands: "editing `themes.py` reruns exactly the three notebooks that
+    import it"."""
     # 04_themes imports psu_study.themes; 05_agreement imports psu_study.agreement, which
     # imports themes; 07_explore imports psu_study.explore, which imports themes. The other
     # notebooks import neither, directly or through another module.
@@ -131,7 +143,10 @@ def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
 
 def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
     """A notebook that looked for data/disclosure/names.txt and found none is stale once the
-    analyst adds one: its outputs must be scanned for the new names."""
+    analyst adds one: its outputs must be scanned for the new names.
+
+    README, section Two commands: "the files they read (data, the claims ledger, disclosure lists,
+    the merged numbers)"."""
     entries = manifest(repo_copy)["notebooks"]
     lookers = sorted(n for n, e in entries.items()
                      if e["reads"].get("data/disclosure/names.txt") == "absent")
@@ -144,6 +159,7 @@ def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
 
 
 def test_the_lock_reruns_every_notebook(repo_copy):
+    """README, section Two commands: "the project's modules they import ... and the lock"."""
     path = repo_copy / "requirements.lock"
     path.write_text(path.read_text() + "\n")
     assert would_run(repo_copy) == NOTEBOOKS
@@ -168,3 +184,90 @@ def test_numbers_reader_reruns_when_a_notebook_newly_writes_numbers(repo_copy):
     assert "tables/numbers/03_interviews.json" in fragments
     for key, digest in fragments.items():
         assert hashlib.sha256((repo_copy / key).read_bytes()).hexdigest() == digest, key
+
+
+def outputs(repo: Path) -> dict[str, str]:
+    """The sha256 of every file under the build's output folders (and the notebooks)."""
+    return {p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("figures", "tables", "notebooks", "paper")
+            for p in sorted((repo / folder).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_deleted_and_edited_outputs_are_made_again_by_their_writers_alone(built_repo, repo_copy):
+    """The cases issue 19 reports as "Nothing to be done": a figure, the merged numbers and
+    the paper deleted, a table one byte longer. A plain ``make`` asks the runner, which runs
+    the figure's writer (01_recruitment) and the table's (03_interviews), no other notebook,
+    merges the numbers again and typesets the paper, each file the committed bytes."""
+    for name in ("figures/recruitment_flow.png", "tables/numbers.json", "paper/paper.pdf"):
+        (repo_copy / name).unlink()
+    with open(repo_copy / "tables" / "interviews.csv", "ab") as handle:
+        handle.write(b"x")
+    assert not make_is_current(repo_copy)
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result) == ["01_recruitment", "03_interviews"], result.stdout
+    assert "typeset paper/paper.pdf (changed: paper/paper.pdf)" in result.stdout, result.stdout
+    assert outputs(repo_copy) == outputs(built_repo)
+    assert make_is_current(repo_copy)
+
+
+def replace_an_output(path: Path) -> None:
+    """An executed notebook edited by hand: one output's text replaced, still a notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    output = next(o for c in nb["cells"] for o in c.get("outputs", []) if "text/plain"
+                  in o.get("data", {}))
+    output["data"]["text/plain"] = ["edited by hand"]
+    path.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+
+
+def append_newline(path: Path) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "change", "writers"), [
+    # 02_participants wrote its own executed notebook.
+    ("notebooks/02_participants.ipynb", replace_an_output, ["02_participants"]),
+    # 04_themes wrote its numbers fragment; 06_claims and the paper read it, and need not run:
+    # the fragment is made again with the bytes they read.
+    ("tables/numbers/04_themes.json", append_newline, ["04_themes"]),
+    # The runner writes the manifest: rewritten, no notebook run.
+    ("tables/manifest.json", append_newline, []),
+], ids=["executed-notebook", "numbers-fragment", "manifest"])
+def test_an_edited_output_is_made_again_by_its_writer_alone(built_repo, repo_copy, name,
+                                                             change, writers):
+    change(repo_copy / name)
+    assert not make_is_current(repo_copy)
+    result = run_make(repo_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed(result) == writers, result.stdout
+    assert "typeset" not in result.stdout, result.stdout
+    assert (repo_copy / name).read_bytes() == (built_repo / name).read_bytes()
+    assert outputs(repo_copy) == outputs(built_repo)
+    assert make_is_current(repo_copy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exported", [("DATA_DIR", "OUT_DIR"), ("DATA_DIR",), ("OUT_DIR",)])
+def test_data_dir_and_out_dir_from_the_environment_switch_nothing(repo_copy, data_copy,
+                                                                  tmp_path, exported):
+    """A cluster profile's exported OUT_DIR (or DATA_DIR) is not followed: a plain ``make``
+    stays the repository's build, with nothing to do, and says in one line that it ignored
+    them and how to pass them; typed on make's command line they still count."""
+    values = {"DATA_DIR": str(data_copy), "OUT_DIR": str(tmp_path / "out")}
+    env = {**copy_env(repo_copy), **{k: values[k] for k in exported}}
+    before = outputs(repo_copy)
+    result = subprocess.run(make_command(repo_copy), env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = [line for line in result.stdout.splitlines() if "from the environment" in line]
+    assert said == ["make: ignoring " + " ".join(f"{k}={values[k]}" for k in exported)
+                    + " from the environment; only make's command line switches to other "
+                    "data: make DATA_DIR=... OUT_DIR=..."], result.stdout
+    assert "Nothing to be done" in result.stdout, result.stdout
+    assert not (tmp_path / "out").exists() and outputs(repo_copy) == before
+    typed = subprocess.run(make_command(repo_copy, "-n", "OUT_DIR=/typed/out"), env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert '--out-dir "/typed/out"' in typed.stdout, typed.stdout

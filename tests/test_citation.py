@@ -39,6 +39,8 @@ def test_the_required_fields_are_there(cff):
 
 
 def test_the_preferred_citation_is_the_article(cff):
+    """README, section Licence and citation: "`CITATION.cff`: it names the article as the preferred
+    citation"."""
     article = cff["preferred-citation"]
     assert article["type"] == "article"
     assert isinstance(article["title"], str) and article["title"].strip()
@@ -60,6 +62,7 @@ def test_no_identifier_is_stated_that_the_article_does_not_give(cff, article):
 
 
 def test_the_licence_is_the_one_pyproject_names():
+    """README, section Licence and citation: "The code is under the MIT licence (`LICENSE`)"."""
     license_id = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]
     assert license_id == "MIT"
     assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")

@@ -274,6 +274,7 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
 
 
 def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
+    """README, section Running on other data: "notebook 06 merges the others' numbers itself"."""
     monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
     # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
     # takes the two and writes numbers.json itself, as a run without the runner needs.
@@ -295,6 +296,8 @@ def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
 
 
 def test_a_data_directory_carries_its_own_ledger(tmp_path):
+    """README, section Running on other data: "a data directory may carry its own claims ledger as
+    `claims.yaml` (without one, the article's `claims/ledger.yaml` applies)"."""
     assert claims.ledger_path(tmp_path) == claims.LEDGER_FILE  # none: the article's applies
     (tmp_path / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
     assert claims.ledger_path(tmp_path) == tmp_path / "claims.yaml"
@@ -320,7 +323,9 @@ def test_a_data_change_that_breaks_a_claim_fails_the_build_naming_it(repo_copy):
     recorded as only contacted. ``make`` reruns the notebooks that read the recruitment and
     must fail in 06_claims, naming the claims that no longer hold (the article's 10 who
     expressed interest and its 50% response, Methods > Participants and recruitment); the
-    claims table keeps its last good bytes."""
+    claims table keeps its last good bytes.
+
+    README, section What it computes: "the build fails if a claim differs"."""
     path = repo_copy / "data" / "recruitment.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     index = next(i for i, line in enumerate(lines) if line.split(",")[1] == "interested")

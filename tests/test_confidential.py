@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,16 @@ import pytest
 from psu_study import demographics, schema
 from psu_study.paths import REPO_ROOT
 
-from .conftest import DATA, REPO_BEFORE, repo_outputs
+from .conftest import (
+    DATA,
+    REPO,
+    REPO_BEFORE,
+    SECOND_STUDY_OUT,
+    STUDY,
+    copy_env,
+    repo_outputs,
+    tracked_copy,
+)
 
 VALID_NHS_NUMBER = "9434765919"  # 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 = 299; 11 - 299 % 11 = 9
 
@@ -107,7 +118,9 @@ def test_out_dir_inside_the_repository_is_refused_by_make(data_copy):
 def test_real_data_mode_leaves_the_repository_untouched(second_study_build):
     """The session's real-data-mode build (conftest's ``second_study_build``: the runner with
     --data-dir and --out-dir on another study, every notebook and the paper) wrote all it
-    made under its out folder, and nothing in the repository's data, outputs or paper."""
+    made under its out folder, and nothing in the repository's data, outputs or paper.
+
+    README, section Running on other data: "writes everything they produce ... under `OUT_DIR`"."""
     out, _ = second_study_build
     assert (out / "tables" / "numbers.json").exists()
     assert (out / "notebooks" / "01_recruitment.ipynb").exists()
@@ -116,9 +129,50 @@ def test_real_data_mode_leaves_the_repository_untouched(second_study_build):
     assert repo_outputs() == before
 
 
+def pdf_streams(data: bytes) -> list[bytes]:
+    """A PDF's compressed streams, inflated (a path could hide in one)."""
+    inflated = []
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
+        try:
+            inflated.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            continue  # not deflated (an image's own coding, say): searched as it is
+    return inflated
+
+
+def test_no_output_holds_a_path_of_the_machine(second_study_build):
+    """docs/confidential-data.md, "Real-data mode", and README, section Security notes: "no output
+    names a server's folders". The session's real-data build wrote into a folder with a
+    distinctive name, from data inside the repository (tests/fixtures/second_study): no executed
+    notebook, table, sidecar, the manifest or the paper (its bytes and its inflated streams)
+    holds that name, the output folder's absolute path, the data folder's or the repository's.
+    The folders are named by role (``<data_dir>``, ``<out_dir>/tables``) or relative to the
+    repository (issue 19, requirement 6)."""
+    out, _ = second_study_build
+    assert SECOND_STUDY_OUT in str(out)
+    machine = [SECOND_STUDY_OUT, str(out), str(out.resolve()), str(STUDY), str(REPO),
+               str(out.parent)]
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} >= {".ipynb", ".json", ".csv", ".md", ".tex", ".png",
+                                         ".pdf"}
+    found = []
+    for path in files:
+        data = path.read_bytes()
+        searched = [data, *pdf_streams(data)] if path.suffix == ".pdf" else [data]
+        found += [f"{path.relative_to(out)}: {text}" for text in machine
+                  if any(text.encode() in blob for blob in searched)]
+    assert found == []
+    manifest = json.loads((out / "tables" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["notebooks"]["02_participants"]["parameters"] == {
+        "data_dir": "<data_dir>", "figures_dir": "<out_dir>/figures",
+        "tables_dir": "<out_dir>/tables"}
+
+
 def test_only_contract_files_are_tracked_under_data():
     """Confidential files dropped into data/ are never committed: data/private/ is ignored,
-    and anything else tracked under data/ must be a file of the data contract."""
+    and anything else tracked under data/ must be a file of the data contract.
+
+    README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
     tracked = run("git", "ls-files", "data").stdout.split()
     allowed = {f"data/{t.file}" for t in schema.TABLES.values()} | {"data/README.md"}
     strays = [f for f in tracked if f not in allowed
@@ -130,6 +184,7 @@ def test_only_contract_files_are_tracked_under_data():
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_out_folder_is_ignored():
+    """README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
 
 
@@ -143,3 +198,83 @@ def test_identifier_printed_by_a_cell_stops_the_build(planted):
     assert "notebooks/03_interviews.ipynb, cell" in said and "a personal name" in said
     assert not (out / "notebooks" / "03_interviews.ipynb").exists()
     assert (out / "notebooks" / "01_recruitment.ipynb").exists(), "other notebooks still built"
+
+
+# --- Every route into a notebook refuses to write other data's outputs into the work tree ---
+# (issue 19, requirement 2). Each run below happens in a git clone-like copy of the project
+# (its own package on PYTHONPATH, no nbval stage folder: notebooks write in place, as a user's
+# run does), so ``git status`` there shows anything written, and a failure never touches this
+# work tree. That output folders outside the repository work is shown by the papermill build
+# of tests/test_second_study.py (-p data_dir, figures_dir, tables_dir) and by nbval with the
+# three variables in tests/test_nbval_catches_changes.py.
+
+REFUSED = "would write its outputs inside the repository"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The tracked files, committed in a fresh git repository."""
+    repo = tracked_copy(tmp_path_factory.mktemp("project"))
+    for command in (["init", "-q"], ["add", "-A"],
+                    ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm",
+                     "copy"]):
+        subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+@pytest.fixture
+def secure_study(tmp_path) -> Path:
+    """Another study's data, as /secure/study would be: a copy of the second study."""
+    return Path(shutil.copytree(STUDY, tmp_path / "secure" / "study"))
+
+
+def git_status(repo: Path) -> str:
+    return run("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout
+
+
+def papermill(repo: Path, out: Path, *parameters: str,
+              **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "papermill", "--no-progress-bar", "notebooks/02_participants.ipynb",
+         str(out), *parameters], capture_output=True, text=True, cwd=repo, timeout=300,
+        env={**copy_env(repo), **env})
+
+
+@pytest.mark.slow
+def test_plain_papermill_on_other_data_is_refused_with_the_work_tree_clean(project,
+                                                                           secure_study,
+                                                                           tmp_path):
+    """The issue's case: `papermill notebooks/02_participants.ipynb out.ipynb -p data_dir
+    /secure/study` once rewrote tables/table1_training_roles.*.
+
+    README, section Running on other data: "The same rule holds on every route"."""
+    result = papermill(project, tmp_path / "out.ipynb", "-p", "data_dir", str(secure_study))
+    assert result.returncode != 0
+    assert "OutputDirError" in result.stderr and REFUSED in result.stderr, result.stderr[-2000:]
+    assert "PSU_STUDY_FIGURES_DIR and PSU_STUDY_TABLES_DIR" in result.stderr
+    assert git_status(project) == ""
+
+
+@pytest.mark.slow
+def test_other_data_named_by_the_environment_is_refused_with_the_work_tree_clean(
+        project, secure_study, tmp_path):
+    """README, section Running on other data: "the environment variables keep a server's
+    paths out of" the notebook papermill writes (here the refused one it still writes)."""
+    result = papermill(project, tmp_path / "out.ipynb", PSU_STUDY_DATA_DIR=str(secure_study))
+    assert result.returncode != 0
+    assert REFUSED in result.stderr and "(PSU_STUDY_DATA_DIR)" in result.stderr
+    assert git_status(project) == ""
+    executed = (tmp_path / "out.ipynb").read_text(encoding="utf-8")
+    assert REFUSED in executed and str(secure_study.parent) not in executed
+
+
+@pytest.mark.slow
+def test_nbval_on_other_data_is_refused(project, secure_study):
+    env = {**copy_env(project), "PSU_STUDY_DATA_DIR": str(secure_study)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+         "notebooks/02_participants.ipynb"], capture_output=True, text=True, cwd=project,
+        env=env, timeout=300)
+    assert result.returncode != 0
+    assert "OutputDirError" in result.stdout and REFUSED in result.stdout, result.stdout[-2000:]
+    assert git_status(project) == ""

@@ -3,17 +3,19 @@ Table 2's footnote says what the dagger means only when a quotation carries one.
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from psu_study import themes
-from psu_study.context import open_outputs
+from psu_study.context import open_outputs, open_study
 from psu_study.disclosure import DisclosureError
-from psu_study.paths import DataDirError
+from psu_study.paths import DataDirError, OutputDirError
 
-from .conftest import REPO
+from .conftest import REPO, STUDY
 
 
 def test_a_numbers_only_notebook_still_checks_the_names_list(tmp_path):
@@ -39,3 +41,74 @@ def test_the_dagger_note_appears_only_with_a_dagger():
     unnamed = pd.DataFrame({"Participant": ["PPT 1", "PPT 2\u2020"]})
     assert themes.quotation_note(named) == ""
     assert themes.quotation_note(unnamed).startswith("\u2020 The article names no participant")
+
+
+# --- Study data never writes into the work tree (issue 19, requirement 2) ------------------
+# The rule sits in the first step of every notebook, so the runner, papermill, nbval and
+# JupyterLab all meet it; tests/test_confidential.py shows it under papermill and nbval.
+
+
+@pytest.fixture
+def other_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the hand-written second study (another study's data) and an environment
+    with none of the folder variables set."""
+    for name in ("PSU_STUDY_DATA_DIR", "PSU_STUDY_FIGURES_DIR", "PSU_STUDY_TABLES_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return Path(shutil.copytree(STUDY, tmp_path / "study"))
+
+
+def test_other_data_with_the_repositorys_output_folders_is_refused(other_data):
+    """README, section Running on other data: "data other than the repository's own `data/`
+    ... whose figures or tables folder lies inside the repository is refused before anything
+    is written, in one line naming the parameters and variables to set"."""
+    with pytest.raises(OutputDirError) as refused:
+        open_study("02_participants", other_data, None, None, tables=["participants"])
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "figures_dir and tables_dir would write its outputs inside the repository" in message
+    assert "PSU_STUDY_FIGURES_DIR and PSU_STUDY_TABLES_DIR" in message
+    assert "(parameter data_dir)" in message
+    assert str(other_data) not in message, "a server's layout is never shown"
+    with pytest.raises(OutputDirError):
+        open_outputs("06_claims", other_data, None, None)
+
+
+def test_the_refusal_names_the_variable_that_chose_the_data(other_data, monkeypatch):
+    monkeypatch.setenv("PSU_STUDY_DATA_DIR", str(other_data))
+    monkeypatch.setenv("PSU_STUDY_FIGURES_DIR", str(other_data.parent / "figures"))
+    with pytest.raises(OutputDirError) as refused:
+        open_outputs("06_claims", None, None, None)
+    message = str(refused.value)
+    assert "(PSU_STUDY_DATA_DIR)" in message
+    assert "and tables_dir would write" in message and "figures_dir" not in message
+
+
+def test_an_output_folder_that_resolves_into_the_repository_is_refused(other_data, tmp_path,
+                                                                         monkeypatch):
+    """A link from outside to the repository's figures/, or a relative path climbing back
+    into it, is inside the repository once resolved (README, section Running on other data:
+    "links and relative paths resolved")."""
+    (tmp_path / "figures").symlink_to(REPO / "figures", target_is_directory=True)
+    with pytest.raises(OutputDirError, match="figures_dir would write"):
+        open_outputs("06_claims", other_data, tmp_path / "figures", tmp_path / "tables")
+    monkeypatch.chdir(REPO / "notebooks")
+    with pytest.raises(OutputDirError, match="tables_dir would write"):
+        open_outputs("06_claims", other_data, tmp_path / "f", "../build/elsewhere")
+
+
+def test_other_data_with_output_folders_outside_is_accepted(other_data, tmp_path):
+    _, dirs = open_outputs("06_claims", other_data, tmp_path / "f", tmp_path / "t")
+    assert (dirs.figures, dirs.tables) == (tmp_path / "f", tmp_path / "t")
+
+
+def test_the_repositorys_data_through_a_link_or_a_relative_path_keeps_its_folders(
+        tmp_path, monkeypatch):
+    """The repository's own data/, however it is named, writes to figures/ and tables/ as
+    make does (opening the writer writes nothing)."""
+    monkeypatch.delenv("PSU_STUDY_FIGURES_DIR", raising=False)
+    monkeypatch.delenv("PSU_STUDY_TABLES_DIR", raising=False)
+    (tmp_path / "data").symlink_to(REPO / "data", target_is_directory=True)
+    monkeypatch.chdir(REPO / "notebooks")
+    for named in (tmp_path / "data", "../data", os.path.relpath(REPO / "data")):
+        _, dirs = open_outputs("06_claims", named, None, None)
+        assert (dirs.figures, dirs.tables) == (REPO / "figures", REPO / "tables")

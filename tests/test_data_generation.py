@@ -9,6 +9,8 @@ from .conftest import DATA
 
 
 def test_data_is_reproducible_from_the_seeded_generator():
+    """README, section The data contract: "`python -m psu_study.synthetic --check` confirms `data/`
+    is exactly what the seeded generator makes" (synthetic.check is what --check runs)."""
     assert synthetic.check(DATA) == []
 
 
@@ -20,6 +22,8 @@ def test_generator_detects_an_edited_file(data_copy):
 
 
 def test_unpublished_values_are_marked_synthetic(study):
+    """README, introduction: "clearly labelled **synthetic** stand-ins, made by a seeded script, for
+    what the article does not publish"."""
     assert synthetic_columns(study.participants, ["gender", "training_stage"]) == [
         "training_stage"]
     assert synthetic_columns(study.interviews, ["mode", "duration_min", "interview_date"]) == [
@@ -33,6 +37,8 @@ def test_transcripts_say_they_are_synthetic():
 
 
 def test_provenance_column_only_takes_the_documented_forms(study):
+    """README, section The data contract: "Every row has a `provenance`: `published`, `synthetic`,
+    `study` (real data), or `published (synthetic: col, ...)`"."""
     for frame in study.frames.values():
         assert frame["provenance"].str.fullmatch(
             r"(published|synthetic)( \(synthetic: [a-z_, ]+\))?").all()

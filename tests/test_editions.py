@@ -102,7 +102,7 @@ def test_the_pdf_declares_pdf_ua_1_and_pdf_a_3b(built):
 
 @pytest.mark.slow
 def test_the_pdf_is_dated_by_the_edition_not_the_clock(built):
-    released = editions.edition_timestamp()
+    released = editions.edition_timestamp(manuscript.CITATION)
     stamp = dt.datetime.fromtimestamp(released, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     xmp = pypdf.PdfReader(built.out).trailer["/Root"]["/Metadata"].get_object().get_data()
     dates = re.findall(rb"<xmp:(?:CreateDate|ModifyDate)>([^<]*)<", xmp)

@@ -78,7 +78,9 @@ def test_every_locked_package_carries_hashes():
 def test_the_install_refuses_a_package_whose_hash_differs(tmp_path: Path):
     """The Makefile's installer, with the lock's own entry for one small package, offline
     (from the cache the environment was installed from): its real hashes install it, one
-    changed hash is refused."""
+    changed hash is refused.
+
+    README, section Two commands: "refusing any package whose hash differs from the lock's"."""
     uv = Path(sys.prefix) / "bin" / "uv"
     lock = (REPO / "requirements.lock").read_text()
     entry = re.search(r"^six==.*?(?=^\S)", lock, flags=re.MULTILINE | re.DOTALL)[0]

@@ -219,6 +219,8 @@ def test_a_planted_type3_font_is_caught_by_the_pdf_check(tmp_path):
 
 
 def test_the_png_is_300_dpi_and_carries_alt_text_and_footnote(tmp_path):
+    """README, section What it computes: "Figures are written as 300 dpi PNG and PDF"; section
+    Layout: "`outputs` (... with alt text and a `<name>.meta.json` beside each output)"."""
     fig, _ = tiny()
     saved = save(fig, tmp_path, note="A footnote.")
     with Image.open(saved.files[0]) as image:
@@ -239,7 +241,10 @@ def built_figures() -> list[Path]:
 
 def test_every_built_figure_is_print_ready():
     """Every figure the build wrote: TrueType only, 7 pt or more, 300 dpi PNG at 85 or
-    175 mm, and alt text in its sidecar."""
+    175 mm, and alt text in its sidecar.
+
+    README, section Layout: "`figure_check` (the print check every saved figure passes: nothing
+    clipped or overlapping, nothing under 7 pt)"."""
     for pdf in built_figures():
         check_pdf(pdf.read_bytes())
         with Image.open(pdf.with_suffix(".png")) as image:
@@ -276,6 +281,8 @@ def test_footnotes_name_the_synthetic_columns_of_the_frames_passed():
 
 
 def test_a_synthetic_footnote_is_drawn_and_recorded(tmp_path):
+    """README, introduction: "Every figure and table built from synthetic values says so in its
+    footnote"."""
     fig, _ = tiny()
     saved = save(fig, tmp_path, sources=[frames()["interviews"]])
     meta = json.loads(saved.files[2].read_text(encoding="utf-8"))
@@ -315,7 +322,10 @@ def female_share_inputs(n: int = 8, k: int = 8):
 def test_female_share_binomial_and_hypergeometric_by_hand():
     """Methods > Participants and recruitment: all 8 participants female against 65%
     (259/397) of PSU users. Issue 14 gives the hypergeometric tail 0.0316 and the two-sided
-    exact binomial p 0.057; the arithmetic below is independent of scipy."""
+    exact binomial p 0.057; the arithmetic below is independent of scipy.
+
+    README, section What it computes: "exact binomial and hypergeometric tests, two-sided,
+    Clopper-Pearson CI"."""
     share = demographics.female_share(*female_share_inputs())
     rate = 259 / 397
     # One-sided binomial: P(X = 8) = (259/397)^8 = 0.6524^8 = 0.03280.

@@ -1,4 +1,6 @@
-"""The runner's kernels listen on no TCP port: they talk over IPC sockets (files)."""
+"""The runner's kernels listen on no TCP port: they talk over IPC sockets (files). Started as
+papermill, nbval and JupyterLab start it (TCP), the same kernel listens on its channels'
+loopback ports only."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import psutil
+import pytest
+from jupyter_client.manager import AsyncKernelManager
 
 from psu_study.runner import execute
 
@@ -19,7 +23,10 @@ child.join()
 """
 
 
+@pytest.mark.slow
 def test_runner_kernels_use_ipc_and_open_no_tcp_port():
+    """README, section Layout (package modules): the project's kernel "under the runner ...
+    listens on no TCP port"."""
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
 
     seen: list[dict] = []
@@ -50,3 +57,34 @@ def test_runner_kernels_use_ipc_and_open_no_tcp_port():
     assert reply["content"]["status"] == "ok"
     printed = "".join(m["content"].get("text", "") for m in seen if m["msg_type"] == "stream")
     assert "from a forked child" in printed, "output of forked processes still arrives"
+
+
+@pytest.mark.slow
+def test_over_tcp_the_kernel_listens_on_its_five_channels_on_loopback_only():
+    """README, section Layout (package modules): "under papermill, nbval and JupyterLab,
+    which connect over TCP, it listens on its five channels' loopback ports and no other"
+    (the forked processes' output pipe stays an IPC socket). Started as they start it:
+    jupyter_client's default transport, the psu-study kernelspec."""
+
+    async def listening() -> tuple[dict, set]:
+        km = AsyncKernelManager(kernel_name="psu-study")
+        await km.start_kernel()
+        try:
+            client = km.client()
+            client.start_channels()
+            await client.wait_for_ready(timeout=60)
+            connection = json.loads(Path(km.connection_file).read_text())
+            pid = km.provisioner.process.pid
+            ports = {(c.laddr.ip, c.laddr.port)
+                     for p in [psutil.Process(pid), *psutil.Process(pid).children(True)]
+                     for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+            client.stop_channels()
+            return connection, ports
+        finally:
+            await km.shutdown_kernel(now=True)
+
+    connection, ports = asyncio.run(listening())
+    assert connection["transport"] == "tcp"
+    channels = {("127.0.0.1", connection[f"{name}_port"])
+                for name in ("shell", "iopub", "stdin", "control", "hb")}
+    assert ports == channels

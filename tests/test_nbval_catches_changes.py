@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
-from psu_study.paths import NOTEBOOKS_DIR, REPO_ROOT
+from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 
 
-def nbval(notebook: str, data_dir) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PSU_STUDY_DATA_DIR": str(data_dir)}
+def nbval(notebook: str, data_dir, out) -> subprocess.CompletedProcess[str]:
+    """nbval on other data, as the README's JupyterLab and nbval users name it: the three
+    environment variables, the output folders outside the repository (other data with the
+    repository's own folders is refused: tests/test_confidential.py), here copies of the
+    committed figures and tables, which the root conftest.py compares the writes with."""
+    shutil.copytree(FIGURES_DIR, out / "figures")
+    shutil.copytree(TABLES_DIR, out / "tables")
+    env = {**os.environ, "PSU_STUDY_DATA_DIR": str(data_dir),
+           "PSU_STUDY_FIGURES_DIR": str(out / "figures"),
+           "PSU_STUDY_TABLES_DIR": str(out / "tables")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
          "--nbval-sanitize-with", str(REPO_ROOT / "tests" / "nbval_sanitize.cfg"),
@@ -19,11 +28,17 @@ def nbval(notebook: str, data_dir) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nbval_fails_on_a_changed_value(data_copy):
+def test_nbval_fails_on_a_changed_value(data_copy, tmp_path):
+    """README, section Tests: "a changed data value is shown to make nbval fail"; and "after
+    each notebook's last cell, every figure and table it wrote in nbval's fresh kernel is
+    compared byte for byte with the committed file (the root `conftest.py`)"."""
     # That nbval passes on the unchanged data is what `make test`'s own nbval run over
     # notebooks/ shows: running it again here would prove the same thing twice.
     path = data_copy / "interviews.csv"
     path.write_text(path.read_text().replace(",telephone,42,", ",telephone,47,", 1))
-    result = nbval("03_interviews.ipynb", data_copy)
+    result = nbval("03_interviews.ipynb", data_copy, tmp_path / "out")
     assert result.returncode != 0
     assert "Cell outputs differ" in result.stdout and "50.625" in result.stdout  # 405 / 8
+    assert "wrote files that differ from the committed ones" in result.stdout
+    differ = result.stdout[result.stdout.index("wrote files that differ"):]
+    assert "interviews.csv" in differ

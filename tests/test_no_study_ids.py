@@ -62,6 +62,8 @@ def test_the_pattern_finds_what_it_must():
 
 
 def test_no_module_names_the_studys_people_or_themes():
+    """README, section Running on other data: "Nothing about the article's study is fixed in code:
+    coders, participants and themes come from the data"."""
     hits = []
     for path in sorted((REPO / "src" / "psu_study").rglob("*.py")):
         if path.name not in EXEMPT_MODULES:

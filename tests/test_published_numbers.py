@@ -16,12 +16,15 @@ RESULTS = "Results"
 
 
 def test_recruitment_counts(study):
+    """README, section What it computes: "20 contacted, 10 interested, 8 consented and
+    interviewed"."""
     counts = recruitment.stage_counts(study.recruitment).set_index("stage")["n"].to_dict()
     assert counts == {"contacted": 20, "interested": 10, "consented": 8, "interviewed": 8}, (
         f"{RECRUITMENT}: 20 contacted, N = 10 expressed interest, 8 consented, all interviewed")
 
 
 def test_recruitment_rates(study):
+    """README, section What it computes: "(50% response, 40% interviewed)"."""
     rates = recruitment.rates(recruitment.stage_counts(study.recruitment)).set_index("rate")
     assert rates.loc["responded", "pct"] == 50, f"{RECRUITMENT}: 'the response rate was 50%'"
     assert rates.loc["interviewed", "pct"] == 40, (
@@ -34,6 +37,7 @@ def test_recruitment_within_six_months(study):
 
 
 def test_all_participants_female_against_base_rate(study):
+    """README, section What it computes: "all 8 female, against 65% (259/397) of PSU users"."""
     share = demographics.female_share(study.participants, study.psu_users)
     assert (share["n_participants"], share["n_participants_female"]) == (8, 8), (
         f"{RECRUITMENT}: 'All participants were female'")
@@ -57,6 +61,8 @@ def test_training_stages_within_inclusion_range(study):
 
 
 def test_interviews(study):
+    """README, section What it computes: "telephone, April 2014 to March 2015, 35-100 min, mean
+    50"."""
     summary = interviews.duration_summary(study.interviews)
     assert interviews.modes(study.interviews)["n_interviews"] == 8, (
         f"{RECRUITMENT}: '8 participants, who were all subsequently interviewed'")
@@ -71,6 +77,8 @@ def test_interviews(study):
 
 
 def test_seven_themes_three_subthemes(study):
+    """README, introduction: "a thematic analysis found seven themes"; section What it computes: "7
+    themes, one with 3 sub-themes"."""
     # Methods: "EW coded all data": hers is the coding that covers every transcript.
     coder = themes.prevalence_coder(study.segments, study.participants, study.coders)
     assert coder == "EW"
@@ -96,6 +104,7 @@ def test_theme_names_and_order(study):
 
 
 def test_double_coding(study):
+    """README, section What it computes: "EW coded all transcripts, FF independently coded half"."""
     coded = study.segments.groupby("coder")["participant_id"].nunique().to_dict()
     assert coded == {"EW": 8, "FF": 4}, (
         f"{COLLECTION}: 'EW coded all data, and FF independently coded half the data'")

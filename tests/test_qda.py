@@ -241,6 +241,8 @@ def test_refuses_malformed_xml(tmp_path):
 
 
 def test_refuses_entity_expansion(tmp_path):
+    """README, section Security notes: "XML is parsed by defusedxml: no DTD entities, no external
+    references"."""
     entries = nvivo_entries(doctype=BILLION_LAUGHS)
     entries["project.qde"] = entries["project.qde"].replace(b'name="NVivo study"',
                                                             b'name="&lol3;"')
@@ -266,6 +268,8 @@ def test_refuses_positions_outside_the_text(tmp_path):
 @pytest.mark.parametrize("entry", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt",
                                    "C:\\evil.txt"])
 def test_refuses_zip_entries_that_escape_the_folder(tmp_path, entry):
+    """README, section Security notes: "a `.qdpx` entry with `..`, an absolute path or a drive
+    letter is refused"."""
     entries = {**nvivo_entries(), entry: b"x"}
     path = write_zip(tmp_path / "p.qdpx", entries)
     refused(tmp_path, path, "outside the project folder")
@@ -309,6 +313,8 @@ def schemas():
 
 
 def test_exports_validate_against_the_refi_qda_schemas(tmp_path, study, schemas):
+    """README, section What it computes: "`tables/codebook.qdc`, `tables/coding.qdpx` (REFI-QDA
+    exports)"."""
     project = qda.export_project(study, tmp_path / "study.qdpx")
     codebook = qda.export_codebook(study.codebook, tmp_path / "codebook.qdc")
     with zipfile.ZipFile(project) as archive:

@@ -21,8 +21,11 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import qda, schema, staging
+from psu_study import manuscript, qda, schema, staging
 from psu_study.validation import read_table
+
+from .test_paper import text_of
+from .test_paper_rules import font_sizes, glued_marks
 
 REPO = Path(__file__).resolve().parents[1]
 XSD_DIR = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
@@ -51,11 +54,14 @@ class Src:
     cases: list[str] = field(default_factory=list)
 
 
-def project_xml(sources: list[Src]) -> bytes:
-    """A Project.xsd 1.0 project: one coder (AB), one theme with one code."""
+def project_xml(sources: list[Src], idle_users: tuple[str, ...] = ()) -> bytes:
+    """A Project.xsd 1.0 project: one coder (AB), one theme with one code; ``idle_users``
+    are more Users who made no coding (an NVivo team member who coded nothing)."""
     root = ET.Element("Project", {"xmlns": qda.PROJECT_NS, "name": "Hand-built",
                                   "origin": "tests"})
-    ET.SubElement(ET.SubElement(root, "Users"), "User", {"guid": g(1), "name": "AB"})
+    users = ET.SubElement(root, "Users")
+    for k, name in enumerate(("AB", *idle_users)):
+        ET.SubElement(users, "User", {"guid": g(1 + k * 900), "name": name})
     codes = ET.SubElement(ET.SubElement(root, "CodeBook"), "Codes")
     theme = ET.SubElement(codes, "Code", {"guid": g(20), "name": "On the edge",
                                           "isCodable": "true"})
@@ -85,9 +91,9 @@ def project_xml(sources: list[Src]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def qdpx(path: Path, sources: list[Src]) -> Path:
+def qdpx(path: Path, sources: list[Src], idle_users: tuple[str, ...] = ()) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("project.qde", project_xml(sources))
+        archive.writestr("project.qde", project_xml(sources, idle_users))
         for s in sources:
             archive.writestr(f"sources/{s.file or f'{s.n}.txt'}", s.data)
     return path
@@ -214,6 +220,8 @@ def nvivo_sources() -> list[Src]:
 
 
 def test_nvivo_export_found_by_its_case_with_the_reading_in_the_summary(tmp_path):
+    """README, section A team with NVivo: "The importer reads the offset convention from the text
+    ... and prints which reading won and by what margin"."""
     path = qdpx(tmp_path / "NVivo.qdpx", nvivo_sources())
     report = qda.import_project(path, tmp_path / "out")
     assert report.participants == {"Transcript A": "P3"}
@@ -276,6 +284,8 @@ def anonymous_sources() -> list[Src]:
 
 
 def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, capsys):
+    """README, section A team with NVivo: "Sources whose names carry no participant number are
+    numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
     assert qda.main([str(path), "--out", str(out)]) == 0
@@ -299,6 +309,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
 
 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
+    """README, section A team with NVivo: "(`--auto-map` does so whatever the names)"."""
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
     report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
@@ -365,14 +376,18 @@ CONTRACT_FILES = {
 }
 
 
+@pytest.mark.slow
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
-    # Three transcripts, each coded by AB (the only coder), one named only by its file.
+    """README, section A team with NVivo: "import it, ... add the four files a QDA project cannot
+    hold, and build"."""
+    # Three transcripts, each coded by AB, one named only by its file; CD is a User of the
+    # project who coded nothing (the paper failed on 'n_transcripts_coded_CD').
     sources = [Src(1, b"A: I was at breaking point.\n", [(12, 26, None)], name="PPT 1"),
                Src(2, BOM + TEXT_NVIVO.encode("utf-8"), [(s, e, "") for s, e in NVIVO],
                    name="Participant 2"),
                Src(3, b"A: They helped.\n", [(8, 14, None)], file="P3.txt")]
     data = tmp_path / "study"
-    qda.import_project(qdpx(tmp_path / "study.qdpx", sources), data)
+    qda.import_project(qdpx(tmp_path / "study.qdpx", sources, idle_users=("CD",)), data)
     for name, text in CONTRACT_FILES.items():
         (data / name).write_text(text, encoding="utf-8")
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
@@ -389,9 +404,25 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     assert any((out / "figures").iterdir())
     # One coder: a study with nothing to compare. The agreement notebook runs, says so, and
     # writes no agreement table or figure; its numbers say no pair was compared.
-    assert "Nothing to compare: only AB coded" in (
-        out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert (out / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
+    # Both users are coders; CD, who coded nothing, is said to have, and left out.
+    assert (data / "coders.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "AB,REFI-QDA user,study", "CD,REFI-QDA user,study"]
+    agreement_nb = (out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert "CD (listed in coders.csv) coded no transcript" in agreement_nb
+    assert "Nothing to compare: only AB coded" in agreement_nb
+    numbers = json.loads((out / "tables" / "numbers.json").read_text())
+    assert (numbers["n_coders"], numbers["n_transcripts_coded_CD"]) == (1, 0)
     assert not list((out / "tables").glob("agreement*"))
     assert not list((out / "figures").glob("agreement*"))
     fragment = json.loads((out / "tables" / "numbers" / "05_agreement.json").read_text())
     assert fragment == {"n_coder_pairs_compared": 0}
+    # The paper, the build's last step, follows the manuscript's rules on these data too: no
+    # mark against a numeral, nothing under 7 pt, and the declarations this project's data
+    # do not give (no statements.yml) said to be not stated, with a warning for each.
+    paper = out / "paper" / "paper.pdf"
+    text = text_of(paper)
+    assert glued_marks(text) == []
+    assert min(size for _, size, _ in font_sizes(paper)) >= 7 - 1e-6
+    assert text.lower().count("not stated in the source article") >= len(manuscript.STATEMENT_ITEMS)
+    assert "warning: paper: funding: not stated" in run.stderr + run.stdout

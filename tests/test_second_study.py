@@ -18,7 +18,8 @@ The fixture, in short (see its CSV files):
 - segments (participant coder code): AB, the coder of every transcript:
   s01 P11 A1a-i, s02 P11 B, s03 P12 A, s04 P12 A2, s05 P13 A1a, s06 P13 A1a, s07 P14 B1,
   s08 P15 A1a-i, s09 P15 B, s10 P16 A2; CD: s11 P11 A1a, s12 P12 A, s13 P12 B1;
-  EF: s14 P13 A2, s15 P14 B, s16 P14 A1. No transcripts/ folder.
+  EF: s14 P13 A2, s15 P14 B, s16 P14 A1. GH is in coders.csv and has no segment (a QDA
+  user who coded nothing). No transcripts/ folder.
 """
 
 from __future__ import annotations
@@ -129,10 +130,13 @@ NUMBERS = {
     "n_participants_code_A1a": 3, "n_participants_code_A1a_i": 2,
     "n_participants_code_A2": 2, "n_participants_theme_B": 3, "n_participants_code_B1": 1,
     "n_participants_theme_Z": 0, "n_participants_code_Z1": 0,
+    # Four coders listed, three of whom coded: GH coded none of the 6 transcripts, a count
+    # (0 of 6, 0%), not a number from nothing.
     "prevalence_coder": "AB", "n_coders": 3,
     "n_transcripts_coded_AB": 6, "n_transcripts_coded_CD": 2, "n_transcripts_coded_EF": 2,
+    "n_transcripts_coded_GH": 0,
     "pct_transcripts_coded_AB": 100.0, "pct_transcripts_coded_CD": 100 * 2 / 6,
-    "pct_transcripts_coded_EF": 100 * 2 / 6,
+    "pct_transcripts_coded_EF": 100 * 2 / 6, "pct_transcripts_coded_GH": 0,
     # agreement (see above)
     "n_coder_pairs_compared": 2,
     "agreement_participant_AB_CD_pct": 400 / 6, "agreement_participant_AB_CD_kappa": 1 / 3,
@@ -284,6 +288,19 @@ def test_what_the_data_lack_is_skipped_with_a_note(out):
     assert "no transcripts/ folder" in executed
 
 
+@pytest.mark.slow
+def test_a_listed_coder_who_coded_nothing_is_reported_so(out):
+    # GH: in coders.csv, no segment. The themes notebook counts GH's transcripts (0), the
+    # agreement notebook says GH is left out of every comparison; no pair names GH.
+    themes_nb = (out / "notebooks" / "04_themes.ipynb").read_text(encoding="utf-8")
+    assert "'n_transcripts_coded_GH': 0" in themes_nb
+    executed = (out / "notebooks" / "05_agreement.ipynb").read_text(encoding="utf-8")
+    assert "GH (listed in coders.csv) coded no transcript: left out of every comparison." \
+        in executed
+    assert not [r for r in rows(out / "tables" / "agreement_participant.csv")
+                if "GH" in r["coders"]]
+
+
 def test_the_studys_own_ledger_is_checked(out):
     report = {r["id"]: (r["recomputed"], r["status"]) for r in rows(out / "tables" / "claims.csv")}
     assert report == CLAIMS
@@ -299,7 +316,11 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
     """The runner forks its kernels from a warm process; papermill starts each notebook's
     kernel afresh. Every figure and table both wrote is the same bytes; what only the
     runner writes is its own record and the paper's (the manifest, the paper's derived
-    data)."""
+    data).
+
+    README, section Running on other data: "Plain papermill works too, notebook by notebook in
+    numbered order"; "`tests/test_second_study.py` builds it both ways against figures worked out by
+    hand"."""
     def files(out: Path) -> dict[str, bytes]:
         return {p.relative_to(out).as_posix(): p.read_bytes()
                 for folder in ("figures", "tables") for p in (out / folder).rglob("*")
@@ -316,6 +337,8 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
 # --- refusals and the legitimate narrow cases, without a build --------------------------------
 
 def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
+    """README, section Running on other data: "A data folder that does not exist, or holds none of
+    the contract's files, is refused up front"."""
     missing = tmp_path / "nowhere"
     result = subprocess.run(
         [sys.executable, "-m", "psu_study.runner", "--data-dir", str(missing), "--out-dir",

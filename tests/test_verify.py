@@ -77,11 +77,36 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_consistent_repository_verifies(repo: Path):
     """Built in plain kernels, rebuilt from scratch by --verify in forked ones: the same
-    bytes, every output (the fallback ``compat`` promises, byte for byte)."""
+    bytes, every output (the fallback ``compat`` promises, byte for byte).
+
+    README, section Tests: "The plain-kernel fallback ... is shown byte for byte"."""
     result = runner(repo, "--verify")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify: work tree vs manifest: no difference" in result.stdout
     assert "a clean rebuild gives the committed bytes" in result.stdout
     assert git(repo, "status", "--porcelain") == "", "verify leaves the repository untouched"
+
+
+@pytest.mark.slow
+def test_a_hand_edited_output_in_the_work_tree_is_named_by_the_manifest_check(repo: Path,
+                                                                             tmp_path: Path):
+    """HEAD is consistent, so a fresh rebuild of it finds nothing; a table edited by hand
+    and a figure deleted in the work tree (not committed) are named by the other check, the
+    work tree against the sha256 the manifest records."""
+    copy = tmp_path / "repo"
+    subprocess.run(["cp", "-a", str(repo), str(copy)], check=True)
+    table = copy / "tables" / "recruitment_stages.csv"
+    table.write_text(table.read_text().replace("20", "21", 1))
+    (copy / "figures" / "recruitment_flow.png").unlink()
+    result = runner(copy, "--verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    differs = [line for line in result.stdout.splitlines() if "DIFFERS" in line]
+    assert [line.split()[1] for line in differs] == ["figures/recruitment_flow.png:",
+                                                     "tables/recruitment_stages.csv:"]
+    assert all(line.endswith("[work tree vs manifest]") for line in differs), differs
+    assert "missing" in differs[0] and "edited since it was built" in differs[1], differs
+    assert "verify: work tree vs manifest: 2 difference(s)" in result.stdout
+    assert "verify: fresh rebuild of HEAD vs HEAD: no difference" in result.stdout
 
 
 UNSEEDED_FIGURE = """\
@@ -106,17 +131,26 @@ def test_each_committed_output_a_clean_rebuild_does_not_make_is_named(tmp_path: 
     """Determinism is checked, not assumed: a notebook cell that draws an unseeded random
     number into its figure, and a table edited by hand after the build. ``--verify`` names
     exactly: the figure's two files, the notebook that shows the figure, the manifest that
-    records both, and the table with its line."""
+    records both, and the table with its line.
+
+    README, section Performance: "`make verify` ... names every file that then differs ...; it exits
+    non-zero on any difference"; "catching an unseeded random draw in a figure"."""
     repo = make_repo(tmp_path, extra_cell=UNSEEDED_FIGURE)
     table = repo / "tables" / "recruitment_stages.csv"
     table.write_text(table.read_text().replace("20", "21", 1))
     git(repo, "commit", "--quiet", "--all", "-m", "an edit by hand")
     result = runner(repo, "--verify")
     assert result.returncode == 1, result.stdout + result.stderr
-    differs = {line.split()[1].rstrip(":"): line for line in result.stdout.splitlines()
-               if "DIFFERS" in line}
-    assert sorted(differs) == ["figures/recruitment_flow.pdf", "figures/recruitment_flow.png",
+    lines = [line for line in result.stdout.splitlines() if "DIFFERS" in line]
+    rebuilt = {line.split()[1].rstrip(":"): line for line in lines
+               if line.endswith("[fresh rebuild of HEAD vs HEAD]")}
+    assert sorted(rebuilt) == ["figures/recruitment_flow.pdf", "figures/recruitment_flow.png",
                                "notebooks/01_recruitment.ipynb", "tables/manifest.json",
                                "tables/recruitment_stages.csv"], result.stdout
-    assert "tables/recruitment_stages.csv: line " in differs["tables/recruitment_stages.csv"]
+    assert "tables/recruitment_stages.csv: line " in rebuilt["tables/recruitment_stages.csv"]
+    # The edited table no longer has the sha256 its (committed) manifest records either.
+    in_work_tree = [line.split()[1] for line in lines
+                    if line.endswith("[work tree vs manifest]")]
+    assert in_work_tree == ["tables/recruitment_stages.csv:"], result.stdout
+    assert len(lines) == len(rebuilt) + len(in_work_tree), result.stdout
     assert git(repo, "status", "--porcelain") == ""

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import schema, style, themes
+from . import inference, schema, style, themes
 from .explore import Note
 from .outputs import Outputs
 
@@ -166,7 +166,7 @@ def agreement_table(segments: pd.DataFrame, codebook: pd.DataFrame,
         with np.errstate(all="ignore"):
             ci = {f"{stat}_ci_{side}": (np.nanpercentile(values[i], q) if defined else np.nan)
                   for stat, values in (("kappa", boot_kappa), ("alpha", boot_alpha))
-                  for side, q in (("low", 2.5), ("high", 97.5))}
+                  for side, q in zip(("low", "high"), inference.TAIL_PERCENTILES, strict=True)}
         rows.append({
             "coders": f"{coders[0]} vs {coders[1]}",
             "theme_id": theme_id, "theme": name, "unit": unit, "n_transcripts": len(pids),
@@ -356,6 +356,10 @@ def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame
     is computed. Each narrowing is said in ``notes``."""
     comparison = Comparison(coder_pairs(segments, coders))
     active = [c for c in coders["coder"] if c in set(segments["coder"])]
+    idle = [c for c in coders["coder"] if c not in active]
+    if idle:
+        comparison.notes.append(f"{', '.join(idle)} (listed in coders.csv) coded no "
+                                "transcript: left out of every comparison.")
     if not comparison.pairs:
         why = (f"only {active[0]} coded" if len(active) == 1
                else "no transcript was coded by two coders")
@@ -378,6 +382,13 @@ def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame
             comparison.all_coders[unit] = all_coders_alpha(segments, codebook, transcripts, unit)
     return comparison
 
+
+PAIR_COLUMNS = 3
+"""At most this many pairs' panels side by side across the page (each then about 5 cm)."""
+KEYED_ROW_IN = 0.17
+"""A theme's row when the themes are numbered: a 7 pt label and the two intervals."""
+CHAR_PT = 0.6 * style.MIN_FONT_PT
+"""A generous width of one character of 7 pt text, for wrapping a panel's title to it."""
 
 CAPTIONS = {
     "participant": "Agreement between coders on the presence of each theme per participant",
@@ -424,18 +435,31 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
     units = list(dict.fromkeys(table["unit"]))
     pairs = list(dict.fromkeys(tuple(k[1:]) if isinstance(k, tuple) else () for k, _ in panels))
     labels = list(dict.fromkeys(table["theme"]))
-    wrapped = [textwrap.fill(n, themes.WRAP_CHARS) for n in labels]
-    rows_in = sum(0.1 + 0.13 * (w.count("\n") + 1) for w in wrapped)
+    wrapped, theme_key = themes.figure_labels(labels)
+    # Numbered rows (a key spells the names out) are one line each and need less room.
+    rows_in = (KEYED_ROW_IN * len(wrapped) if theme_key
+               else sum(0.1 + 0.13 * (w.count("\n") + 1) for w in wrapped))
     # One column per unit and one row per pair of coders: the panels stay as wide however
-    # many coders a study has.
-    fig = style.figure(style.DOUBLE_COLUMN_IN, 0.6 + len(pairs) * (0.6 + rows_in))
-    grid = fig.subplots(len(pairs), len(units), sharey=True, squeeze=False)
+    # many coders a study has. With one unit, the pairs sit side by side instead, up to
+    # PAIR_COLUMNS to a row, so that many coders do not make a figure pages long.
+    side_by_side = len(units) == 1 and len(pairs) > 1
+    n_cols = min(len(pairs), PAIR_COLUMNS) if side_by_side else len(units)
+    n_rows = -(-len(pairs) // n_cols) if side_by_side else len(pairs)
+    fig = style.figure(style.DOUBLE_COLUMN_IN, 0.6 + n_rows * (0.6 + rows_in))
+    key_in = themes.add_key(fig, theme_key)
+    if key_in:
+        fig.set_size_inches(style.DOUBLE_COLUMN_IN, fig.get_figheight() + key_in)
+    grid = fig.subplots(n_rows, n_cols, sharey=True, squeeze=False)
+    label_pt = max(len(line) for w in wrapped for line in w.split("\n")) * CHAR_PT
+    title_chars = int((style.DOUBLE_COLUMN_IN * 72 - label_pt) / n_cols / CHAR_PT)
     y_of = {name: i for i, name in enumerate(labels)}
     alts = []
     axes = []
     for key, rows in panels:
         key = key if isinstance(key, tuple) else (key,)
-        ax = grid[pairs.index(tuple(key[1:])), units.index(key[0])]
+        place = pairs.index(tuple(key[1:]))
+        ax = (grid[divmod(place, n_cols)] if side_by_side
+              else grid[place, units.index(key[0])])
         axes.append(ax)
         y = rows["theme"].map(y_of).to_numpy(dtype=float)
         for offset, stat, colour, marker, label in (
@@ -455,10 +479,13 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
         ax.set_xlim(-1.05, 1.05)
         ax.set_xticks([-1, -0.5, 0, 0.5, 1])
         ax.set_ylim(len(labels) - 0.5, -0.5)
-        ax.set_xlabel("Coefficient (95% bootstrap interval)")
+        xlabel = "Coefficient (95% bootstrap interval)"
+        ax.set_xlabel(textwrap.fill(xlabel, title_chars * 7 // 8) if side_by_side else xlabel)
         pair = " vs ".join(str(k) for k in key[1:])
-        ax.set_title(f"Unit: {key[0]}{f', {pair}' if pair else ''}\n{basis(rows)}",
-                     fontsize=style.MIN_FONT_PT)
+        title = f"Unit: {key[0]}{f', {pair}' if pair else ''}\n{basis(rows)}"
+        if side_by_side:
+            title = "\n".join(textwrap.fill(line, title_chars) for line in title.split("\n"))
+        ax.set_title(title, fontsize=style.MIN_FONT_PT)
         pooled = rows[rows["theme_id"] == POOLED_ID]
         defined = rows[(rows["theme_id"] != POOLED_ID) & rows["kappa"].notna()]
         alts.append(

@@ -8,7 +8,7 @@ import os
 
 from . import disclosure, provenance
 from .outputs import Outputs
-from .paths import StudyDirs, check_data_dir, resolve_dirs
+from .paths import StudyDirs, check_data_dir, check_output_dirs, resolve_dirs
 from .validation import Study, load_study
 
 
@@ -21,8 +21,7 @@ def open_study(
     study_window: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[Study, Outputs, StudyDirs]:
     """Load the validated study and an output writer from a notebook's parameters."""
-    dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
-    check_data_dir(dirs.data)
+    dirs = study_dirs(data_dir, figures_dir, tables_dir)
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     provenance.label_files(study.frames)
     return study, writer(notebook, dirs), dirs
@@ -36,9 +35,22 @@ def open_outputs(
 ) -> tuple[Outputs, StudyDirs]:
     """An output writer for a notebook that reads other notebooks' numbers, not the data
     files: its outputs still go through the names-list and allow-list check."""
+    dirs = study_dirs(data_dir, figures_dir, tables_dir)
+    return writer(notebook, dirs), dirs
+
+
+def study_dirs(
+    data_dir: str | os.PathLike[str] | None,
+    figures_dir: str | os.PathLike[str] | None,
+    tables_dir: str | os.PathLike[str] | None,
+) -> StudyDirs:
+    """The notebook's folders, checked before anything is read or written: a data folder
+    that is one, and other data's outputs outside the repository, whichever route (runner,
+    papermill, nbval, JupyterLab, environment variables) named them."""
     dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
     check_data_dir(dirs.data)
-    return writer(notebook, dirs), dirs
+    check_output_dirs(dirs, data_dir)
+    return dirs
 
 
 def writer(notebook: str, dirs: StudyDirs) -> Outputs:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import disclosure, provenance, style
+from . import disclosure, inference, provenance, style
 from .loader import DataError
 from .schema import TRAINING_STAGE_LABELS, TRAINING_STAGES
 
@@ -21,8 +21,8 @@ def user_counts(psu_users: pd.DataFrame) -> tuple[int, int]:
     return int(users[("all", "all")]), int(users[("gender", "female")])
 
 
-ALPHA = 0.05
-"""The conventional line below which a sample is called surprising (and intervals are 95%)."""
+ALPHA = inference.ALPHA
+"""The project's convention (``inference``): two-sided, intervals at 95%."""
 
 
 def _two_sided_hypergeom(k: int, population: int, successes: int, n: int) -> float:

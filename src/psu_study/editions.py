@@ -31,7 +31,6 @@ from .paths import (
     DATA_DIR,
     FIGURES_DIR,
     PAPER_DIR,
-    REPO_ROOT,
     TABLES_DIR,
     record_folders,
     resolve_record_key,
@@ -39,7 +38,6 @@ from .paths import (
 
 STANDARDS = ("ua-1", "a-3b")
 """What the PDF declares and Typst checks at export."""
-CITATION_FILE = REPO_ROOT / "CITATION.cff"
 DATE_FIELD = "date-released"
 READS_RECORD = "paper_reads.json"
 """Beside ``numbers.json``: every file the paper read, with its sha256, as the manifest
@@ -74,7 +72,7 @@ def attachments(tables: Path) -> list[Attachment]:
     ]
 
 
-def edition_timestamp(citation: Path = CITATION_FILE) -> int:
+def edition_timestamp(citation: Path) -> int:
     """The edition's date (``date-released`` of ``CITATION.cff``) as seconds since the epoch
     at midnight UTC: the date PDF/A requires, fixed, so a rebuild changes no byte."""
     try:

@@ -1,6 +1,7 @@
 """The checks a journal's production desk makes by eye, made on every figure before it is
 saved: no text clipped by the canvas or by an axes, no two texts overlapping, no text smaller
-than the journal's minimum, and a width of one column or the full page.
+than the journal's minimum, a width of one column or the full page, and no taller than a
+page holds.
 
 The texts checked are those the renderer actually draws (recorded at draw time), so tick
 labels outside the view limits, empty strings and hidden artists never count.
@@ -132,6 +133,10 @@ def problems(fig: Figure, min_font_pt: float = style.MIN_FONT_PT) -> list[str]:
     if not any(abs(width_mm - w) < 0.5 for w in style.WIDTHS_MM):
         allowed = " or ".join(f"{w:g} mm" for w in style.WIDTHS_MM)
         found.append(f"the figure is {width_mm:.1f} mm wide, not {allowed}")
+    height_mm = fig.get_figheight() * style.MM_PER_IN
+    if height_mm > style.MAX_HEIGHT_MM + 0.5:
+        found.append(f"the figure is {height_mm:.0f} mm tall, more than a page holds "
+                     f"({style.MAX_HEIGHT_MM:g} mm): split it into panels side by side")
     seen, _ = drawn_texts(fig)
     tol = TOLERANCE_PT * fig.dpi / 72
     canvas = fig.bbox

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-from matplotlib.dates import AutoDateLocator, DateFormatter
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from . import style
 from .schema import INTERVIEW_MODES
@@ -49,16 +51,33 @@ def duration_table(interviews: pd.DataFrame) -> pd.DataFrame:
                                  "mode": "Mode", "duration_min": "Minutes"})
 
 
+ROW_IN = 0.16
+"""The height of one interview's row in the dot plots."""
+
+
+def _panels(n: int) -> tuple[Figure, list, list]:
+    """A figure for ``n`` rows of interviews: one column wide while the rows fit the page's
+    height, else full width with the rows split into panels side by side, on one x scale.
+    Returns it, its axes and each axes' rows."""
+    panels = style.side_by_side(n, ROW_IN, 1.0)
+    chunks = [list(c) for c in np.array_split(np.arange(n), panels)]
+    width = style.SINGLE_COLUMN_IN if panels == 1 else style.DOUBLE_COLUMN_IN
+    fig = style.figure(width, 1.0 + ROW_IN * len(chunks[0]))
+    axes = list(np.atleast_1d(fig.subplots(1, panels, sharex=True)))
+    return fig, axes, chunks
+
+
 def plot_durations(interviews: pd.DataFrame) -> Figure:
     """Every interview's duration as a point, with the mean and the range marked."""
     ordered = interviews.sort_values(["duration_min", "participant_id"]).reset_index(drop=True)
-    fig = style.figure(style.SINGLE_COLUMN_IN, 1.0 + 0.16 * len(ordered))
-    ax = fig.subplots()
-    ax.scatter(ordered["duration_min"], range(len(ordered)), color=style.PALETTE[0], zorder=3)
-    ax.set_yticks(range(len(ordered)), ordered["participant_id"])
+    fig, axes, chunks = _panels(len(ordered))
     mean = ordered["duration_min"].mean()
-    ax.axvline(mean, color=style.PALETTE[5], lw=1, ls="--", label=f"mean {mean:.0f} min")
-    ax.set_xlabel("Interview duration (minutes)")
+    for ax, rows in zip(axes, chunks, strict=True):
+        part = ordered.iloc[rows]
+        ax.scatter(part["duration_min"], range(len(part)), color=style.PALETTE[0], zorder=3)
+        ax.set_yticks(range(len(part)), part["participant_id"])
+        ax.axvline(mean, color=style.PALETTE[5], lw=1, ls="--", label=f"mean {mean:.0f} min")
+        ax.set_xlabel("Interview duration (minutes)")
     ax.legend(loc="lower right", frameon=False)
     low, high = ordered["duration_min"].min(), ordered["duration_min"].max()
     return style.describe(fig, (
@@ -66,23 +85,31 @@ def plot_durations(interviews: pd.DataFrame) -> Figure:
         f"(mean {mean:.0f})."))
 
 
+def _date_label(value: float, _position: int) -> str:
+    """A date tick: its month and year, and its day too where the tick is not on the first of
+    a month (a span of weeks ticks twice a month, which would print one month twice)."""
+    day = num2date(value)
+    return f"{day:%b}\n{day:%Y}" if day.day == 1 else f"{day.day} {day:%b}\n{day:%Y}"
+
+
 def plot_timeline(interviews: pd.DataFrame) -> Figure:
     """When the interviews took place: one row per interview, in date order, so no two
     labels can meet (they are the rows' tick labels); marker area shows the duration."""
     ordered = interviews.sort_values(["interview_date", "participant_id"]).reset_index(
         drop=True)
-    fig = style.figure(style.SINGLE_COLUMN_IN, 1.0 + 0.16 * len(ordered))
-    ax = fig.subplots()
-    rows = range(len(ordered))
-    ax.hlines(rows, ordered["interview_date"].min(), ordered["interview_date"], color="0.85",
-              lw=0.6)
-    ax.scatter(ordered["interview_date"], rows, s=ordered["duration_min"] * 1.2,
-               color=style.PALETTE[0], alpha=0.8, zorder=3)
-    ax.set_yticks(rows, ordered["participant_id"])
-    ax.invert_yaxis()
-    ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=5))
-    ax.xaxis.set_major_formatter(DateFormatter("%b\n%Y"))
-    ax.set_xlabel("Interview date (marker area proportional to duration)")
+    fig, axes, chunks = _panels(len(ordered))
+    for ax, rows in zip(axes, chunks, strict=True):
+        part = ordered.iloc[rows]
+        ticks = range(len(part))
+        ax.hlines(ticks, ordered["interview_date"].min(), part["interview_date"], color="0.85",
+                  lw=0.6)
+        ax.scatter(part["interview_date"], ticks, s=part["duration_min"] * 1.2,
+                   color=style.PALETTE[0], alpha=0.8, zorder=3)
+        ax.set_yticks(ticks, part["participant_id"])
+        ax.invert_yaxis()
+        ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=5))
+        ax.xaxis.set_major_formatter(FuncFormatter(_date_label))
+        ax.set_xlabel("Interview date (marker area proportional to duration)")
     first, last = ordered["interview_date"].min(), ordered["interview_date"].max()
     return style.describe(fig, (
         f"Timeline of the {len(ordered)} interviews, one row per participant, from "

@@ -18,16 +18,31 @@ repository's outputs; ``--data-dir/--tables-dir/--figures-dir/--out`` build anot
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
+import platform
+import re
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import typst
+import yaml
 
-from . import agreement, disclosure, editions, quantifiers, schema, staging
+from . import (
+    agreement,
+    claims,
+    disclosure,
+    editions,
+    inference,
+    quantifiers,
+    schema,
+    staging,
+    synthetic,
+)
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -36,16 +51,40 @@ from .paths import (
     PAPER_SOURCE,
     REPO_ROOT,
     TABLES_DIR,
+    display_path,
+    outputs_inside,
     record_folders,
     record_key,
 )
-from .provenance import synthetic_columns, synthetic_note
+from .provenance import is_study_data, synthetic_columns, synthetic_note
 from .themes import numbers_key
 from .validation import load_study
 
 SOURCE = PAPER_SOURCE
 PDF = PAPER_DIR / "paper.pdf"
 DERIVED = "manuscript.json"
+REFERENCES = PAPER_DIR / "references.bib"
+"""The bibliography, typeset by Typst's own ``bibliography()``."""
+STATEMENTS = PAPER_DIR / "statements.yml"
+"""The article's declarations (ethics, consent, funding, competing interests, contributions),
+each with the section of the article that states it; a data directory's own
+``statements.yml`` replaces it, as its ``claims.yaml`` replaces the ledger."""
+COREQ = PAPER_DIR / "coreq.yml"
+"""The COREQ checklist: for each item, the section of the paper that holds it and the element
+that section must hold (tests/test_paper_rules.py checks each in the PDF)."""
+CITATION = REPO_ROOT / "CITATION.cff"
+"""The manuscript's authors, their affiliations and its contact: the title page's only source."""
+REPO_INPUTS = (SOURCE, REFERENCES, STATEMENTS, COREQ, CITATION)
+"""The manuscript's own files in the repository, named ``repo/...`` in the manifest."""
+NOT_STATED = "not stated in the source article"
+"""What the paper prints for a statement a journal requires and the source does not give."""
+STATEMENT_ITEMS = ("ethics_approval", "consent_to_participate", "consent_for_publication",
+                   "funding", "competing_interests", "author_contributions")
+"""The declarations a journal requires besides data availability (which is generated from
+the data's provenance): each must be in the statements file, stated or marked not stated."""
+SOFTWARE = ("python", "numpy", "pandas", "scipy", "statsmodels", "krippendorff", "typst")
+"""The software behind the numbers the paper reports, named with its version in the
+Statistical analysis subsection (Python itself and the packages the analyses call)."""
 
 TABLES_READ = (
     "recruitment_stages", "recruitment_rates", "table1_training_roles", "interviews",
@@ -194,6 +233,191 @@ def counts_of_one_or_none(numbers: dict) -> dict[str, list[str]]:
             "zero": sorted(k for k, v in counts.items() if v == 0)}
 
 
+def published_keys(data_dir: Path, claims_csv: Path) -> dict[str, str]:
+    """The ``numbers.json`` keys whose value the source publishes and the data reproduce, each
+    with the article's section: the keys of the ledger's ``value`` and ``equal`` checks whose
+    claim holds. A published value carries no synthetic mark, even where the column it is
+    counted from is a stand-in (the stand-ins were made to reproduce it)."""
+    with claims_csv.open(encoding="utf-8", newline="") as handle:
+        status = {row["id"]: row["status"] for row in csv.DictReader(handle)}
+    found: dict[str, str] = {}
+    for claim in claims.read_ledger(claims.ledger_path(data_dir)):
+        check = claim.check or {}
+        if check.get("kind") in ("value", "equal") and status.get(claim.id) == claims.HOLDS:
+            for key in (check["key"], check.get("equals")):
+                if key:
+                    found.setdefault(key, claim.section)
+    return dict(sorted(found.items()))
+
+
+def fill(text: str, values: dict[str, object], where: str) -> str:
+    """``text`` with each ``{key}`` replaced by its value (from ``numbers.json`` or the derived
+    values), so no file of the manuscript types a figure; an unknown key is an error."""
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if values.get(key) is None:
+            raise ManuscriptError(f"{where}: {{{key}}} has no value in numbers.json")
+        shown = values[key]
+        return f"{shown:g}" if isinstance(shown, float) else str(shown)
+
+    return re.sub(r"\{([a-z_A-Z0-9]+)\}", value, text)
+
+
+def _yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ManuscriptError(f"{display_path(path)}: cannot be read: {exc}") from None
+
+
+def statements_path(data_dir: Path) -> Path | None:
+    """A data directory's own ``statements.yml``; else the article's (``paper/``) where the
+    data are checked against the article's ledger (its study); else none: another study's
+    declarations are not the article's."""
+    own = Path(data_dir) / STATEMENTS.name
+    if own.is_file():
+        return own
+    return STATEMENTS if claims.ledger_path(data_dir) == claims.LEDGER_FILE else None
+
+
+def statements(data_dir: Path, values: dict[str, object]) -> tuple[dict, list[str]]:
+    """The declarations a journal requires, from the statements file: each item's text as the
+    source states it (with the section that states it) and what the source leaves unsaid,
+    printed as "not stated in the source article"; and one warning for each such gap. An item
+    missing from the file is an error: the paper never omits a declaration silently."""
+    path = statements_path(data_dir)
+    if path is None:
+        return ({item: {"stated": "", "source": "", "missing": ""} for item in STATEMENT_ITEMS},
+                [f"{item.replace('_', ' ')}: {NOT_STATED} (no statements.yml in the data)"
+                 for item in STATEMENT_ITEMS])
+    raw = _yaml(path)
+    if not isinstance(raw, dict):
+        raise ManuscriptError(f"{display_path(path)}: expected a mapping of statements")
+    found, gaps = {}, []
+    for item in STATEMENT_ITEMS:
+        entry = raw.get(item)
+        if not isinstance(entry, dict) or not ({"stated", "missing"} & set(entry)):
+            raise ManuscriptError(f"{display_path(path)}: no statement {item!r} (give `stated` "
+                                  "with its `source`, and `missing` for what the source does "
+                                  "not state)")
+        stated = entry.get("stated")
+        if stated and not entry.get("source"):
+            raise ManuscriptError(f"{display_path(path)}: statement {item!r} names no source")
+        missing = entry.get("missing")
+        found[item] = {"stated": fill(stated, values, f"{path.name} {item}") if stated else "",
+                       "source": entry.get("source") or "", "missing": missing or ""}
+        if missing or not stated:
+            gaps.append(f"{item.replace('_', ' ')}: {missing or 'the statement'} "
+                        f"{NOT_STATED}")
+    return found, gaps
+
+
+def title_page(citation: Path = CITATION) -> tuple[dict, list[str]]:
+    """Authors, affiliations and the corresponding author, from CITATION.cff only (its
+    ``authors`` and ``contact``): what it does not give is said so, and warned, never guessed."""
+    cff = _yaml(citation)
+    if not isinstance(cff, dict) or not cff.get("authors"):
+        raise ManuscriptError(f"{display_path(citation)}: names no authors")
+
+    def name(person: dict) -> str:
+        return person.get("name") or " ".join(
+            p for p in (person.get("given-names"), person.get("family-names")) if p)
+
+    authors = [{"name": name(a), "affiliation": a.get("affiliation") or ""}
+               for a in cff["authors"]]
+    contact = [name(c) for c in cff.get("contact") or []]
+    gaps = [f"affiliation of {a['name']}: not stated in {citation.name}"
+            for a in authors if not a["affiliation"]]
+    if not contact:
+        gaps.append(f"corresponding author: not stated in {citation.name} (contact)")
+    return {"authors": authors, "contact": contact, "source": citation.name}, gaps
+
+
+def data_availability(study, data_dir: Path) -> list[dict]:
+    """What the data hold, file by file, from their provenance: published values, synthetic
+    stand-ins (with their columns), the study's confidential records; and where they live."""
+    inside = Path(data_dir).resolve() == DATA_DIR.resolve()
+    files = []
+    for name, frame in study.frames.items():
+        provenance = frame["provenance"]
+        files.append({
+            "file": f"{name}.csv",
+            "published": bool(provenance.str.startswith("published").any()),
+            "synthetic_rows": bool((provenance == "synthetic").any()),
+            "synthetic_columns": synthetic_columns(
+                frame[provenance != "synthetic"],
+                [c for c in frame.columns if c != "provenance"]),
+            "confidential": is_study_data(frame),
+        })
+    if study.transcripts:
+        stand_in = all(t.startswith(synthetic.TRANSCRIPT_HEADER)
+                       for t in study.transcripts.values())
+        files.append({"file": f"{schema.TRANSCRIPTS_DIR}/", "published": False,
+                      "synthetic_rows": stand_in, "synthetic_columns": [],
+                      "confidential": not stand_in})
+    return [{**f, "in_repository": inside} for f in files]
+
+
+def statistics(numbers: dict, tables: Path, units: list[str]) -> dict:
+    """What the Statistical analysis subsection says, from what this build computed: the
+    convention, each statistic's sidedness, the tests whose p-values numbers.json holds, the
+    intervals, the bootstrap (its unit, resamples and distinct resamples per comparison) and
+    the software with its version."""
+    sides = inference.sides(numbers)
+    tests = sorted({family for key in sides if key.startswith("p_")
+                    for family in ("binomial", "hypergeometric") if family in key})
+    proportions = sorted({key[:-len("_ci_low")] for key in sides
+                          if key.startswith("pct_") and key.endswith("_ci_low")})
+    distinct = []
+    for unit in units:
+        path = tables / f"{AGREEMENT_TABLES[unit]}.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = {(r["coders"], int(r["n_transcripts"]), int(r["n_distinct_resamples"]))
+                    for r in csv.DictReader(handle)}
+        distinct += [{"unit": unit, "coders": c, "n_transcripts": t, "distinct": d}
+                     for c, t, d in sorted(rows)]
+    software = [{"name": "Python", "version": platform.python_version()}]
+    software += [{"name": name, "version": metadata.version(name)} for name in SOFTWARE
+                 if name != "python"]
+    return {
+        "sides": inference.SIDES, "level_pct": round(100 * inference.LEVEL),
+        "method": inference.METHOD, "numbers": sides, "tests": tests,
+        "proportions": proportions,
+        "bootstrap": {"resamples": agreement.N_BOOT, "distinct": distinct} if units else None,
+        "software": software,
+    }
+
+
+def coreq(values: dict[str, object], path: Path = COREQ) -> list[dict]:
+    """The COREQ checklist from ``paper/coreq.yml``: domains, sub-domains and the 32 items,
+    each with the section that holds it and the element that section must hold, or "not
+    reported" where the source is silent; placeholders filled from the build's numbers."""
+    raw = _yaml(path)
+    domains = raw.get("domains") if isinstance(raw, dict) else None
+    if not domains:
+        raise ManuscriptError(f"{display_path(path)}: no domains")
+    number = 0
+    out = []
+    for domain in domains:
+        subs = []
+        for sub in domain["subdomains"]:
+            items = []
+            for item in sub["items"]:
+                number += 1
+                where = f"{path.name} item {number}"
+                section, element = item.get("section"), item.get("element")
+                if bool(section) != bool(element):
+                    raise ManuscriptError(f"{where}: a section needs the element it holds")
+                items.append({"number": number, "item": item["item"],
+                              "section": section or "",
+                              "element": fill(element, values, where) if element else "",
+                              "value": fill(item.get("value") or "not reported", values,
+                                            where)})
+            subs.append({"name": sub["name"], "items": items})
+        out.append({"name": domain["name"], "subdomains": subs})
+    return out
+
+
 @dataclass(frozen=True)
 class Run:
     """Where one paper is built from and written to."""
@@ -214,11 +438,10 @@ class Run:
 
     def key(self, path: Path) -> str:
         """The path's name in the manifest, as the runner names files (never a machine path)."""
-        if path.resolve() in (SOURCE.resolve(), editions.CITATION_FILE.resolve()):
-            # the source and the edition's metadata stay in the repository
+        if path.resolve() in {p.resolve() for p in REPO_INPUTS}:  # they stay in the repository
             return f"repo/{path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
         folders = record_folders(self.data, self.figures, self.tables, paper=self.out.parent)
-        key = record_key(path, {k: v for k, v in folders.items() if k != "repo"})
+        key = record_key(path, folders)
         if key is None:
             raise ManuscriptError(f"{path} is outside the paper's input and output folders")
         return key
@@ -261,13 +484,50 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "interview_modes": interview_modes(numbers),
         "counts_are": counts_of_one_or_none(numbers),
         "exports": sorted(p.name for p in run.tables.glob("*") if p.suffix in QDA_EXPORTS),
-        "coders": [{"coder": c.coder, "role": c.role,
+        "coders": [{"coder": c.coder, "role": c.role, "key": f"n_transcripts_coded_{c.coder}",
                     "transcripts": _number(numbers, f"n_transcripts_coded_{c.coder}")}
                    for c in coders.itertuples()],
+        "published": published_keys(run.data, run.tables / "claims.csv"),
+        "statistics": statistics(numbers, run.tables, scope["units"]),
+        "unnamed_quotations": unnamed_quotations(study),
+        "data": data_availability(study, run.data),
     }
+    values = {**numbers, **people_and_losses(study, numbers)}
+    derived["statements"], statement_gaps = statements(run.data, values)
+    derived["title_page"], title_gaps = title_page()
+    derived["coreq"] = coreq(values)
+    derived["not_stated"] = [*title_gaps, *statement_gaps]
     inputs = [numbers_path, *(run.tables / f"{t}.csv" for t in tables), *figures,
-              *study.files(), SOURCE]
+              *study.files(), SOURCE, REFERENCES, COREQ, CITATION, claims.ledger_path(run.data),
+              *filter(None, [statements_path(run.data)])]
     return derived, inputs
+
+
+def people_and_losses(study, numbers: dict) -> dict[str, object]:
+    """Values the statements and the checklist name besides numbers.json's: who interviewed
+    and who coded (the coders' data: a role naming "interviewer"), and how many trainees
+    were lost at each step of recruitment."""
+    coders = study.coders.sort_values("coder")
+    interviewers = [c.coder for c in coders.itertuples() if "interviewer" in c.role]
+    contacted, interested = _number(numbers, "n_contacted"), _number(numbers, "n_interested")
+    return {"interviewers": series(interviewers) or "not named in the coders' data",
+            "coders": series(list(coders["coder"])),
+            "n_no_reply": contacted - interested,
+            "n_no_consent": interested - _number(numbers, "n_consented")}
+
+
+def series(names: list[str]) -> str:
+    """Names as the paper lists them: "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+
+
+def unnamed_quotations(study) -> list[str]:
+    """The published quotations whose participant the article does not name (the segment's
+    ``participant_id`` is a synthetic stand-in): the paper says so beside each."""
+    segments = study.segments
+    quoted = segments[segments["provenance"].str.startswith("published")]
+    unnamed = quoted[quoted["provenance"].str.contains("participant_id", regex=False)]
+    return sorted(set("\u201c" + unnamed["text"] + "\u201d"))
 
 
 @dataclass(frozen=True)
@@ -307,8 +567,7 @@ def typeset(run: Run) -> Typeset:
     # later makes the paper stale, as it does the notebooks. Recorded before typesetting, so
     # the PDF can carry the record (all but the record's own digest).
     reads = {run.key(p): staging.file_digest(p)
-             for p in [*inputs, derived_path, editions.CITATION_FILE,
-                       *disclosure.list_paths(run.data)]}
+             for p in [*inputs, derived_path, *disclosure.list_paths(run.data)]}
     attached = editions.attachments(run.tables)
     record = next(a.path for a in attached if a.name == editions.READS_RECORD)
     editions.write_reads_record(record, reads)
@@ -316,7 +575,7 @@ def typeset(run: Run) -> Typeset:
     try:
         pdf, html = editions.typeset(SOURCE, run.root, sys_inputs,
                                      [(a, run.typst_path(a.path)) for a in attached],
-                                     editions.edition_timestamp())
+                                     editions.edition_timestamp(CITATION))
     except typst.TypstError as exc:
         raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
     return Typeset(pdf, html, dict(sorted(reads.items())), derived_bytes)
@@ -337,9 +596,12 @@ def manifest_entry(run: Run, done: Typeset) -> dict:
 
 def paper(run: Run) -> tuple[Typeset, dict]:
     """The paper's editions and its manifest entry, nothing written but ``manuscript.json``
-    and the record of reads the PDF attaches. The runner writes the editions with
-    ``write_editions`` and records the entry in the manifest."""
+    and the record of reads the PDF attaches; each statement the source does not give is
+    warned. The runner writes the editions with ``write_editions`` and records the entry in
+    the manifest."""
     done = typeset(run)
+    for gap in json.loads(done.derived)["not_stated"]:
+        print(f"  warning: paper: {gap}", file=sys.stderr, flush=True)
     return done, manifest_entry(run, done)
 
 
@@ -358,6 +620,11 @@ def build(run: Run | None = None) -> dict:
     entry. The runner does this as a build's last step and records the entry; this is the
     same step alone, for tests and for a paper typeset from another run's outputs."""
     run = run or Run()
+    inside = outputs_inside(run.data, {"--tables-dir": run.tables, "--out": run.out.parent})
+    if inside:  # the paper and its derived data would carry other data into the work tree
+        raise ManuscriptError(f"data from {display_path(run.data)} is not the repository's "
+                              f"data/, and {' and '.join(inside)} would put its results inside the "
+                              "repository: pass --out-dir, a build's OUT_DIR outside it")
     done, entry = paper(run)
     write_editions(run, done)
     return entry

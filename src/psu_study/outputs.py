@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,39 @@ SIDECAR_SUFFIX = ".meta.json"
 synthetic inputs, for readers that do not parse PNG metadata or Markdown."""
 FOOTNOTE_PT = 7.0
 FOOTNOTE_MARGIN_IN = 0.04
+FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+"""A text cell a spreadsheet would run as a formula (OWASP's CSV injection): it starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return; quotes before them count too, so that
+the quote added below can always be taken off again (the paper does, ``paper.typ``'s
+``tbl``)."""
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+"""A text cell that is only a number ("-0.5"): a spreadsheet reads the number, runs nothing."""
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value`` as a CSV cell no spreadsheet runs: a text that would start a formula gets a
+    leading single quote, as OWASP advises; numbers, and texts that are just a number, stay
+    as they are."""
+    if isinstance(value, str) and FORMULA_START.match(value) \
+            and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The frame's CSV copy: every text cell and column name through ``spreadsheet_safe``,
+    numeric columns untouched (a negative number stays a number); rows end in ``\n``.
+
+    Python's CSV writer quotes a field holding a line break only if the break is in its
+    line terminator, so a bare ``\r`` in a cell would end the row for any reader: the rows
+    are written ending in ``\r\n`` (every ``\r`` and ``\n`` in a cell is then quoted) and
+    the terminators outside quotes made ``\n``."""
+    safe = frame.rename(columns=spreadsheet_safe)
+    for column in safe.columns[[not pd.api.types.is_numeric_dtype(t) for t in safe.dtypes]]:
+        safe[column] = safe[column].map(spreadsheet_safe)
+    parts = safe.to_csv(index=False, lineterminator="\r\n").split('"')
+    # Split on quotes, the even parts lie outside every quoted field.
+    return '"'.join(p.replace("\r\n", "\n") if i % 2 == 0 else p for i, p in enumerate(parts))
 
 
 def _sidecar(base: Path, meta: dict[str, object]) -> Path:
@@ -224,7 +258,8 @@ class Outputs:
         """Save ``frame`` as CSV, Markdown and LaTeX; the footnote (the synthetic inputs among
         ``sources``, then ``note``) travels with each: in the CSV as a last column of its
         own, ``footnote``, so the table's own columns (a ``note`` among them) stay as they
-        are."""
+        are. The CSV's text cells are ``spreadsheet_safe``; Markdown and LaTeX show every
+        value as written."""
         if FOOTNOTE_COLUMN in frame.columns:
             raise ValueError(f"table {name} has a column {FOOTNOTE_COLUMN!r}, the name the "
                              "CSV copy gives the footnote; rename it")
@@ -241,8 +276,7 @@ class Outputs:
                 csv_frame = frame.assign(**{
                     FOOTNOTE_COLUMN: [footnote] + [""] * (len(frame) - 1)})
         files = {
-            base.with_name(f"{base.name}.csv"): csv_frame.to_csv(index=False,
-                                                                 lineterminator="\n"),
+            base.with_name(f"{base.name}.csv"): csv_text(csv_frame),
             base.with_name(f"{base.name}.md"): markdown,
             base.with_name(f"{base.name}.tex"): _latex(frame, caption, footnote, name),
         }

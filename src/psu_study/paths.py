@@ -69,8 +69,18 @@ class StudyDirs:
     tables: Path
 
 
+ENV = {"data_dir": "PSU_STUDY_DATA_DIR", "figures_dir": "PSU_STUDY_FIGURES_DIR",
+       "tables_dir": "PSU_STUDY_TABLES_DIR"}
+"""Each folder parameter and the environment variable that sets it when the parameter is
+left as None (JupyterLab, nbval, and the runner, which hands its folders to the kernels so)."""
+
+
+def _given(value: str | os.PathLike[str] | None) -> bool:
+    return value is not None and str(value) != ""
+
+
 def _pick(value: str | os.PathLike[str] | None, env: str, default: Path) -> Path:
-    if value is not None and str(value) != "":
+    if _given(value):
         return Path(value).expanduser().resolve()
     if os.environ.get(env):
         return Path(os.environ[env]).expanduser().resolve()
@@ -84,10 +94,50 @@ def resolve_dirs(
 ) -> StudyDirs:
     """Turn notebook parameters into folders: explicit value, then environment, then repo."""
     return StudyDirs(
-        data=_pick(data_dir, "PSU_STUDY_DATA_DIR", DATA_DIR),
-        figures=_pick(figures_dir, "PSU_STUDY_FIGURES_DIR", FIGURES_DIR),
-        tables=_pick(tables_dir, "PSU_STUDY_TABLES_DIR", TABLES_DIR),
+        data=_pick(data_dir, ENV["data_dir"], DATA_DIR),
+        figures=_pick(figures_dir, ENV["figures_dir"], FIGURES_DIR),
+        tables=_pick(tables_dir, ENV["tables_dir"], TABLES_DIR),
     )
+
+
+def is_repository_data(folder: Path) -> bool:
+    """Whether ``folder`` is the repository's own ``data/`` (through any link or relative
+    form): the published and synthetic data, whose outputs are the committed ones."""
+    return Path(folder).resolve() == DATA_DIR.resolve()
+
+
+def inside_repository(folder: Path) -> bool:
+    """Whether ``folder`` (resolved: links and ``..`` followed) lies in the work tree."""
+    return Path(folder).resolve().is_relative_to(REPO_ROOT.resolve())
+
+
+class OutputDirError(ValueError):
+    """Other data would write its outputs into the repository, where they could be
+    committed."""
+
+
+def outputs_inside(data: Path, outputs: dict[str, Path]) -> list[str]:
+    """The names of ``outputs`` that would put results of ``data`` into the work tree: none
+    for the repository's own data, else those whose folder lies inside the repository."""
+    if is_repository_data(data):
+        return []
+    return [name for name, folder in outputs.items() if inside_repository(folder)]
+
+
+def check_output_dirs(dirs: StudyDirs, data_dir: str | os.PathLike[str] | None = None) -> None:
+    """Refuse, before anything is written, other data whose figures or tables would land in
+    the work tree: every route (the runner, papermill, nbval, JupyterLab) passes here.
+    ``data_dir`` is the notebook's parameter, to say where the data folder was named."""
+    inside = outputs_inside(dirs.data, {"figures_dir": dirs.figures, "tables_dir": dirs.tables})
+    if not inside:
+        return
+    named = "parameter data_dir" if _given(data_dir) else ENV["data_dir"]
+    raise OutputDirError(
+        f"data from {display_path(dirs.data)} ({named}) is not the repository's data/, and "
+        f"{' and '.join(inside)} would write its outputs inside the repository: set "
+        f"{' and '.join(inside)} (papermill -p, or "
+        f"{' and '.join(ENV[name] for name in inside)}) to folders outside it, or build with "
+        "make DATA_DIR=... OUT_DIR=...")
 
 
 def display_path(path: Path) -> str:

@@ -6,7 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from . import style
+from . import inference, style
 from .schema import RECRUITMENT_STAGES
 
 LOSS_LABELS = ("No reply", "Did not consent", "Not interviewed")
@@ -31,7 +31,7 @@ def stage_counts(recruitment: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def rates(counts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+def rates(counts: pd.DataFrame, alpha: float = inference.ALPHA) -> pd.DataFrame:
     """Response and interview rates of the contacted, with exact (Clopper-Pearson) CIs:
     with 20 trainees a normal approximation would be misleading."""
     from scipy.stats import binomtest  # ~0.5 s to import: only this function needs it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -198,33 +199,113 @@ def quotation_note(table: pd.DataFrame) -> str:
 
 WRAP_CHARS = 34
 """Theme names wrap at this many characters in figures: long names wrap, never truncate."""
+KEY_LINES = 3
+"""A figure labels its themes by name while every name wraps to at most this many lines;
+beyond, names become numbers, spelt out in a key under the figure (as a journal sets a
+figure whose labels are sentences)."""
+KEY_CHARS = 110
+"""A key's line at full page width: 175 mm holds about 118 characters of 7 pt text."""
+KEY_LINE_IN = 1.3 * style.MIN_FONT_PT / 72
+"""The height a key's line takes, with the legend's line spacing."""
+
+
+def figure_labels(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """How a figure labels ``names`` (themes, in its order), and the key it needs: each name
+    wrapped at ``WRAP_CHARS`` while all fit in ``KEY_LINES`` lines, with no key; otherwise
+    every name longer than a line is numbered by its place (1, 2, ...) and the key gives
+    "number  name", wrapped to the page's width."""
+    wrapped = [textwrap.fill(name, WRAP_CHARS) for name in names]
+    if all(label.count("\n") < KEY_LINES for label in wrapped):
+        return wrapped, []
+    numbered = [str(i) if "\n" in label else label
+                for i, label in enumerate(wrapped, start=1)]
+    key = [textwrap.fill(f"{number}  {name}", KEY_CHARS, subsequent_indent="     ")
+           for number, name, label in zip(numbered, names, wrapped, strict=True)
+           if "\n" in label]
+    return numbered, key
+
+
+def add_key(fig: Figure, key: Sequence[str]) -> float:
+    """Set ``key`` (from ``figure_labels``) under the figure's axes, laid out with them, and
+    return the height in inches it needs, which the figure must add."""
+    if not key:
+        return 0.0
+    from matplotlib.lines import Line2D
+
+    blank = [Line2D([], [], linestyle="none")] * len(key)
+    fig.legend(blank, key, loc="outside lower left", frameon=False, handlelength=0,
+               handletextpad=0, alignment="left", title="Key", title_fontsize=style.MIN_FONT_PT)
+    return 0.15 + KEY_LINE_IN * (1 + sum(entry.count("\n") + 1 for entry in key))
+
+
+PANEL_GAP_PT = 3.0
+"""The least space between two participants' labels on a heatmap's axis."""
+
+
+def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: int = 1,
+             upright_in: float | None = None) -> Figure:
+    """The heatmap drawn with its participants in ``panels`` rows of panels, stacked; given
+    ``upright_in`` (their length in inches), the participants' labels stand upright, so each
+    takes a line's width, not a label's."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    lines = sum(label.count("\n") + 1 for label in labels)
+    height = (1.1 + 0.13 * lines if upright_in is None
+              else 0.6 + panels * (0.4 + upright_in + 0.13 * lines))
+    fig = style.figure(style.DOUBLE_COLUMN_IN, height)
+    key_in = add_key(fig, key)
+    if key_in:
+        fig.set_size_inches(style.DOUBLE_COLUMN_IN, height + key_in)
+    colours = ("#EEEEEE", style.PALETTE[0])  # light grey, dark blue: apart in greyscale too
+    chunks = np.array_split(np.arange(presence.shape[0]), panels)
+    width = max(len(c) for c in chunks)  # every panel at one scale, the last one's too
+    for ax, chunk in zip(np.atleast_1d(fig.subplots(panels, 1)), chunks, strict=True):
+        part = presence.iloc[chunk]
+        ax.pcolormesh(part.T.to_numpy(), cmap=ListedColormap(colours), vmin=0, vmax=1,
+                      edgecolors="white", linewidth=0.8)
+        ax.set_xticks(np.arange(part.shape[0]) + 0.5, part.index,
+                      **({"rotation": 90} if upright_in is not None else {}))
+        ax.set_yticks(np.arange(presence.shape[1]) + 0.5, labels)
+        ax.set_xlim(0, width if panels > 1 else part.shape[0])
+        ax.set_ylim(presence.shape[1], 0)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    ax.set_xlabel("Participant")
+    fig.legend([Patch(facecolor=c, edgecolor="0.6", lw=0.5) for c in colours],
+              ["not coded", "coded"], loc="outside right upper", frameon=False)
+    return fig
+
+
+def _label_room(fig: Figure) -> tuple[float, float, float]:
+    """The one-panel figure as laid out: its axes' width, and its widest and tallest
+    participant's label, in pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    boxes = [label.get_window_extent(renderer) for label in ax.get_xticklabels()]
+    return (ax.get_window_extent(renderer).width, max(b.width for b in boxes),
+            max(b.height for b in boxes))
 
 
 def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
     """Which participant was coded for which theme: a 0/1 presence matrix, so two colours
-    of distinct lightness and a two-entry legend (not a colour bar)."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
+    of distinct lightness and a two-entry legend (not a colour bar). Names too long to label
+    a row are numbered, with a key; participants too many for one row of labels side by side
+    are labelled upright and, if still too many, set in several panels, one under the other,
+    as a journal would split the figure."""
     names = codebook.set_index("code_id")["name"]
-    labels = [textwrap.fill(names[c], WRAP_CHARS) for c in presence.columns]
-    lines = sum(label.count("\n") + 1 for label in labels)
-    fig = style.figure(style.DOUBLE_COLUMN_IN, 1.1 + 0.13 * lines)
-    ax = fig.subplots()
-    colours = ("#EEEEEE", style.PALETTE[0])  # light grey, dark blue: apart in greyscale too
-    values = presence.T.to_numpy()
-    ax.pcolormesh(values, cmap=ListedColormap(colours), vmin=0, vmax=1, edgecolors="white",
-                  linewidth=0.8)
-    ax.set_xticks(np.arange(presence.shape[0]) + 0.5, presence.index)
-    ax.set_yticks(np.arange(presence.shape[1]) + 0.5, labels)
-    ax.set_xlim(0, presence.shape[0])
-    ax.set_ylim(presence.shape[1], 0)
-    ax.set_xlabel("Participant")
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    fig.legend([Patch(facecolor=c, edgecolor="0.6", lw=0.5) for c in colours],
-              ["not coded", "coded"], loc="outside right upper", frameon=False)
+    labels, key = figure_labels([names[c] for c in presence.columns])
+    n = presence.shape[0]
+    fig = _heatmap(presence, labels, key)
+    room, widest, tallest = _label_room(fig)
+    gap = PANEL_GAP_PT * fig.dpi / 72
+    if n * (widest + gap) > room:  # upright labels, each a line's width apart
+        fig = _heatmap(presence, labels, key, -(-n // max(1, int(room // (tallest + gap)))),
+                       widest / fig.dpi)
     per_theme = presence.sum(axis=0)
     return style.describe(fig, (
         f"Grid of {presence.shape[1]} themes by {presence.shape[0]} participants showing "
@@ -232,16 +313,24 @@ def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
         f"{int(per_theme.min())} and {int(per_theme.max())} participants."))
 
 
+MAP_COLUMNS = 7
+"""At most this many themes side by side in the thematic map (the article's seven, at
+about 14 characters a line); more are set in further rows, as a journal would split it."""
+
+
 def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
     """The thematic map: themes in the article's order, sub-themes beneath their theme,
-    each box giving how many participants it was coded for."""
+    each box giving how many participants it was coded for. More than ``MAP_COLUMNS``
+    themes go in rows of equal length, one under the other."""
     style.use()
     counts = table.set_index("code_id")["n_participants"]
     themes = codebook[codebook["level"] == "theme"].sort_values("order")
     subs_of = {t: codebook[(codebook["parent_id"] == t) & (codebook["level"] == "subtheme")]
                for t in themes["code_id"]}
+    n_rows = -(-len(themes) // MAP_COLUMNS)
+    per_row = -(-len(themes) // n_rows)
     # At full width each of the themes' columns holds about this many characters of 7 pt.
-    chars = max(8, int(style.DOUBLE_COLUMN_IN * 72 / len(themes) / (0.7 * style.MIN_FONT_PT)))
+    chars = max(8, int(style.DOUBLE_COLUMN_IN * 72 / per_row / (0.7 * style.MIN_FONT_PT)))
     theme_text = [textwrap.fill(n, chars) + f"\n(n = {counts[c]})"
                   for c, n in zip(themes["code_id"], themes["name"], strict=True)]
     sub_text = {t: [textwrap.fill(n, chars) + f"\n(n = {counts[c]})"
@@ -253,19 +342,21 @@ def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
         + 0.12
     depth = max([len(ts) for ts in sub_text.values()] or [0])
     gap = 0.12
-    height = 0.1 + theme_h + depth * (sub_h + gap)
+    row_h = theme_h + depth * (sub_h + gap) + 2 * gap
+    height = 0.1 + theme_h + depth * (sub_h + gap) + (n_rows - 1) * row_h
     fig = Figure(figsize=(style.DOUBLE_COLUMN_IN, height))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    ax.set_xlim(0, len(themes))
+    ax.set_xlim(0, per_row)
     ax.set_ylim(0, height)
-    top = height - 0.05
-    for i, code_id in enumerate(themes["code_id"]):
+    for k, code_id in enumerate(themes["code_id"]):
+        row, i = divmod(k, per_row)
+        top = height - 0.05 - row * row_h
         x = i + 0.5
         ax.add_patch(FancyBboxPatch((i + 0.05, top - theme_h), 0.9, theme_h,
                                     boxstyle="round,pad=0,rounding_size=0.04",
                                     facecolor="#DCEBF5", edgecolor=style.PALETTE[0]))
-        ax.text(x, top - theme_h / 2, theme_text[i], ha="center", va="center",
+        ax.text(x, top - theme_h / 2, theme_text[k], ha="center", va="center",
                 fontsize=style.MIN_FONT_PT)
         if i:
             ax.annotate("", xy=(i + 0.05, top - theme_h / 2), xytext=(i - 0.05, top - theme_h / 2),
@@ -313,10 +404,12 @@ def structure_rows(codebook: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
-            coder: str) -> dict:
+            coder: str, coders: pd.DataFrame) -> dict:
     """How many codes, segments and participants each node was coded for (on ``coder``'s
-    coding); and who coded how many transcripts (the double coding). The themes' structure
-    is ``structure``'s."""
+    coding); and how many transcripts each coder of coders.csv coded (the double coding),
+    0 for one who coded nothing (a QDA project's user with no codings): every listed coder
+    has a count, so nothing downstream meets a missing key. ``n_coders`` counts those who
+    coded something. The themes' structure is ``structure``'s."""
     values: dict[str, object] = {
         "prevalence_coder": coder,
         "n_codes": int((table["level"] == "code").sum()),
@@ -325,9 +418,9 @@ def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFr
     for level, code_id, n in zip(table["level"], table["code_id"], table["n_participants"],
                                  strict=True):
         values[numbers_key(level, code_id)] = int(n)
-    transcripts = segments.groupby("coder")["participant_id"].nunique()
+    transcripts = transcripts_per_coder(segments, coders)
     n = len(participants)
-    values["n_coders"] = int(len(transcripts))
+    values["n_coders"] = int((transcripts > 0).sum())
     for who, count in transcripts.items():
         values[f"n_transcripts_coded_{who}"] = int(count)
         values[f"pct_transcripts_coded_{who}"] = 100 * int(count) / n if n else None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import staging
-from ..paths import NOTEBOOKS_DIR, notebook_paths
+from ..paths import ENV, NOTEBOOKS_DIR, notebook_paths
 from . import compat, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 CELL_TIMEOUT_S = 600
-ENV_OVERRIDES = ("PSU_STUDY_DATA_DIR", "PSU_STUDY_FIGURES_DIR", "PSU_STUDY_TABLES_DIR")
+ENV_OVERRIDES = tuple(ENV.values())
 
 
 @dataclass
@@ -111,7 +111,7 @@ async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> K
     # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
     env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
-    env.update({staging.STAGE_ENV: str(stage), **FORK_ENV})
+    env.update({staging.STAGE_ENV: str(stage), **FORK_ENV, **lay.environment()})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
     km = kernel_manager(name, sockets, forked)
     await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
@@ -125,28 +125,13 @@ async def stop_kernel(kernel: Kernel) -> None:
     shutil.rmtree(kernel.sockets, ignore_errors=True)
 
 
-def parameterized(path: Path, lay: Layout) -> NotebookNode:
-    """The notebook to execute: as written for the default run, else with papermill's
-    injected-parameters cell (under a fixed id, so the same run gives the same bytes)."""
+def parameterized(path: Path) -> NotebookNode:
+    """The notebook to execute, as written: another run's folders reach the kernel through
+    its environment (``Layout.environment``), so no executed notebook records a path of
+    this machine."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
-    parameters = lay.parameters()
-    if parameters:
-        from papermill.parameterize import parameterize_notebook
-
-        untagged = [c for c in nb.cells if "tags" not in c.metadata]
-        for cell in untagged:
-            cell.metadata["tags"] = []  # papermill expects every cell to carry tags
-        nb.metadata["papermill"] = {}
-        nb = parameterize_notebook(nb, parameters)
-        for cell in nb.cells:
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                cell.id = "injected-parameters"  # not a random id: same bytes every run
-            elif cell.metadata.get("tags") == []:
-                del cell.metadata["tags"]
-        nb.metadata.pop("papermill", None)
-    return nb
+    return nbformat.read(path, as_version=4)
 
 
 def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
@@ -171,7 +156,7 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
     """Run one notebook in its own (already started) kernel once a core is free."""
     from nbclient import NotebookClient
 
-    nb = parameterized(path, lay)
+    nb = parameterized(path)
     result = Result(path.stem, 0.0, nb)
     try:
         warm = await kernel
@@ -311,8 +296,7 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
             paper, problem = None, exc
         manifest = write_manifest(lay, run.entries, list(sources), paper)
     if make is not None:
-        write_depfile(lay, {**manifest["notebooks"], **({PAPER_KEY: paper} if paper else {})},
-                      *make)
+        write_depfile(lay, manifest, *make)
     if run.interrupted is not None:
         raise BuildInterrupted(*run.interrupted)
     if run.failed:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..paths import REPO_ROOT, cell_text
 from ..staging import ABSENT, file_digest
-from .layout import Layout
+from .layout import BuildError, Layout
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = REPO_ROOT / "requirements.lock"
@@ -39,7 +39,11 @@ def sha256_file(path: Path) -> str:
 def read_source(path: Path) -> dict:
     """A notebook as plain JSON: enough to decide whether it must run, without the cost of
     importing nbformat on a build that has nothing to do."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BuildError(f"{path.relative_to(path.parents[1])} is not a notebook (not JSON: "
+                         f"{exc})") from None
 
 
 def cells_fingerprint(nb: dict) -> str:

@@ -1,11 +1,13 @@
-"""The project's Jupyter kernel: IPython's kernel with no TCP listener at all.
+"""The project's Jupyter kernel: IPython's kernel whose own output pipe is no TCP listener.
 
 With the IPC transport every channel to the runner is a socket file, but ipykernel still
 binds one TCP port on 127.0.0.1: the pipe that forwards output printed by forked
 subprocesses. On a shared server any local user could connect to it. Here that pipe is an
-IPC socket in a private temporary folder too, so a kernel holding confidential data listens
-on no port. ``python -m psu_study.runner.kernel install`` registers it (as ``psu-study``) inside
-the environment.
+IPC socket in a private temporary folder too, so under the runner (IPC transport) a kernel
+holding confidential data listens on no port. Papermill, nbval and JupyterLab connect over
+jupyter_client's default TCP transport: there the kernel listens on its five channels'
+loopback ports, and no other. ``python -m psu_study.runner.kernel install`` registers it (as
+``psu-study``) inside the environment.
 """
 
 from __future__ import annotations

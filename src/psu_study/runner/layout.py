@@ -8,10 +8,14 @@ from pathlib import Path
 from ..paths import (
     BUILD_DIR,
     DATA_DIR,
+    ENV,
     FIGURES_DIR,
     NOTEBOOKS_DIR,
     REPO_ROOT,
     TABLES_DIR,
+    display_path,
+    inside_repository,
+    is_repository_data,
     record_folders,
     record_key,
     resolve_record_key,
@@ -40,12 +44,23 @@ class Layout:
         return self.tables / "manifest.json"
 
     def parameters(self) -> dict[str, str]:
-        """What to inject: nothing for the default run, so committed notebooks stay as
-        written; explicit folders for any other run."""
+        """The folders this run gives the notebooks, by role, as the manifest records them:
+        nothing for the default run; for any other, never a path of this machine (the
+        kernels get the paths themselves through ``environment``)."""
         if self.default:
             return {}
-        return {"data_dir": str(self.data), "figures_dir": str(self.figures),
-                "tables_dir": str(self.tables)}
+        return {"data_dir": "<data_dir>", "figures_dir": "<out_dir>/figures",
+                "tables_dir": "<out_dir>/tables"}
+
+    def environment(self) -> dict[str, str]:
+        """What each kernel's environment adds: the folders of another run, through the
+        variables a notebook's parameters fall back on, so no executed notebook records
+        them (nothing is injected into its cells); nothing for the default run."""
+        if self.default:
+            return {}
+        folders = {"data_dir": self.data, "figures_dir": self.figures,
+                   "tables_dir": self.tables}
+        return {ENV[name]: str(folder) for name, folder in folders.items()}
 
     @property
     def paper_pdf(self) -> Path:
@@ -73,14 +88,16 @@ def layout(data_dir: Path | None, out_dir: Path | None) -> Layout:
     outside the work tree, so confidential results can never be committed by accident."""
     data = (data_dir or DATA_DIR).resolve()
     if out_dir is None:
-        if data != DATA_DIR.resolve():
-            raise BuildError(f"data from {data} needs OUT_DIR: results of other data are never "
-                             "written into the repository (make DATA_DIR=... OUT_DIR=...)")
+        if not is_repository_data(data):
+            raise BuildError(f"data from {display_path(data)} needs OUT_DIR: results of other "
+                             "data are never written into the repository (make DATA_DIR=... "
+                             "OUT_DIR=...)")
         return Layout(data, FIGURES_DIR, TABLES_DIR, NOTEBOOKS_DIR, BUILD_DIR / "failed",
                       BUILD_DIR / "stage", REPO_ROOT, default=True)
     out = out_dir.resolve()
-    if out.is_relative_to(REPO_ROOT.resolve()):
-        raise BuildError(f"OUT_DIR {out} is inside the repository; choose a folder outside "
-                         f"{REPO_ROOT} so nothing derived from other data can be committed")
+    if inside_repository(out):
+        raise BuildError(f"OUT_DIR {display_path(out)} is inside the repository; choose a "
+                         "folder outside it so nothing derived from other data can be "
+                         "committed")
     return Layout(data, out / "figures", out / "tables", out / "notebooks", out / "failed",
                   out / ".stage", out, default=False)

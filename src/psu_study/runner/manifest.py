@@ -81,9 +81,16 @@ def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
 
 
 def load_manifest(lay: Layout) -> dict:
-    if lay.manifest.exists():
+    """The last build's record; none (every notebook runs, and the record is written again)
+    when it is missing or was edited into something that is not JSON."""
+    if not lay.manifest.exists():
+        return {}
+    try:
         return json.loads(lay.manifest.read_text(encoding="utf-8"))
-    return {}
+    except ValueError as exc:
+        print(f"  {lay.key(lay.manifest)} is not JSON ({exc}): every notebook runs again",
+              flush=True)
+        return {}
 
 
 def write_manifest(lay: Layout, entries: dict[str, dict], names: list[str],
