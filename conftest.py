@@ -18,6 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from psu_study import staging
 
 _started: dict[str, int] = {}
@@ -42,6 +44,13 @@ def _moves() -> list[dict[str, str]]:
 
 def _is_notebook_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_collection_modifyitems(items):
+    """Each of nbval's cells runs in a kernel: ``slow``, left out of ``make test-fast``."""
+    for item in items:
+        if _is_notebook_cell(item):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_runtest_setup(item):

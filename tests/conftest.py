@@ -16,12 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from psu_study.validation import Study, load_study
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 ARTICLE = REPO.parent / "shared" / "paper" / "000_8a5c687e5a0c0f93.txt"
+
+
+settings.register_profile("full", max_examples=60)
+settings.register_profile("fast", max_examples=10)
+settings.load_profile("full")
+"""How many examples each property test draws: 60 in ``make test``; 10 in ``make test-fast``
+(``--hypothesis-profile=fast``), the edit-test loop, where each loader example loads the
+whole study (about 25 ms)."""
 
 
 @pytest.fixture(scope="session")
@@ -169,7 +178,15 @@ worker busy while the other sits idle. A stale list costs balance, never a test.
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The files of ``LONGEST_FIRST`` first, in its order; the rest (nbval's notebooks
-    included) after them as collected. Each file's tests keep their own order."""
+    included) after them as collected. Each file's tests keep their own order.
+
+    A test that asks, directly or through another fixture (``repo_copy``), for one of the
+    session's shared builds (``SHARED_BUILDS``) is marked ``slow`` here, by what it uses;
+    tests that start a kernel, a browser or a build themselves are marked in their own file,
+    and nbval's cells by the root conftest.py."""
+    for item in items:
+        if set(SHARED_BUILDS) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 

@@ -102,7 +102,7 @@ def test_perfect_agreement_gives_one():
     assert t1["note"].startswith("perfect agreement")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)  # examples: the profile's (tests/conftest.py)
 @given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=2, max_size=60))
 def test_closed_forms_equal_the_reference_implementations(pairs):
     """README, section What it computes: "percent agreement, Cohen's kappa, Krippendorff's alpha,

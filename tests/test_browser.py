@@ -38,6 +38,8 @@ import pytest
 from psu_study import report
 from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 
+pytestmark = pytest.mark.slow  # a browser, JupyterLab and the report's server
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -367,6 +369,29 @@ def run_all_in_lab(page, lab: dict, name: str, screenshot: Path) -> dict:
     return nb
 
 
+def search_in_lab(page, screenshot: Path) -> None:
+    """The explorer's third tab, as an analyst uses it: pick the training-stage attribute and
+    see its table, then type a word, press Enter and see its hit with the code covering it.
+    In the repository's synthetic transcripts "therapeutic" occurs once, in P8's published
+    quotation "incredibly therapeutic", coded C4.1 (Engaging with PSU support despite
+    reservations) by EW and FF."""
+    tab = page.locator(f"{PANEL} .widget-tab").first
+    tab.locator(".lm-TabBar-tab", has_text="Attributes and text search").click()
+    attribute = tab.locator(".widget-dropdown", has_text="Attribute").locator("select")
+    attribute.select_option("training_stage")
+    tab.locator(".widget-output", has_text="by training stage").wait_for(timeout=30_000)
+    search = tab.locator(".widget-text", has_text="Search").locator("input")
+    search.fill("THERAPEUTIC")
+    search.press("Enter")
+    hit = tab.locator(".widget-output", has_text="1 hit(s) of 'THERAPEUTIC'")
+    hit.wait_for(timeout=30_000)
+    assert "C4.1 Engaging with PSU support despite reservations" in hit.inner_text()
+    assert "P8" in hit.inner_text()
+    hit.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot))
+
+
+@pytest.mark.slow
 def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
     """README, section Exploring and reading the report: "Running any notebook top to bottom there
     gives the same results as `make` ... byte-identical to the build's"."""
@@ -380,6 +405,7 @@ def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
             widgets.first.wait_for(state="visible", timeout=30_000)
             page.locator(f"{PANEL} .widget-tab").first.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "lab-07_explore-widgets.png"))
+            search_in_lab(page, tmp_path / "lab-07_explore-search.png")
     page.close()
     assert not elsewhere, f"JupyterLab's page requested other hosts: {elsewhere}"
     # An interactive run writes straight to the (redirected) output folders: the same bytes

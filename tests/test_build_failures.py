@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from .conftest import copy_env, executed, make_command, run_make
 from .test_build import edit, make_is_current, manifest
+
+pytestmark = pytest.mark.slow  # builds in copies of the project
 
 
 def test_a_failing_notebook_keeps_its_outputs_and_fails_again(repo_copy):

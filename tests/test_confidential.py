@@ -64,6 +64,7 @@ def planted(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
     return result, out
 
 
+@pytest.mark.slow  # uses the planted build
 def test_planted_nhs_number_in_a_quotation_stops_the_build(planted):
     result, out = planted
     assert result.returncode != 0
@@ -108,6 +109,7 @@ def test_published_data_run_with_the_rule_off_and_say_so():
     assert table["Participants"].sum() == 8
 
 
+@pytest.mark.slow  # make, then the runner, in subprocesses
 def test_out_dir_inside_the_repository_is_refused_by_make(data_copy):
     result = run("make", f"DATA_DIR={data_copy}", f"OUT_DIR={REPO_ROOT / 'out'}")
     assert result.returncode != 0
@@ -188,6 +190,7 @@ def test_out_folder_is_ignored():
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
 
 
+@pytest.mark.slow  # uses the planted build
 def test_identifier_printed_by_a_cell_stops_the_build(planted):
     """The runner scans every executed notebook's outputs too, not only the files the
     writers produce: here a 'name' from the analyst's list appears only in printed output

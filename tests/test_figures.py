@@ -139,6 +139,7 @@ def test_a_long_footnote_gets_a_band_of_its_own_under_the_x_label(tmp_path):
     assert footnotes[0].get_text().count("\n") >= 2  # wrapped, not clipped
 
 
+@pytest.mark.slow  # runs a notebook in a kernel
 def test_a_failing_figure_reaches_the_notebook_error_the_build_reports(tmp_path):
     """The build reports a failed notebook as "cell i: <ename>: <evalue>" of its first error
     output; executed for real, a planted overlap's error names the figure and the texts."""
@@ -192,10 +193,14 @@ def check_pdf(data: bytes) -> None:
     fonts = pdf_fonts(data)
     assert fonts, "no fonts: the check reads nothing"
     assert not [f for f in fonts if f["/Subtype"] == "/Type3"], "a Type 3 font"
-    for font in fonts:
-        if font["/Subtype"] in ("/TrueType", "/CIDFontType2"):
-            descriptor = font["/FontDescriptor"].get_object()
-            assert "/FontFile2" in descriptor, f"{font['/BaseFont']} is not embedded"
+    # A Type0 font only points at its descendant, which holds the glyphs: every other font
+    # is TrueType and carries its font file.
+    glyphs = [f for f in fonts if f["/Subtype"] != "/Type0"]
+    assert [f["/BaseFont"] for f in glyphs
+            if f["/Subtype"] not in ("/TrueType", "/CIDFontType2")] == [], "not TrueType"
+    for font in glyphs:
+        descriptor = font["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor, f"{font['/BaseFont']} is not embedded"
     assert min(font_sizes(data)) >= 7
 
 
@@ -206,15 +211,19 @@ def test_a_saved_pdf_embeds_truetype_fonts_at_seven_points_or_more(tmp_path):
     check_pdf(saved.files[1].read_bytes())
 
 
-def test_a_planted_type3_font_is_caught_by_the_pdf_check(tmp_path):
-    """The font check can fail: the same figure saved with pdf.fonttype 3."""
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"pdf.fonttype": 3}, "Type 3"), ({"pdf.use14corefonts": True}, "not TrueType")],
+    ids=["type3", "unembedded-type1"])
+def test_a_planted_font_is_caught_by_the_pdf_check(tmp_path, settings, message):
+    """The font check can fail: the same figure saved with Type 3 fonts, or with the PDF
+    core fonts (Type 1, never embedded), which the check once let through unchecked."""
     import matplotlib
 
     fig, _ = tiny()
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"pdf.fonttype": 3}):
+    with matplotlib.rc_context(settings):
         fig.savefig(buffer, format="pdf")
-    with pytest.raises(AssertionError, match="Type 3"):
+    with pytest.raises(AssertionError, match=message):
         check_pdf(buffer.getvalue())
 
 

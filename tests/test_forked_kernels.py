@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import psutil
+import pytest
 from jupyter_client.manager import AsyncKernelManager
 
 from psu_study.runner import compat, execute, kernel
@@ -79,6 +80,7 @@ def forked() -> AsyncKernelManager:
     return execute.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_forked_kernel_prints_what_a_fresh_one_prints():
     """README, section Performance: "same output as a fresh kernel, own session, interruptible"."""
     forked_text, forked_reply, forked_pid = run(forked())
@@ -95,6 +97,7 @@ def test_a_forked_kernel_prints_what_a_fresh_one_prints():
     assert "probe value" in forked_text and "psu-cwd-" in forked_text
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_forked_kernel_is_a_fork_in_its_own_session_and_goes_away():
     code = "import os; print(os.getpid(), os.getppid(), os.getsid(0))"
     text, reply, pid = run(forked(), code)
@@ -104,12 +107,14 @@ def test_a_forked_kernel_is_a_fork_in_its_own_session_and_goes_away():
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_forked_kernel_can_be_interrupted():
     # The runner interrupts a cell that runs past its timeout; the signal must reach it.
     text, reply, _ = run(forked(), "import time\ntime.sleep(30)", interrupt=True)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
 
 
+@pytest.mark.slow  # starts a kernel
 def test_a_forked_kernel_that_dies_is_seen_dead_with_its_exit_code():
     # nbclient asks the manager whether the kernel lives when a cell never answers; a forked
     # kernel is not this process's child, so its exit must still reach the provisioner.

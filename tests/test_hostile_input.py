@@ -30,7 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from psu_study import qda
+from psu_study.qda import cli as qda_cli
+from psu_study.qda import importer
+from psu_study.qda.archive import QdaError
 from psu_study.validation import DataError, load_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,8 +189,8 @@ def refused(tmp_path: Path, path: Path, message: str, **kwargs: object) -> str:
     out = tmp_path / "out"
     tracemalloc.start()
     try:
-        with pytest.raises(qda.QdaError) as caught:
-            qda.import_project(path, out, **kwargs)
+        with pytest.raises(QdaError) as caught:
+            importer.import_project(path, out, **kwargs)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -281,7 +283,7 @@ def test_a_source_name_with_hundreds_of_digits_imports_numbered(tmp_path, digits
     # No participant number is that long (the naming rule reads at most six digits), so the
     # source is numbered P1 like any unnamed one, and the summary shows its name cut short.
     name = "P" + "7" * digits
-    report = qda.import_project(project(tmp_path, qde(source(50, name, TWO_SELECTIONS))),
+    report = importer.import_project(project(tmp_path, qde(source(50, name, TWO_SELECTIONS))),
                                 tmp_path / "out")
     assert report.participants == {name: "P1"}
     assert max(len(line) for line in report.summary().splitlines()) <= MAX_LINE
@@ -299,8 +301,8 @@ def test_a_participant_map_field_over_128_kib_is_one_line(tmp_path):
                        encoding="utf-8")
     path = project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS)))
     out = tmp_path / "out"
-    with pytest.raises(qda.QdaError) as caught:
-        qda.import_project(path, out, mapping)
+    with pytest.raises(QdaError) as caught:
+        importer.import_project(path, out, mapping)
     assert "field larger than field limit" in one_line(caught.value, "map.csv")
     assert not out.exists()
 
@@ -356,7 +358,7 @@ def bare_project(tmp_path: Path) -> Path:
 
 
 def test_a_bare_project_imports(tmp_path):
-    qda.import_project(bare_project(tmp_path), tmp_path / "out")
+    importer.import_project(bare_project(tmp_path), tmp_path / "out")
     assert (tmp_path / "out" / "transcripts" / "P1.txt").read_text(encoding="utf-8") == TEXT
 
 
@@ -378,8 +380,8 @@ def test_links_and_special_files_in_a_bare_projects_sources_are_refused(tmp_path
     else:
         os.mkfifo(entry)
     out = tmp_path / "out"
-    with pytest.raises(qda.QdaError) as caught:
-        qda.import_project(path, out)
+    with pytest.raises(QdaError) as caught:
+        importer.import_project(path, out)
     text = one_line(caught.value, "project.qde")
     assert ("symbolic link" if "link" in make else "not a regular file") in text
     assert "'sources/" in text and "key" not in text and not out.exists()
@@ -400,9 +402,9 @@ def _import_each_bounded(pairs: list[tuple[Path, Path]], results: Connection) ->
     resource.setrlimit(resource.RLIMIT_AS, (vm + BOUNDED_ROOM, vm + BOUNDED_ROOM))
     for path, out in pairs:
         try:
-            qda.import_project(path, out)
+            importer.import_project(path, out)
             outcome = ("imported", "")
-        except qda.QdaError as exc:
+        except QdaError as exc:
             outcome = ("refused", str(exc))
         except MemoryError as exc:
             outcome = ("MemoryError", str(exc))
@@ -516,13 +518,13 @@ def test_unused_large_sources_are_never_read(tmp_path):
     # An audio file the project carries but does not use as text costs nothing.
     path = project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS)),
                    **{"sources/interview.mp3": b"\0" * (8 * 2**20)})
-    qda.import_project(path, tmp_path / "out", max_bytes=2**20)
+    importer.import_project(path, tmp_path / "out", max_bytes=2**20)
     assert (tmp_path / "out" / "segments.csv").is_file()
 
 
 def test_too_many_zip_entries_are_refused_before_the_directory_is_read(tmp_path, monkeypatch):
     """README, section Security notes: "10,000 entries"."""
-    monkeypatch.setattr(qda, "MAX_ENTRIES", 50)
+    monkeypatch.setattr("psu_study.qda.archive.MAX_ENTRIES", 50)
     entries = {f"sources/{i}.txt": b"x" for i in range(60)}
     path = project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS)), **entries)
     monkeypatch.setattr(zipfile, "ZipFile", None)  # proves the check runs before zipfile does
@@ -531,7 +533,7 @@ def test_too_many_zip_entries_are_refused_before_the_directory_is_read(tmp_path,
 
 def test_too_many_xml_elements_are_refused_while_parsing(tmp_path, monkeypatch):
     """README, section Security notes: "a 64 MiB `.qde` of at most 1,000,000 elements"."""
-    monkeypatch.setattr(qda, "MAX_XML_ELEMENTS", 1000)
+    monkeypatch.setattr("psu_study.qda.archive.MAX_XML_ELEMENTS", 1000)
     filler = "<Description>x</Description>" * 1000
     codes = CODES.replace('isCodable="true"/>', f'isCodable="true">{filler}</Code>')
     path = project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS), codes=codes))
@@ -547,16 +549,16 @@ def good_project(tmp_path: Path) -> Path:
 def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
     out = tmp_path / "out"
     out.write_text("mine", encoding="utf-8")
-    with pytest.raises(qda.QdaError) as caught:
-        qda.import_project(good_project(tmp_path), out)
+    with pytest.raises(QdaError) as caught:
+        importer.import_project(good_project(tmp_path), out)
     assert "is a file, not a folder" in one_line(caught.value, "out")
     assert out.read_text(encoding="utf-8") == "mine"
 
 
 def test_an_output_folder_under_a_file_is_refused(tmp_path):
     (tmp_path / "afile").write_text("mine", encoding="utf-8")
-    with pytest.raises(qda.QdaError) as caught:
-        qda.import_project(good_project(tmp_path), tmp_path / "afile" / "sub" / "out")
+    with pytest.raises(QdaError) as caught:
+        importer.import_project(good_project(tmp_path), tmp_path / "afile" / "sub" / "out")
     assert "lies under .../afile, which is a file" in one_line(caught.value, "out")
 
 
@@ -588,8 +590,8 @@ def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):
         for folder in (locked, parent):
             folder.chmod(0o555)
         if os.geteuid() != 0:
-            with pytest.raises(qda.QdaError, match="cannot be written: no permission"):
-                qda.import_project(path, locked / "out")
+            with pytest.raises(QdaError, match="cannot be written: no permission"):
+                importer.import_project(path, locked / "out")
         else:
             found = python_for_nobody()
             if found is None:
@@ -618,14 +620,14 @@ def test_overwrite_replaces_only_what_the_import_writes(tmp_path):
     # The import-then-build path: import, add the contract files, import again.
     path = good_project(tmp_path)
     out = tmp_path / "out"
-    qda.import_project(path, out)
+    importer.import_project(path, out)
     (out / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
     (out / "notes.md").write_text("my notes", encoding="utf-8")
     (out / "transcripts" / "P9.txt").write_text("stale, from an earlier import", "utf-8")
-    with pytest.raises(qda.QdaError, match="pass overwrite=True"):
-        qda.import_project(path, out)  # refused unasked, nothing touched
+    with pytest.raises(QdaError, match="pass overwrite=True"):
+        importer.import_project(path, out)  # refused unasked, nothing touched
     assert (out / "transcripts" / "P9.txt").exists()
-    qda.import_project(path, out, overwrite=True)
+    importer.import_project(path, out, overwrite=True)
     assert (out / "participants.csv").read_text(encoding="utf-8") == PARTICIPANTS
     assert (out / "notes.md").read_text(encoding="utf-8") == "my notes"
     assert sorted(p.name for p in (out / "transcripts").iterdir()) == ["P1.txt"]
@@ -638,7 +640,7 @@ def test_an_interrupted_overwrite_puts_the_old_files_back(tmp_path, monkeypatch)
     """README, section Security notes: "an interrupted swap puts the old files back"."""
     path = good_project(tmp_path)
     out = tmp_path / "out"
-    qda.import_project(path, out)
+    importer.import_project(path, out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (tmp_path / "other").mkdir()
     other = project(tmp_path / "other", qde(source(50, "P2", TWO_SELECTIONS)))
@@ -651,10 +653,10 @@ def test_an_interrupted_overwrite_puts_the_old_files_back(tmp_path, monkeypatch)
             raise KeyboardInterrupt
         real_replace(src, dst)
 
-    monkeypatch.setattr(qda.os, "replace", interrupted)
+    monkeypatch.setattr(importer.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        qda.import_project(other, out, overwrite=True)
-    monkeypatch.setattr(qda.os, "replace", real_replace)
+        importer.import_project(other, out, overwrite=True)
+    monkeypatch.setattr(importer.os, "replace", real_replace)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
@@ -663,12 +665,12 @@ def test_an_interrupted_overwrite_puts_the_old_files_back(tmp_path, monkeypatch)
 def test_a_refused_project_leaves_an_existing_folder_as_it_was(tmp_path):
     path = good_project(tmp_path)
     out = tmp_path / "out"
-    qda.import_project(path, out)
+    importer.import_project(path, out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (tmp_path / "bad").mkdir()
     bad = project(tmp_path / "bad", qde(source(50, "P1", TWO_SELECTIONS + sel(103, 0, 10**6))))
-    with pytest.raises(qda.QdaError, match="lie outside its text"):
-        qda.import_project(bad, out, overwrite=True)
+    with pytest.raises(QdaError, match="lie outside its text"):
+        importer.import_project(bad, out, overwrite=True)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
@@ -686,7 +688,7 @@ def cli(*args: str, cwd: Path, monkeypatch: pytest.MonkeyPatch,
     capsys.readouterr()
     with monkeypatch.context() as patch:
         patch.chdir(cwd)
-        code = qda.main(list(args))
+        code = qda_cli.main(list(args))
     printed = capsys.readouterr()
     return subprocess.CompletedProcess(["psu_study.qda", *args], code, printed.out,
                                        printed.err)
@@ -736,7 +738,7 @@ def test_cli_prints_one_line_and_fails(tmp_path, monkeypatch, capsys, make, proc
 
 def imported(tmp_path: Path, xml: bytes) -> dict[str, list[str]]:
     out = tmp_path / "out"
-    qda.import_project(project(tmp_path, xml), out)
+    importer.import_project(project(tmp_path, xml), out)
     (out / "participants.csv").write_text(
         "participant_id,gender,training_stage,provenance\n"
         + "".join(f"{p.stem},female,FY1,study\n" for p in (out / "transcripts").iterdir()),
@@ -777,8 +779,8 @@ def test_cli_last_guard_is_one_line(tmp_path, monkeypatch, capsys, raised, code)
     def fail(*args, **kwargs):
         raise raised
 
-    monkeypatch.setattr(qda, "import_project", fail)
-    assert qda.main([str(good_project(tmp_path)), "--out", str(tmp_path / "out")]) == code
+    monkeypatch.setattr(qda_cli, "import_project", fail)
+    assert qda_cli.main([str(good_project(tmp_path)), "--out", str(tmp_path / "out")]) == code
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
 
@@ -825,9 +827,9 @@ def test_mutated_projects_import_or_are_refused_in_one_line(tmp_path):
     for path in mutated_projects(tmp_path, 200):
         out = tmp_path / f"out-{path.stem}"
         try:
-            qda.import_project(path, out)
+            importer.import_project(path, out)
             outcomes["imported"] += 1
-        except qda.QdaError as exc:
+        except QdaError as exc:
             one_line(exc, path.name)
             assert not out.exists()
             outcomes["refused"] += 1
@@ -839,17 +841,17 @@ def _import_until_killed(args: list[str], printed: int, errors: int) -> None:
     """In a forked child: the CLI's main with its standard output and error on the pipes
     ``printed`` and ``errors``, waiting once the files are staged, until it is killed; its
     exit status is main's, as ``python -m psu_study.qda`` exits with it."""
-    write = qda._write_tables
+    write = importer._write_tables
 
     def write_then_wait(*written: object) -> None:
         write(*written)
         print("written", flush=True)
         time.sleep(60)
 
-    qda._write_tables = write_then_wait
+    importer._write_tables = write_then_wait
     with (open(printed, "w", buffering=1, encoding="utf-8") as sys.stdout,
           open(errors, "w", buffering=1, encoding="utf-8") as sys.stderr):
-        code = qda.main(args)
+        code = qda_cli.main(args)
     sys.exit(code)
 
 
@@ -858,7 +860,7 @@ def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
     # no new interpreter imports pandas) and is killed with SIGTERM, as a user's kill does.
     path = good_project(tmp_path)
     out = tmp_path / "out"
-    qda.import_project(path, out)
+    importer.import_project(path, out)
     (out / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (printed, printing), (errors, erring) = os.pipe(), os.pipe()

@@ -15,6 +15,8 @@ from jupyter_client.manager import AsyncKernelManager
 
 from psu_study.runner import execute
 
+pytestmark = pytest.mark.slow  # starts the runner's kernels
+
 FORKED_PRINT = """
 import multiprocessing
 child = multiprocessing.get_context("fork").Process(target=print, args=("from a forked child",))

@@ -85,15 +85,22 @@ def test_the_reading_rule_is_stated_once_in_the_datasheet(ledger):
     assert wording not in ledger_text, "the ledger restates the rule instead of citing it"
 
 
+BARE_PLURALS = ("q.t2.managers_negative", "q.t2.managers_supportive", "q.t3.confidentiality",
+                "q.t4.engaged")
+"""The checked statements whose only quantifier is a bare plural, by hand from their words
+(in ``MISSED``): "Other participants ...", "... appealed to trainees", "trainees did engage"."""
+
+
 def test_every_reading_under_the_rule_is_a_convention_and_reads_the_same_way(ledger):
     ruled = [c for c in ledger.values() if RULE in text_of(c)]
     assert len(ruled) >= 8
-    for claim in ruled:
-        assert claim.convention, f"{claim.id} uses the reading rule but is not a convention"
-        check = claim.check or {}
-        if "bare plural" in text_of(claim) and check:
-            # Rule 3: a bare plural is at least two participants, with no upper bound.
-            assert (check["kind"], check["limit"]) == ("at_least", 2), claim.id
+    assert [c.id for c in ruled if not c.convention] == [], "the reading rule is a convention"
+    assert set(BARE_PLURALS) <= {c.id for c in ruled}
+    # Rule 3: a bare plural is at least two participants, with no upper bound.
+    assert {claim_id: (ledger[claim_id].check or {}).get("kind") for claim_id in BARE_PLURALS} \
+        == dict.fromkeys(BARE_PLURALS, "at_least")
+    assert {claim_id: ledger[claim_id].check["limit"] for claim_id in BARE_PLURALS} == \
+        dict.fromkeys(BARE_PLURALS, 2)
 
 
 def test_a_pronoun_takes_its_antecedents_quantifier(ledger):
@@ -113,16 +120,18 @@ def test_gaps_in_the_projects_copy_are_not_article_inconsistencies(ledger):
 
 
 def test_inconsistencies_resting_on_a_convention_say_so(ledger):
-    for claim in ledger.values():
-        if claim.status == claims.INCONSISTENT and claim.convention:
-            assert "convention" in claim.reason, claim.id
+    resting = [c for c in ledger.values() if c.status == claims.INCONSISTENT and c.convention]
+    # "manning up" against the one participant of the Results rests on the convention that
+    # "predominantly" means most (the test below): the list cannot be empty.
+    assert "conclusions.manning_up" in {c.id for c in resting}
+    assert [c.id for c in resting if "convention" not in c.reason] == []
 
 
 def test_no_stage_check_allows_every_stage(ledger):
     """A one_of over every stage the data can hold can never fail."""
-    for claim in ledger.values():
-        if claim.check and claim.check["kind"] == "one_of":
-            assert set(claim.check["values"]) != set(TRAINING_STAGES), claim.id
+    one_of = [c for c in ledger.values() if c.check and c.check["kind"] == "one_of"]
+    assert "participants.stage_earliest" in {c.id for c in one_of}
+    assert [c.id for c in one_of if set(c.check["values"]) == set(TRAINING_STAGES)] == []
     assert ledger["participants.stage_earliest"].check["values"] == ["FY1", "FY2"]
     assert "participants.stage_latest" not in ledger
 

@@ -31,12 +31,12 @@ set_hypothesis_home_dir(tempfile.mkdtemp(prefix="psu-study-hypothesis-"))
 ``.hypothesis`` under the cwd; at import time this sends its caches to a temporary folder."""
 
 SETTINGS = settings(
-    max_examples=60,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-"""The fixture is one directory that every example restores, so sharing it is safe."""
+"""The fixture is one directory that every example restores, so sharing it is safe. How many
+examples: the profile's (tests/conftest.py), fewer in ``make test-fast``."""
 
 
 @pytest.fixture

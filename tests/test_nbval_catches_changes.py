@@ -7,7 +7,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+
+pytestmark = pytest.mark.slow  # runs nbval, which starts kernels
 
 
 def nbval(notebook: str, data_dir, out) -> subprocess.CompletedProcess[str]:

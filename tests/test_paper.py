@@ -127,12 +127,14 @@ def built(tmp_path_factory) -> tuple[manuscript.Run, str, dict]:
     return run, text_of(run.out), json.loads((run.tables / "numbers.json").read_text())
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_run_writes_its_paper_under_out_dir(built):
     run, _, _ = built
     assert run.out.exists() and run.out.read_bytes().startswith(b"%PDF")
     assert (run.tables / manuscript.DERIVED).exists()
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_text_holds_the_recomputed_numbers(built):
     _, text, numbers = built
     def one(key):  # shown to one decimal, without a trailing .0
@@ -153,25 +155,35 @@ def test_the_text_holds_the_recomputed_numbers(built):
         assert f"{day.day} {day:%B %Y}" in text, key
 
 
+WORD_FOR_COUNT_OF_8 = {0: "none", 1: "one", 2: "some", 3: "several", 4: "several",
+                      5: "most", 6: "most", 7: "most", 8: "all"}
+"""The word a count of the article's 8 participants (Methods > Participants and recruitment:
+"informed consent from 8 participants") is given, by hand from data/README.md's table of
+the convention for N = 8 (none 0; one 1; some 2-4; several 3-4; many 4-7; most 5-7; all 8),
+taking of the words that hold the narrowest range: 3 and 4 are "several" (3-4) rather than
+"some" (2-4) or "many" (4-7), 5-7 "most" (5-7) rather than "many"."""
+
+
+@pytest.mark.slow  # typesets the paper
 def test_words_of_quantity_match_the_counts_beside_them(built):
     """README, section The paper: "the word of quantity for each count ... shown with the count
     ("most (6 of 8)")"."""
     _, text, numbers = built
-    n = numbers["n_participants"]
+    assert numbers["n_participants"] == 8
     # The body, not the claims appendix, whose reasons quote the ledger ("half the transcripts
     # (4 of 8)"), not the paper's words of quantity.
     body = text[:text.index("The claims ledger Every statement")]
     shown = re.findall(r"\b([A-Za-z]+) \((\d+) of (\d+)\)", body)
     assert len(shown) > 40  # every theme, sub-theme and code, and the female share
-    for word, count, of in shown:
-        assert int(of) == n
-        assert word.lower() == manuscript.quantity_word(int(count), n), (word, count)
-    # The female share, from numbers.json: all 8 of 8 on the committed data.
-    female = numbers["n_participants_female"]
-    assert f"{manuscript.quantity_word(female, n).capitalize()} ({female} of {n}) participants " \
-           "were female" in text
+    assert {(word.lower(), int(count), int(of)) for word, count, of in shown} == {
+        (WORD_FOR_COUNT_OF_8[int(count)], int(count), 8) for _, count, _ in shown}
+    # The female share: all 8 participants were female (Methods > Participants and
+    # recruitment, "All participants were female").
+    assert numbers["n_participants_female"] == 8
+    assert "All (8 of 8) participants were female" in text
 
 
+@pytest.mark.slow  # typesets the paper
 def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
     run, text, _ = built
     quotes = pd.read_csv(run.tables / "table2_quotations.csv", dtype=str, keep_default_na=False)
@@ -183,6 +195,7 @@ def test_every_theme_sub_theme_and_quotation_is_in_the_text(built):
         assert quote.replace(" ", "") in flat, quote
 
 
+@pytest.mark.slow  # typesets the paper
 def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
     """README, section The paper: "Results with every figure"."""
     run, text, _ = built
@@ -196,6 +209,7 @@ def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
     assert text.count("Figure ") >= len(used)
 
 
+@pytest.mark.slow  # typesets the paper
 def test_synthetic_values_are_marked_from_the_data_provenance(built):
     """README, section The paper: "each such value carries a lettered footnote"."""
     _, text, _ = built
@@ -224,6 +238,7 @@ COREQ_ITEMS = [  # Tong, Sainsbury and Craig (2007), Table 1, in order
 ]
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
     """README, section The paper: "the COREQ checklist, item by item (Appendix B)"."""
     _, text, numbers = built
@@ -242,6 +257,7 @@ def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
     assert "those who did so (two)" in appendix  # Methods > Data collection and analysis
 
 
+@pytest.mark.slow  # typesets the paper
 def test_two_builds_give_the_same_bytes(built):
     """README, section The paper: "Two builds give the same bytes"."""
     run, _, _ = built
@@ -279,6 +295,7 @@ def test_the_manifest_records_the_paper_with_its_inputs():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, key
 
 
+@pytest.mark.slow  # typesets the paper
 def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
     assert re.search(r"Most \(6 of 8\)[a-z]*: Feeling a failure", built[1])
     run = copy_outputs(tmp_path)
@@ -296,6 +313,7 @@ def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
     assert "21 did not respond" not in text and "11 did not respond" in text  # 21 - 10
 
 
+@pytest.mark.slow  # typesets the paper
 def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
     """README, section The paper: "and on real data there are none"."""
     run = copy_outputs(tmp_path)
@@ -324,6 +342,7 @@ def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
     assert f"lasted {low} to {high} minutes" in text
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_path):
     run = copy_outputs(tmp_path)
     run.out.parent.mkdir(parents=True)
@@ -337,6 +356,7 @@ def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_
     assert run.out.read_bytes() == before
 
 
+@pytest.mark.slow  # typesets the paper
 def test_the_report_links_to_the_paper(tmp_path):
     from bs4 import BeautifulSoup
 
@@ -350,6 +370,7 @@ def test_the_report_links_to_the_paper(tmp_path):
     assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()
 
 
+@pytest.mark.slow  # typesets the paper
 def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, data_copy):
     # The codebook's code names go into the paper straight from the data: a participant's
     # name planted in one is refused, as every other output refuses it.

@@ -10,7 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psu_study import qda, schema, staging
+from psu_study import schema, staging
+from psu_study.qda import cli, exporter, importer
+from psu_study.qda.archive import QdaError
+from psu_study.qda.project import PARTICIPANT_IN_NAME
 from psu_study.validation import load_study, read_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,7 +143,7 @@ def frame(out: Path, table: str) -> pd.DataFrame:
     return pd.read_csv(out / f"{table}.csv", dtype=str, keep_default_na=False)
 
 
-def check_nvivo_import(out: Path, report: qda.ImportReport) -> None:
+def check_nvivo_import(out: Path, report: importer.ImportReport) -> None:
     # Every span fits the text read either way; the selection names decide.
     assert report.offsets == "utf16"
     assert "selection names match" in report.offsets_reason
@@ -170,7 +173,7 @@ def check_nvivo_import(out: Path, report: qda.ImportReport) -> None:
 def test_nvivo_style_project_imports_every_segment_exactly(tmp_path, qde, folder):
     path = write_zip(tmp_path / "NVivo study.qdpx", nvivo_entries(qde, folder))
     out = tmp_path / "out"
-    report = qda.import_project(path, out)
+    report = importer.import_project(path, out)
     check_nvivo_import(out, report)
     # The contract's own loader accepts the result once participants.csv is supplied.
     (out / "participants.csv").write_text(
@@ -185,7 +188,7 @@ def test_bare_qde_with_sources_folder_beside_it(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     out = tmp_path / "out"
-    check_nvivo_import(out, qda.import_project(tmp_path / "project.qde", out))
+    check_nvivo_import(out, importer.import_project(tmp_path / "project.qde", out))
 
 
 def test_participant_map_overrides_the_naming_rules(tmp_path):
@@ -193,7 +196,7 @@ def test_participant_map_overrides_the_naming_rules(tmp_path):
     mapping = tmp_path / "map.csv"
     mapping.write_text("source_name,participant_id\nInterview with Participant 12,P5\n",
                        encoding="utf-8")
-    report = qda.import_project(path, tmp_path / "out", mapping)
+    report = importer.import_project(path, tmp_path / "out", mapping)
     assert report.participants["Interview with Participant 12"] == "P5"
     assert (tmp_path / "out" / "transcripts" / "P5.txt").exists()
 
@@ -202,7 +205,7 @@ def test_participant_map_overrides_the_naming_rules(tmp_path):
     ("P3", "P3"), ("PPT 12", "P12"), ("participant_07 interview.docx", "P7"),
     ("Interview-p4", "P4"), ("Help2 then P6", "P6")])
 def test_participant_naming_rule(name, expected):
-    found = qda.PARTICIPANT_IN_NAME.search(name)
+    found = PARTICIPANT_IN_NAME.search(name)
     assert found and f"P{int(found.group(1))}" == expected
 
 
@@ -217,8 +220,8 @@ BILLION_LAUGHS = """<!DOCTYPE Project [
 
 def refused(tmp_path: Path, path: Path, message: str, **kwargs) -> None:
     out = tmp_path / "out"
-    with pytest.raises(qda.QdaError, match=message) as caught:
-        qda.import_project(path, out, **kwargs)
+    with pytest.raises(QdaError, match=message) as caught:
+        importer.import_project(path, out, **kwargs)
     assert path.name in str(caught.value)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
@@ -288,11 +291,11 @@ def test_refuses_a_coded_source_nobody_can_place(tmp_path):
 
 def test_cli_reports_and_fails_cleanly(tmp_path, capsys):
     path = write_zip(tmp_path / "p.qdpx", nvivo_entries())
-    assert qda.main([str(path), "--out", str(tmp_path / "out")]) == 0
+    assert cli.main([str(path), "--out", str(tmp_path / "out")]) == 0
     assert "offsets: utf16" in capsys.readouterr().out
     bad = tmp_path / "bad.qdpx"
     bad.write_bytes(b"nope")
-    assert qda.main([str(bad), "--out", str(tmp_path / "out2")]) == 2
+    assert cli.main([str(bad), "--out", str(tmp_path / "out2")]) == 2
     assert "bad.qdpx: not a zip archive" in capsys.readouterr().err
 
 
@@ -315,8 +318,8 @@ def schemas():
 def test_exports_validate_against_the_refi_qda_schemas(tmp_path, study, schemas):
     """README, section What it computes: "`tables/codebook.qdc`, `tables/coding.qdpx` (REFI-QDA
     exports)"."""
-    project = qda.export_project(study, tmp_path / "study.qdpx")
-    codebook = qda.export_codebook(study.codebook, tmp_path / "codebook.qdc")
+    project = exporter.export_project(study, tmp_path / "study.qdpx")
+    codebook = exporter.export_codebook(study.codebook, tmp_path / "codebook.qdc")
     with zipfile.ZipFile(project) as archive:
         xml = archive.read("project.qde")
         assert sum(n.startswith("sources/") for n in archive.namelist()) == len(
@@ -326,15 +329,15 @@ def test_exports_validate_against_the_refi_qda_schemas(tmp_path, study, schemas)
 
 
 def test_exports_are_byte_identical_across_runs(tmp_path, study):
-    first = qda.export_project(study, tmp_path / "a.qdpx").read_bytes()
-    assert qda.export_project(study, tmp_path / "b.qdpx").read_bytes() == first
-    book = qda.export_codebook(study.codebook, tmp_path / "a.qdc").read_bytes()
-    assert qda.export_codebook(study.codebook, tmp_path / "b.qdc").read_bytes() == book
+    first = exporter.export_project(study, tmp_path / "a.qdpx").read_bytes()
+    assert exporter.export_project(study, tmp_path / "b.qdpx").read_bytes() == first
+    book = exporter.export_codebook(study.codebook, tmp_path / "a.qdc").read_bytes()
+    assert exporter.export_codebook(study.codebook, tmp_path / "b.qdc").read_bytes() == book
 
 
 def test_round_trip_gives_back_the_repository_coding(tmp_path, study):
-    path = qda.export_project(study, tmp_path / "study.qdpx")
-    report = qda.import_project(path, tmp_path / "out")
+    path = exporter.export_project(study, tmp_path / "study.qdpx")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.offsets == "codepoint"
     assert report.coders == ("EW", "FF")
     back = read_table(tmp_path / "out", schema.TABLES["codebook"])

@@ -21,8 +21,12 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import manuscript, qda, schema, staging
-from psu_study.validation import read_table
+from psu_study import manuscript, schema, staging
+from psu_study.qda import cli, exporter, importer
+from psu_study.qda.archive import QdaError
+from psu_study.qda.offsets import _detect_offsets, _Span
+from psu_study.qda.project import _Source
+from psu_study.validation import load_study, read_table
 
 from .test_paper import text_of
 from .test_paper_rules import font_sizes, glued_marks
@@ -57,7 +61,7 @@ class Src:
 def project_xml(sources: list[Src], idle_users: tuple[str, ...] = ()) -> bytes:
     """A Project.xsd 1.0 project: one coder (AB), one theme with one code; ``idle_users``
     are more Users who made no coding (an NVivo team member who coded nothing)."""
-    root = ET.Element("Project", {"xmlns": qda.PROJECT_NS, "name": "Hand-built",
+    root = ET.Element("Project", {"xmlns": exporter.PROJECT_NS, "name": "Hand-built",
                                   "origin": "tests"})
     users = ET.SubElement(root, "Users")
     for k, name in enumerate(("AB", *idle_users)):
@@ -203,7 +207,7 @@ def test_each_quirk_imports_every_span_on_its_phrase(tmp_path, quirk):
     name = "" if "empty names" in quirk else None
     path = qdpx(tmp_path / "p.qdpx", [Src(1, data, [(s, e, name) for s, e in positions],
                                           name="Interview with PPT 2")])
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.offsets == reading
     assert imported(tmp_path / "out") == [
         ("P2", s, e, w) for (s, e), w in zip(points, words, strict=True)]
@@ -223,7 +227,7 @@ def test_nvivo_export_found_by_its_case_with_the_reading_in_the_summary(tmp_path
     """README, section A team with NVivo: "The importer reads the offset convention from the text
     ... and prints which reading won and by what margin"."""
     path = qdpx(tmp_path / "NVivo.qdpx", nvivo_sources())
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.participants == {"Transcript A": "P3"}
     assert "offsets: utf16+bom (UTF-16 code units, BOM counted, CRLF as two" in report.summary()
     # The margin: the runner-up and its score are named.
@@ -234,7 +238,7 @@ def test_a_forced_reading_is_used_as_asked(tmp_path):
     path = qdpx(tmp_path / "p.qdpx", [Src(1, TEXT_EMOJI.encode("utf-8"),
                                           [(s, e, None) for s, e in UTF16_EMOJI], name="P2")])
     out = tmp_path / "out"
-    assert qda.main([str(path), "--out", str(out), "--offsets", "codepoint"]) == 0
+    assert cli.main([str(path), "--out", str(out), "--offsets", "codepoint"]) == 0
     # UTF-16 positions read as code points: "Talking to a stranger" at 15..36 cuts one
     # character later than its code points 14..35.
     seg = read_table(out, schema.TABLES["segments"])
@@ -248,10 +252,10 @@ def test_refuses_positions_that_fit_no_reading(tmp_path, capsys):
     # however counted (no BOM, emoji or CRLF, so every reading agrees).
     text = b"A: breaking point\n"
     path = qdpx(tmp_path / "p.qdpx", [Src(1, text, [(4, 8, None), (5, 9, None)], name="P1")])
-    with pytest.raises(qda.QdaError, match="no reading of the selection positions fits"):
-        qda.import_project(path, tmp_path / "out")
+    with pytest.raises(QdaError, match="no reading of the selection positions fits"):
+        importer.import_project(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    assert qda.main([str(path), "--out", str(tmp_path / "out")]) == 2
+    assert cli.main([str(path), "--out", str(tmp_path / "out")]) == 2
     assert "--offsets" in capsys.readouterr().err
 
 
@@ -260,7 +264,7 @@ def test_a_project_with_one_coded_selection_imports(tmp_path):
     # "Q: Hi.\nA: Fine.\n" (Q0 :1 " "2 H3 i4 .5 LF6 A7 :8 " "9 F10 i11 n12 e13).
     path = qdpx(tmp_path / "p.qdpx", [Src(1, b"Q: Hi.\nA: Fine.\n", [(10, 14, "Fine")],
                                           name="P1")])
-    report = qda.import_project(path, tmp_path / "out")
+    report = importer.import_project(path, tmp_path / "out")
     assert report.offsets == "codepoint"
     assert imported(tmp_path / "out") == [("P1", 10, 14, "Fine")]
 
@@ -270,7 +274,7 @@ def test_a_project_with_one_coded_selection_imports(tmp_path):
 def test_sources_without_names_are_known_by_their_file_name(tmp_path):
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], file="P4.txt"),
                Src(2, b"A: Good.\n", [(3, 7, None)], file="interview_p5.txt")]
-    report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
+    report = importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
     assert report.participants == {"P4.txt": "P4", "interview_p5.txt": "P5"}
     table = pd.read_csv(tmp_path / "out" / "sources.csv", dtype=str)
     assert table["source_name"].tolist() == ["P4.txt", "interview_p5.txt"]
@@ -288,7 +292,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
-    assert qda.main([str(path), "--out", str(out)]) == 0
+    assert cli.main([str(path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     # The two coded sources in document order; the uncoded memo is left out.
     assert "'Interview Smith.docx' -> P1" in printed
@@ -300,7 +304,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     # over the same folder with it, as the README shows.
     table["participant_id"] = ["P2", "P1"]
     table.to_csv(out / "sources.csv", index=False)
-    assert qda.main([str(path), "--out", str(out), "--overwrite", "--participants",
+    assert cli.main([str(path), "--out", str(out), "--overwrite", "--participants",
                      str(out / "sources.csv")]) == 0
     assert "'Interview Smith.docx' -> P2" in capsys.readouterr().out
     assert imported(out) == [("P2", 3, 7, "Fine"), ("P1", 3, 7, "Good")]
@@ -312,7 +316,7 @@ def test_auto_map_ignores_the_numbers_in_names(tmp_path):
     """README, section A team with NVivo: "(`--auto-map` does so whatever the names)"."""
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
-    report = qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
+    report = importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",
                                 auto_map=True)
     assert report.participants == {"P7": "P1", "P9": "P2"}
 
@@ -320,8 +324,8 @@ def test_auto_map_ignores_the_numbers_in_names(tmp_path):
 def test_sources_only_some_names_place_are_refused_without_a_map(tmp_path):
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="Dr Jones")]
-    with pytest.raises(qda.QdaError, match="'Dr Jones'.*--auto-map"):
-        qda.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
+    with pytest.raises(QdaError, match="'Dr Jones'.*--auto-map"):
+        importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out")
 
 
 # ------------------------------------------------------------------ memory and the schema
@@ -331,11 +335,11 @@ def test_utf16_mapping_memory_does_not_grow_with_the_text():
     # 5 million characters with one emoji at the end; the text itself is made before
     # tracing. An int64 per character would be 40 MB; the limit is 1 MiB.
     text = "word " * 1_000_000 + "\U0001F600 end."
-    source = qda._Source("g", "big", text, ET.Element("TextSource"))
-    span = qda._Span(0, ET.Element("PlainTextSelection", name=""), 5, 9)
+    source = _Source("g", "big", text, ET.Element("TextSource"))
+    span = _Span(0, ET.Element("PlainTextSelection", name=""), 5, 9)
     tracemalloc.start()
     try:
-        reading, _, points = qda._detect_offsets("big.qdpx", [source], [span])
+        reading, _, points = _detect_offsets("big.qdpx", [source], [span])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -356,8 +360,25 @@ def project_schema():
 @pytest.mark.parametrize("sources", [
     nvivo_sources(), anonymous_sources(),
     [Src(1, b"A: Fine.\n", [(3, 7, None)], file="P4.txt")]], ids=["nvivo", "named", "unnamed"])
-def test_hand_built_projects_follow_the_refi_qda_schema(project_schema, sources):
+def test_an_import_exported_again_follows_the_schema_and_imports_the_same(
+        tmp_path, project_schema, sources):
+    """The hand-built projects the tests import are REFI-QDA as Project.xsd 1.0 defines it
+    (so the quirks tested are a real export's, not a malformed file's); the exporter writes
+    what one of them imported as a project that follows the schema too, and importing that
+    gives back the same segments, character for character."""
     project_schema.validate(io.BytesIO(project_xml(sources)))
+    first = tmp_path / "first"
+    importer.import_project(qdpx(tmp_path / "hand-built.qdpx", sources), first)
+    pids = pd.read_csv(first / "sources.csv", dtype=str)["participant_id"]
+    (first / "participants.csv").write_text(
+        "participant_id,gender,training_stage,provenance\n"
+        + "".join(f"{pid},female,FY1,study\n" for pid in pids), encoding="utf-8")
+    again = exporter.export_project(load_study(first, tables=["segments"]),
+                                    tmp_path / "again.qdpx")
+    with zipfile.ZipFile(again) as archive:
+        project_schema.validate(io.BytesIO(archive.read("project.qde")))
+    importer.import_project(again, tmp_path / "second")
+    assert imported(tmp_path / "second") == imported(first) != []
 
 
 # ------------------------------------------------------------------ import, then build
@@ -376,7 +397,7 @@ CONTRACT_FILES = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a build of the imported project
 def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     """README, section A team with NVivo: "import it, ... add the four files a QDA project cannot
     hold, and build"."""
@@ -387,7 +408,7 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
                    name="Participant 2"),
                Src(3, b"A: They helped.\n", [(8, 14, None)], file="P3.txt")]
     data = tmp_path / "study"
-    qda.import_project(qdpx(tmp_path / "study.qdpx", sources, idle_users=("CD",)), data)
+    importer.import_project(qdpx(tmp_path / "study.qdpx", sources, idle_users=("CD",)), data)
     for name, text in CONTRACT_FILES.items():
         (data / name).write_text(text, encoding="utf-8")
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")

@@ -21,7 +21,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from psu_study import report
-from psu_study.outputs import output_meta
 from psu_study.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 
 EXTERNAL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
@@ -51,6 +50,7 @@ def manifest() -> dict:
     return json.loads((TABLES_DIR / "manifest.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # builds the report site
 def test_an_index_a_datasheet_and_a_page_per_notebook(site):
     """README, section Exploring and reading the report: "`python -m psu_study.report --out
     DIR` writes elsewhere" (``site`` is built by ``build_report``, which ``--out`` calls, into
@@ -61,20 +61,21 @@ def test_an_index_a_datasheet_and_a_page_per_notebook(site):
         assert (site / "notebooks" / f"{path.stem}.html").is_file(), path.stem
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_figure_and_table_of_the_manifest_is_on_the_index(site):
     index = soup(site / "index.html")
     shown = {img["src"] for img in index.find_all("img")}
-    for name, entry in manifest()["notebooks"].items():
-        if not (NOTEBOOKS_DIR / f"{name}.ipynb").exists():
-            continue
-        for key in entry["outputs"]:
-            if key.startswith("figures/") and key.endswith(".png"):
-                assert key in shown, f"{key} of {name} is not on the index"
-            if key.startswith("tables/") and key.endswith(".md") and "/numbers/" not in key:
-                stem = Path(key).stem
-                assert index.find(id=f"table-{stem}") is not None, f"{key} is not on the index"
+    outputs = [key for name, entry in manifest()["notebooks"].items()
+               if (NOTEBOOKS_DIR / f"{name}.ipynb").exists() for key in entry["outputs"]]
+    figures = [key for key in outputs if key.startswith("figures/") and key.endswith(".png")]
+    tables = [key for key in outputs
+              if key.startswith("tables/") and key.endswith(".md") and "/numbers/" not in key]
+    assert figures and tables, "the manifest names no figure or table: nothing would be checked"
+    assert [key for key in figures if key not in shown] == []
+    assert [key for key in tables if index.find(id=f"table-{Path(key).stem}") is None] == []
 
 
+@pytest.mark.slow  # builds the report site
 def test_figures_are_flagged_from_their_own_provenance(site):
     """A figure built from synthetic values records its synthetic inputs beside it and is
     flagged with its footnote; one built only from published values is not flagged. The
@@ -93,6 +94,7 @@ def test_figures_are_flagged_from_their_own_provenance(site):
     assert flag("recruitment_flow") == ""
 
 
+@pytest.mark.slow  # builds the report site
 def test_sections_read_like_the_results(site):
     """README, section Exploring and reading the report: "The index reads like the paper's Results,
     one section per notebook"."""
@@ -104,30 +106,38 @@ def test_sections_read_like_the_results(site):
     assert f"The analysis has {numbers['n_themes']} themes" in text
 
 
+SYNTHETIC_TABLES = {
+    "agreement_character": "segments.csv: the coding (code_id, start, end) is synthetic",
+    "agreement_participant": "segments.csv: the coding is synthetic",
+    "themes_prevalence": "segments.csv: the coding is synthetic",
+    "interviews": "interviews.csv: interview_date and duration_min are synthetic",
+    "table1_training_roles": "participants.csv: training_stage is synthetic",
+}
+"""The tables built from synthetic values, by hand from data/README.md and each data file's
+provenance column. The others are from published values only: recruitment stages and rates
+(stage_reached is published), the female share (gender is published), the quotations (the
+article's words), and the claims table, which is built from no data frame though its
+footnote says "synthetic"."""
+
+
+@pytest.mark.slow  # builds the report site
 def test_a_table_is_flagged_from_the_provenance_of_its_inputs_not_its_wording(site):
-    """The banner follows what the table's writer recorded from the data's provenance column
-    (``<table>.meta.json``). The claims table's footnote uses the word "synthetic" but is
-    built from no data frame: it carries no banner."""
+    """Every table is on the index; the banner marks exactly the tables built from synthetic
+    values; the claims table's footnote uses the word "synthetic" and carries no banner."""
     index = soup(site / "index.html")
-    checked = 0
-    for md in sorted(TABLES_DIR.glob("*.md")):
-        block = index.find(id=f"table-{md.stem}")
-        if block is None:
-            continue
-        meta = output_meta(md)
-        banner = block.find(class_="psu-banner")
-        if meta.get("synthetic_inputs"):
-            assert banner is not None and "Synthetic values" in banner.get_text(), md.name
-            checked += 1
-        else:
-            assert banner is None, f"{md.name} was built from no synthetic value but a banner"
-    assert checked, "the repository's data are partly synthetic: some table must say so"
-    claims = index.find(id="table-claims")
-    if claims is not None:
-        assert "synthetic" in report.read_table_markdown(TABLES_DIR / "claims.md")[2].lower()
-        assert claims.find(class_="psu-banner") is None
+    blocks = {md.stem: index.find(id=f"table-{md.stem}") for md in TABLES_DIR.glob("*.md")}
+    assert set(SYNTHETIC_TABLES) | {"claims"} <= set(blocks)
+    assert [name for name, block in blocks.items() if block is None] == []
+    flagged = {name for name, block in blocks.items()
+               if (banner := block.find(class_="psu-banner")) is not None
+               and "Synthetic values" in banner.get_text()}
+    assert flagged == set(SYNTHETIC_TABLES)
+    assert not any(block.find(class_="psu-banner") for name, block in blocks.items()
+                   if name not in SYNTHETIC_TABLES)
+    assert "synthetic" in report.read_table_markdown(TABLES_DIR / "claims.md")[2].lower()
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_figure_shows_its_alt_text(site):
     index = soup(site / "index.html")
     figures = index.find_all("figure", class_="psu-figure")
@@ -139,6 +149,7 @@ def test_every_figure_shows_its_alt_text(site):
         assert figure.find(class_="psu-alt").get_text() == alt, name
 
 
+@pytest.mark.slow  # builds the report site
 def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):
     """README, section Exploring and reading the report: "A banner marks synthetic values"."""
     assert soup(site / "index.html").find(class_="psu-banner-site") is not None
@@ -177,6 +188,7 @@ def _local_targets(page: Path, site: Path) -> list[tuple[str, Path, str]]:
     return found
 
 
+@pytest.mark.slow  # builds the report site
 def test_every_link_resolves_to_a_file_of_the_site(site):
     for page in pages(site):
         for value, target, fragment in _local_targets(page, site):
@@ -187,6 +199,7 @@ def test_every_link_resolves_to_a_file_of_the_site(site):
                     f"{page.relative_to(site)}: {value} names no element"
 
 
+@pytest.mark.slow  # builds the report site
 def test_no_page_names_another_host(site):
     """README, section Exploring and reading the report: "it needs no server and no network (nothing
     is loaded from another host)"."""
@@ -197,6 +210,7 @@ def test_no_page_names_another_host(site):
         assert "require.js" not in text and "MathJax.js" not in text and "mathjax" not in text
 
 
+@pytest.mark.slow  # builds the report site
 def test_code_is_folded_and_outputs_shown(site):
     """README, section Exploring and reading the report: "code folded, one click to show it"."""
     page = soup(site / "notebooks" / "01_recruitment.html")
@@ -228,3 +242,19 @@ def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
     with pytest.raises(report.ReportError, match="outside the repository"):
         report.build_report(REPO_ROOT / "report-of-other-data", report.Sources(data=tmp_path))
     assert not (REPO_ROOT / "report-of-other-data").exists()
+
+
+def test_the_queries_tables_are_in_the_report(site):
+    """Issue 22: the query tables and heatmaps sit on the index, in 04's section with
+    its sentence, each flagged as built from synthetic coding."""
+    index = soup(site / "index.html")
+    numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
+    for name in ("themes_by_gender", "themes_by_training_stage", "themes_cooccurrence",
+                 "codebook_summary"):
+        block = index.find(id=f"table-{name}")
+        assert block is not None, name
+        assert block.find(class_="psu-banner") is not None, name
+    assert index.find(id="figure-themes_by_training_stage") is not None
+    text = index.get_text(" ", strip=True)
+    assert (f"crosses the themes and sub-themes with each of the "
+            f"{numbers['n_attribute_tables']} participant attribute(s)") in text

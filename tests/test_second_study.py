@@ -336,6 +336,7 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
 
 # --- refusals and the legitimate narrow cases, without a build --------------------------------
 
+@pytest.mark.slow  # the runner, twice, in subprocesses
 def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     """README, section Running on other data: "A data folder that does not exist, or holds none of
     the contract's files, is refused up front"."""
@@ -357,3 +358,51 @@ def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
     assert "holds none of the contract's files" in result.stderr
 
 
+
+
+# --- notebook 04's query tables, on both builds (issue 22) ---------------------------------------
+#
+# Participants on AB's coding (above): A P11 P12 P13 P15 P16; A1 P11 P13 P15; B P11 P14 P15;
+# Z nobody. By gender: A female 3 (P11 P13 P16) male 2 (P12 P15); A1 2 / 1; B 2 / 1 (P11
+# P14 / P15); Z 0 / 0. By stage (FY1 FY2 CT1 ST3 ST5): A 1 1 1 1 1; A1 0 1 0 1 1; B 0 1 0 1 1.
+# Both: A&A1 3, A&B 2 (P11 P15), A1&B 2; diagonal 5 3 3 0. The fixture is the study's own
+# records (provenance "study"), so every count from 1 to 4 is shown as "<5"; zeros and the 5
+# are shown. No row needs a second cell hidden: row A's two hidden cells add up to 5, which
+# fits 1 + 4 and 2 + 3 alike; every other row has two or three hidden cells or none.
+
+@pytest.mark.slow
+def test_queries_tables_hold_the_hand_figures_with_small_cells_held_back(out):
+    def cells(name: str, columns: list[str]) -> list[list[str]]:
+        return [[r[c] for c in columns] for r in rows(out / "tables" / f"{name}.csv")]
+
+    assert cells("themes_by_gender", ["code_id", "female", "male"]) == [
+        ["A", "<5", "<5"], ["A1", "<5", "<5"], ["B", "<5", "<5"], ["Z", "0", "0"]]
+    assert cells("themes_by_training_stage", ["code_id", "FY1", "FY2", "CT1", "ST3", "ST5"]) \
+        == [["A", "<5", "<5", "<5", "<5", "<5"], ["A1", "0", "<5", "0", "<5", "<5"],
+            ["B", "0", "<5", "0", "<5", "<5"], ["Z", "0", "0", "0", "0", "0"]]
+    assert cells("themes_cooccurrence", ["code_id", "A", "A1", "B", "Z"]) == [
+        ["A", "5", "<5", "<5", "0"], ["A1", "<5", "<5", "<5", "0"],
+        ["B", "<5", "<5", "<5", "0"], ["Z", "0", "0", "0", "0"]]
+    footnote = rows(out / "tables" / "themes_by_gender.csv")[0]["footnote"]
+    assert "counts below 5 suppressed" in footnote
+    # A held-back count reaches no other output: numbers.json keeps the zeros only.
+    numbers = json.loads((out / "tables" / "numbers.json").read_text(encoding="utf-8"))
+    queries = {k: v for k, v in numbers.items()
+               if re.search(r"_(gender|training_stage)_|^n_participants_both_", k)}
+    assert set(queries.values()) == {0}, queries
+    assert numbers["n_participants_theme_Z_gender_female"] == 0
+    assert "n_participants_theme_A_gender_female" not in numbers
+    assert (out / "figures" / "themes_by_training_stage.png").exists()
+    # The codebook in tree order (participants / segments as in PREVALENCE_ROWS and the
+    # comment above it), no interview text: placeholders only.
+    assert cells("codebook_summary", ["Code", "Parent", "Participants", "Segments",
+                                      "Example source"]) == [
+        ["A", "", "5", "7", "synthetic placeholder"],
+        ["A1", "A", "3", "4", "synthetic placeholder"],
+        ["A1a", "A1", "3", "4", "synthetic placeholder"],
+        ["A1a-i", "A1a", "2", "2", "synthetic placeholder"],
+        ["A2", "A", "2", "2", "synthetic placeholder"],
+        ["B", "", "3", "3", "synthetic placeholder"],
+        ["B1", "B", "1", "1", "synthetic placeholder"],
+        ["Z", "", "0", "0", "synthetic placeholder"],
+        ["Z1", "Z", "0", "0", "synthetic placeholder"]]

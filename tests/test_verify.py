@@ -15,6 +15,8 @@ import pytest
 
 from psu_study.runner.compat import PLAIN_KERNELS_ENV
 
+pytestmark = pytest.mark.slow  # rebuilds in fresh clones
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_recruitment"
 

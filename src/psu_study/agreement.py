@@ -24,8 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import inference, schema, style, themes
-from .explore import Note
-from .outputs import Outputs
+from .outputs import Note, Outputs
 
 UNITS = ("participant", "character")
 N_BOOT = 2000

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from . import style
 from .demographics import ALPHA, user_counts
-from .outputs import InlineFigure
+from .outputs import InlineFigure, Note
 from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
 from .validation import Study
@@ -257,17 +257,22 @@ def show_figure(fig: Figure) -> InlineFigure:
 
 NOT_INTERACTIVE = ("Interactive explorer off (interactive = False): set interactive = True in "
                    "the parameters cell and run the notebook in JupyterLab to pick a theme, a "
-                   "participant, a base rate and a sample size with widgets. The static "
-                   "results above are what the build and the report show.")
+                   "participant, a base rate, a sample size, an attribute and a search term "
+                   "with widgets. The static results above are what the build and the report "
+                   "show.")
 
 
 def explorer(study: Study, theme: str | None = None, participant: str | None = None,
-             coder: str | None = None):  # -> ipywidgets.Widget
+             coder: str | None = None, attribute: str | None = None,
+             search: str = ""):  # -> ipywidgets.Widget
     """Widgets for an analyst: a theme and a participant picker (opened on the notebook's
-    ``theme`` and ``participant`` parameters), and base-rate and sample-size sliders, each
-    redrawing from the pure functions above. ``coder`` defaults to the prevalence coder."""
+    ``theme`` and ``participant`` parameters), base-rate and sample-size sliders, and an
+    attribute picker and search box (``explore_queries``), each redrawing from pure
+    functions. ``coder`` defaults to the prevalence coder."""
     import ipywidgets as w
     from IPython.display import display
+
+    from .explore_queries import query_tab  # it builds on this module's Table
 
     segments, codebook = study.segments, study.codebook
     if coder is None:
@@ -312,23 +317,17 @@ def explorer(study: Study, theme: str | None = None, participant: str | None = N
     show_tail()
 
     tabs = w.Tab(children=[w.VBox([w.HBox([node, person, only_quotes]), segments_out]),
-                           w.VBox([w.HBox([rate, size]), tail_out])])
+                           w.VBox([w.HBox([rate, size]), tail_out]),
+                           query_tab(study, coder, attribute, search)])
     tabs.set_title(0, "Themes and participants")
     tabs.set_title(1, "All-female sample")
+    tabs.set_title(2, "Attributes and text search")
     return tabs
 
 
-class Note(str):
-    """Plain text that shows as a paragraph in HTML and as itself in plain text."""
-
-    def _repr_html_(self) -> str:
-        return f"<p><em>{html.escape(self)}</em></p>"
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def explorer_or_note(study: Study, interactive: bool, theme: str | None = None,
-                     participant: str | None = None):  # -> ipywidgets.Widget | Note
+                     participant: str | None = None, attribute: str | None = None,
+                     search: str = ""):  # -> ipywidgets.Widget | Note
     """The widgets when an analyst asked for them, else a deterministic note saying how."""
-    return explorer(study, theme, participant) if interactive else Note(NOT_INTERACTIVE)
+    return explorer(study, theme, participant, attribute=attribute, search=search) \
+        if interactive else Note(NOT_INTERACTIVE)

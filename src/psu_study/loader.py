@@ -14,7 +14,8 @@ import io
 import os
 import re
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,21 @@ def _shown_path(path: Path) -> str:
     return path.name if folder == "." else f"{folder}/{path.name}"
 
 
+def refuse_link_or_special(mode: int, where: str, *, folders: bool = False) -> None:
+    """Refuse, by its ``lstat`` mode, what is not a regular file: a symbolic link (never
+    followed, so a folder cannot pull in a file from elsewhere), a pipe, socket or device
+    (reading it may never end), and a folder unless ``folders`` allows one."""
+    if stat.S_ISLNK(mode):
+        raise DataError(where, "is a symbolic link; links are not followed (copy the file "
+                        "into the folder instead)")
+    if stat.S_ISDIR(mode):
+        if folders:
+            return
+        raise DataError(where, "is a folder; expected a file")
+    if not stat.S_ISREG(mode):
+        raise DataError(where, "is not a regular file (a pipe, socket or device); refused")
+
+
 def open_regular(path: Path, where: str) -> int:
     """A read-only descriptor of ``path`` once it is known to be a regular file, not a link.
 
@@ -115,13 +131,7 @@ def open_regular(path: Path, where: str) -> int:
                         "see data/README.md)") from None
     except OSError as exc:
         raise DataError(where, f"cannot be read ({exc.strerror})") from None
-    if stat.S_ISLNK(mode):
-        raise DataError(where, "is a symbolic link; links are not followed (copy the file "
-                        "into the folder instead)")
-    if stat.S_ISDIR(mode):
-        raise DataError(where, "is a folder; expected a file")
-    if not stat.S_ISREG(mode):
-        raise DataError(where, "is not a regular file (a pipe, socket or device); refused")
+    refuse_link_or_special(mode, where)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
@@ -132,21 +142,34 @@ def open_regular(path: Path, where: str) -> int:
     return fd
 
 
+def read_regular(path: Path, where: str, admit: Callable[[int], None]) -> bytes:
+    """The bytes of ``path`` once it is known to be a regular file, not a link
+    (``open_regular``); ``admit`` sees its size before anything is read and raises to refuse
+    it. At most one byte past that size is read: a file that grows while it is read is
+    refused, never read without bound."""
+    with os.fdopen(open_regular(path, where), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        admit(size)
+        raw = handle.read(size + 1)
+    if len(raw) > size:
+        raise DataError(where, "grew while it was read; refused")
+    return raw
+
+
 def _checked_bytes(path: Path, max_bytes: int, expected: str = "a header row") -> bytes:
     """A file's bytes once it is known to be a regular file (no link), fit the limit, hold
     something, and be UTF-8."""
     where = _shown_path(path)
-    with os.fdopen(open_regular(path, where), "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+
+    def admit(size: int) -> None:
         if size > max_bytes:
             raise DataError(
                 where,
                 f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit")
         if size == 0:
             raise DataError(where, f"file is empty; expected {expected}")
-        raw = handle.read(max_bytes + 1)  # a file growing while read stays bounded
-    if len(raw) > max_bytes:
-        raise DataError(where, f"file grew past the {max_bytes / 2**20:.0f} MiB limit")
+
+    raw = read_regular(path, where, admit)
     try:
         if not raw.isascii():  # ASCII is UTF-8; only other bytes need the (slower) decode
             raw.decode("utf-8")
@@ -192,7 +215,7 @@ def read_table(
         ints = [c.name for c in table.columns if c.kind == "int"]
         frame = pd.read_csv(
             io.BytesIO(raw), encoding="utf-8-sig", keep_default_na=False,
-            dtype={c.name: object for c in table.columns if c.kind != "int"},
+            dtype={name: object for name in header if name not in ints},
             na_values={name: [""] for name in ints},
         )
     except pd.errors.EmptyDataError:
@@ -214,12 +237,16 @@ def read_table(
         if name not in frame.columns:
             raise DataError(where, f"missing column; expected columns {', '.join(expected)}",
                             row=0, column=name)
-    for name in frame.columns:
-        if name not in expected:
+    added = [str(name) for name in frame.columns if name not in expected]
+    for name in added:
+        if table.added is None:
             raise DataError(where, f"unexpected column; expected only {', '.join(expected)}",
-                            row=0, column=str(name))
-    frame = frame.loc[:, list(expected)]
-    for column in table.columns:
+                            row=0, column=name)
+        if not re.fullmatch(schema.ADDED_COLUMN_NAME, name):
+            raise DataError(where, "an added column's name must be a lower-case letter, then "
+                            "at most 39 lower-case letters, digits or _", row=0, column=name)
+    frame = frame.loc[:, [*expected, *added]]
+    for column in table.columns + tuple(replace(table.added, name=n) for n in added):
         frame[column.name] = _check_column(frame[column.name], column, where, seen)
     return frame
 
@@ -353,12 +380,12 @@ def _check_column(
     return values.where(~empty_u[codes], None) if column.nullable else values
 
 
-def check_provenance(distinct: Distinct, table: schema.Table, where: str) -> None:
+def check_provenance(distinct: Distinct, columns: list[str], where: str) -> None:
     """Refuse a provenance that names a column its table does not have."""
     named = distinct.values.str.extract(schema.SYNTHETIC_COLUMNS)[0].dropna()
     for k, names in named.items():
         for name in names.split(", "):
-            if name not in table.column_names:
+            if name not in columns:
                 row = int(np.argmax(distinct.codes == k)) + 1  # first row with this value
                 raise DataError(where, f"provenance names unknown column {name!r}",
                                 row=row, column="provenance")

@@ -6,6 +6,7 @@ moved into place when the whole notebook succeeds.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -171,6 +172,17 @@ def _latex(frame: pd.DataFrame, caption: str, footnote: str, label: str) -> str:
         lines.append(rf"\par\footnotesize {latex_escape(footnote)}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
+
+
+class Note(str):
+    """Plain text a notebook shows in place of an output it cannot make (nothing to compare,
+    widgets not asked for): a paragraph in HTML, itself in plain text."""
+
+    def _repr_html_(self) -> str:
+        return f"<p><em>{html.escape(self)}</em></p>"
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 @dataclass

@@ -105,6 +105,11 @@ SENTENCES: list[tuple[tuple[str, ...], object]] = [
      lambda v: (f"The analysis has {v['n_themes']} themes, {v['n_themes_with_subthemes']} of "
                 f"them with {v['n_subthemes']} sub-themes, over {v['n_segments']} coded "
                 f"segments.")),
+    (("n_attribute_tables",),
+     lambda v: (f"Matrix coding crosses the themes and sub-themes with each of the "
+                f"{v['n_attribute_tables']} participant attribute(s); the co-occurrence table "
+                f"counts the participants coded for each pair of them, and the codebook gives "
+                f"every code with its counts and an example passage.")),
     (("n_coders", "prevalence_coder"),
      lambda v: (f"{v['n_coders']} coder(s) coded the transcripts; prevalence is counted on "
                 f"{v['prevalence_coder']}'s coding, which covers every transcript.")),

@@ -53,11 +53,18 @@ class Column:
     unique: bool = False
 
 
+ADDED_COLUMN_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+"""The name of a column a study adds to a table that takes added columns."""
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
     depends: tuple[str, ...] = ()
+    added: Column | None = None
+    """The check for each column a study adds beyond ``columns`` (a participant's own
+    attributes, which matrix coding tabulates), or None where an added column is an error."""
 
     @property
     def file(self) -> str:
@@ -88,6 +95,8 @@ TABLES: dict[str, Table] = {
                 Column("training_stage", "str", allowed=TRAINING_STAGES),
                 PROVENANCE,
             ),
+            added=Column("(added attribute)", "str", pattern=r"^[^\r\n]{1,100}$",
+                         nullable=True),
         ),
         Table(
             "recruitment",

@@ -10,10 +10,14 @@ one atomically.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 STAGE_ENV = "PSU_STUDY_STAGE_DIR"
@@ -53,25 +57,88 @@ def write_bytes(target: Path, data: bytes) -> None:
     target = Path(target).resolve()
     stage = stage_dir()
     if stage is not None:
-        staged = Path(tempfile.mkstemp(dir=stage, suffix="-" + target.name)[1])
-        staged.write_bytes(data)
+        from .paths import display_path
+
+        with naming(display_path(target)):  # shown in the notebook's error
+            staged = Path(tempfile.mkstemp(dir=stage, suffix="-" + target.name)[1])
+            staged.write_bytes(data)
         _append(MOVES_FILE, {"staged": str(staged), "target": str(target)})
         return
     write_atomic(target, data)
 
 
+@contextlib.contextmanager
+def naming(target: str | Path) -> Iterator[None]:
+    """An operating-system error in this block names ``target``, the file being written,
+    not a temporary file or none at all (``write()`` on a full disk names no file)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
+
+
 def write_atomic(target: Path, data: bytes) -> None:
     """Replace ``target`` in one step: a reader never sees half a file, a crash leaves the
     old one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+UNLINKABLE = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP)
+"""Why a file system may refuse a hard link: then the snapshot copies the file."""
+
+
+@contextlib.contextmanager
+def all_or_nothing(folders: list[Path], spare: Path) -> Iterator[None]:
+    """Keep the block's changes to the files under ``folders`` only if it completes: on an
+    operating-system error (a full disk, a folder turned read-only) every file is put back
+    as it was before, and files the block made are removed, so the folders hold the previous
+    outputs or the complete new ones. The snapshot is hard links in a folder under ``spare``
+    (on the same file system): no data is copied, and nothing needs space the disk lacks."""
+    spare.mkdir(parents=True, exist_ok=True)
+    snapshot = Path(tempfile.mkdtemp(prefix="before-", dir=spare))
+    kept: dict[Path, Path] = {}
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        for path in _files(folders):
+            kept[path] = snapshot / str(len(kept))
+            try:
+                os.link(path, kept[path])
+            except OSError as exc:
+                if exc.errno not in UNLINKABLE:
+                    raise
+                shutil.copy2(path, kept[path])
+        try:
+            yield
+        except OSError:
+            _put_back(folders, kept)
+            raise
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
+
+
+def _files(folders: list[Path]) -> list[Path]:
+    return sorted({p for folder in folders if folder.is_dir()
+                   for p in folder.rglob("*") if p.is_file() and not p.is_symlink()})
+
+
+def _put_back(folders: list[Path], kept: dict[Path, Path]) -> None:
+    for path in _files(folders):
+        if path not in kept:
+            path.unlink()
+    for path, before in kept.items():
+        if not path.exists() or not os.path.samefile(path, before):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(before, path)
 
 
 def read_records(stage: Path, name: str) -> list[dict[str, str]]:

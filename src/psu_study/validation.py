@@ -57,7 +57,8 @@ def load_study(
         table = schema.TABLES[name]
         seen[name] = {}
         frames[name] = read_table(data_dir, table, max_bytes, seen[name])
-        check_provenance(seen[name]["provenance"], table, display_path(data_dir / table.file))
+        check_provenance(seen[name]["provenance"], list(frames[name].columns),
+                         display_path(data_dir / table.file))
     transcripts = (load_transcripts(data_dir, list(frames["participants"]["participant_id"]),
                                     max_bytes) if "segments" in frames else None)
     rules.check_study(frames, seen, data_dir, study_window, transcripts)

@@ -7,9 +7,11 @@ at once, and moves a notebook's outputs into place only when the whole notebook 
 - ``graph``: what each notebook depends on (cells, data read, project modules imported,
   transitively, the lock) and whether it is stale;
 - ``depfile``: that graph written for make, as ``gcc -MMD -MP`` does;
-- ``manifest``: the build's record of every output and what made it;
+- ``manifest``: the build's record of every output and what made it, from each notebook's
+  ``result``;
 - ``execute``: kernels, notebooks and the build itself; ``forked_kernels`` forks them from
   one warm process; ``kernel`` is the project's Jupyter kernel;
+- ``interrupts``: SIGINT and SIGTERM at any moment, one line and no process left behind;
 - ``compat``: every use of another library's internals, guarded by version;
   ``pytest_startup`` makes the tests' pytest skip what the runner skips at start-up;
 - ``verify``: a clean rebuild of HEAD compared with what is committed; ``cli``: the command.

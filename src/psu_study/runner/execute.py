@@ -15,7 +15,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -24,14 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import staging
-from ..paths import ENV, NOTEBOOKS_DIR, notebook_paths
-from . import compat, kernel
+from ..paths import ENV, NOTEBOOKS_DIR, display_path, notebook_paths, record_key
+from . import compat, interrupts, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
+from .interrupts import BuildInterrupted  # noqa: F401 - the command's import of it
 from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 from .paper import KEY as PAPER_KEY
 from .paper import build_paper
+from .result import Result
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,16 +42,6 @@ if TYPE_CHECKING:
 
 CELL_TIMEOUT_S = 600
 ENV_OVERRIDES = tuple(ENV.values())
-
-
-@dataclass
-class Result:
-    name: str
-    seconds: float
-    nb: NotebookNode
-    moves: list[tuple[Path, Path]] = field(default_factory=list)
-    reads: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
 
 
 def _failure(nb: NotebookNode, exc: BaseException) -> str:
@@ -114,7 +105,11 @@ async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> K
     env.update({staging.STAGE_ENV: str(stage), **FORK_ENV, **lay.environment()})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
     km = kernel_manager(name, sockets, forked)
-    await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
+    try:
+        await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
+    except BaseException:  # stopped half-way (an interrupt): no socket folder left behind
+        await stop_kernel(Kernel(km, stage, sockets))
+        raise
     return Kernel(km, stage, sockets)
 
 
@@ -161,7 +156,8 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
     try:
         warm = await kernel
     except Exception as exc:  # noqa: BLE001 - reported like any failing notebook
-        result.error = f"the kernel did not start: {type(exc).__name__}: {exc}"
+        result.error = (INTERRUPTED if stopping()
+                        else f"the kernel did not start: {type(exc).__name__}: {exc}")
         log.end(result)
         return result
     try:
@@ -174,6 +170,7 @@ async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
                                     startup_timeout=120, shutdown_kernel="immediate",
                                     resources={"metadata": {"path": str(path.parent)}})
             log.start(path.stem)
+            result.started = True
             started = time.perf_counter()
             try:
                 await client.async_execute(cleanup_kc=True)
@@ -214,7 +211,8 @@ class Progress:
     def end(self, result: Result) -> None:
         self.running.discard(result.name)
         self.done += 1
-        status = "FAILED" if result.error else "done  "
+        status = ("stopped" if result.error == INTERRUPTED else
+                  "FAILED" if result.error else "done  ")
         self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
 
 
@@ -233,17 +231,6 @@ def exclusive(lay: Layout) -> Iterator[None]:
         yield
 
 
-class BuildInterrupted(BuildError):
-    """SIGINT or SIGTERM arrived mid-build: the notebooks that were running are recorded as
-    interrupted, so the next build runs them again."""
-
-    def __init__(self, signum: int, running: list[str]) -> None:
-        self.signum = signum
-        name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name} while running "
-                         + (", ".join(running) if running else "no notebook"))
-
-
 def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int | None = None,
           force: bool = False, dry_run: bool = False, stamp: Path | None = None,
           depfile: Path | None = None) -> int:
@@ -254,14 +241,46 @@ def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int |
     never taken by make as up to date. ``depfile`` receives its prerequisites.
     """
     lay = layout(data_dir, out_dir)
-    with exclusive(lay):
-        if stamp is None or dry_run:
-            return _build(lay, jobs, force, dry_run, None)
-        stamp.unlink(missing_ok=True)
-        executed = _build(lay, jobs, force, dry_run, (stamp, depfile) if depfile else None)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_bytes(b"")
-        return executed
+    try:
+        with exclusive(lay):
+            if stamp is None or dry_run:
+                return _build(lay, jobs, force, dry_run, None)
+            stamp.unlink(missing_ok=True)
+            executed = _build(lay, jobs, force, dry_run, (stamp, depfile) if depfile else None)
+            with _step(lay, "make's record of the build"):
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.write_bytes(b"")
+            return executed
+    except OSError as exc:  # a step not named below: the lock, the staging folder
+        raise BuildError(cannot_write(lay, exc)) from None
+
+
+def cannot_write(lay: Layout, exc: OSError) -> str:
+    """An operating-system error in one line: the folder, by its role (``tables``,
+    ``OUT_DIR/figures``, ``build/failed``), never a machine's path, and the cause."""
+    path = exc.filename2 or exc.filename
+    if path is None:
+        return f"cannot write the outputs: {exc.strerror or exc}"
+    folder = Path(os.fsdecode(path)).parent
+    key = record_key(folder / "x", lay.folders)
+    if key is None:
+        shown = display_path(folder)
+    else:
+        shown = key.rpartition("/")[0].removeprefix("repo").lstrip("/") or "."
+        if not lay.default and not key.startswith(("repo/", "data/")):
+            shown = "OUT_DIR/" + shown
+    return f"cannot write {shown}: {exc.strerror or exc}"
+
+
+@contextlib.contextmanager
+def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
+    """A step after the notebooks: a signal during it is acted on after it (``deferred``) or
+    at once, and an operating-system error is one line that names the step."""
+    with interrupts.quiet(what) if deferred else interrupts.doing(what):
+        try:
+            yield
+        except OSError as exc:
+            raise BuildError(f"{cannot_write(lay, exc)} ({what})") from None
 
 
 def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
@@ -271,7 +290,8 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
         raise BuildError(f"no notebooks in {NOTEBOOKS_DIR}")
     sources = {p.stem: read_source(p) for p in paths}
     previous = load_manifest(lay)
-    run = Run(lay, sources, previous.get("notebooks", {}), force, Progress(0))
+    paper = previous.get(PAPER_KEY)
+    run = Run(lay, sources, previous.get("notebooks", {}), force, Progress(0), paper)
     first = [p for p in paths if not after_numbers(sources[p.stem])]
     late = [p for p in paths if after_numbers(sources[p.stem])]
     if dry_run:
@@ -284,21 +304,31 @@ def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
     if run.seconds:
-        staging.write_atomic(run.timings, json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
-    paper = previous.get(PAPER_KEY)
-    manifest = write_manifest(lay, run.entries, list(sources), paper)
+        with contextlib.suppress(OSError):  # a scheduling hint: a build goes on without it
+            staging.write_atomic(run.timings,
+                                 json.dumps(run.seconds, sort_keys=True).encode("utf-8"))
+    try:
+        with _step(lay, "the manifest's update"):
+            manifest = write_manifest(lay, run.entries, list(sources), paper)
+    except BuildError:
+        if not run.failed:
+            raise
+        manifest = None  # it matches the outputs as each commit left them
+    interrupts.raise_if_signalled()
     problem = None
-    if run.interrupted is None and not run.failed:
+    if not run.failed:
         # Last, once numbers.json is merged: the paper reads every notebook's outputs.
         try:
-            paper = build_paper(lay, None if force else paper, sorted(run.changed))
+            with _step(lay, "the paper", deferred=False):
+                paper = build_paper(lay, None if force else paper, sorted(run.changed))
         except BuildError as exc:
             paper, problem = None, exc
-        manifest = write_manifest(lay, run.entries, list(sources), paper)
-    if make is not None:
-        write_depfile(lay, manifest, *make)
-    if run.interrupted is not None:
-        raise BuildInterrupted(*run.interrupted)
+        with _step(lay, "the manifest's update"):
+            manifest = write_manifest(lay, run.entries, list(sources), paper)
+    if make is not None and manifest is not None:
+        with _step(lay, "the dependency file's update"):
+            write_depfile(lay, manifest, *make)
+    interrupts.raise_if_signalled()
     if run.failed:
         raise BuildError(f"{len(run.failed)} notebook(s) failed: "
                          + "; ".join(f"{r.name} ({r.error})" for r in run.failed))
@@ -322,21 +352,28 @@ class Run:
     entries: dict[str, dict]
     force: bool
     progress: Progress
+    paper: dict | None = None
+    """The paper's manifest entry as this build found it (rewritten with each commit)."""
     executed: int = 0
     changed: list[str] = field(default_factory=list)
     """The notebooks run whose figures or tables (not the notebook itself) changed."""
     failed: list[Result] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    interrupted: tuple[int, list[str]] | None = None
-    """The signal that stopped the build and the notebooks it stopped."""
-    loop: asyncio.AbstractEventLoop | None = None
+    interrupted: bool = False
+    """A signal stopped the build: no notebook starts, those running end as interrupted."""
+    running: set[str] = field(default_factory=set)
+    """The notebooks of this build under way (waiting for their kernel or a core, or
+    running); ``committing``, the one whose outputs are being moved into place."""
+    committing: str | None = None
     launched: list[asyncio.Task[Kernel]] = field(default_factory=list)
 
     def execute(self, first: list[Path], late: list[Path], jobs: int) -> None:
         """Run the notebooks' event loop in a thread of its own, so SIGINT and SIGTERM reach
         this (main) thread and stop the build cleanly. nbclient installs signal handlers
         only in the main thread: there, on Ctrl-C, its handler shut the kernel down under the
-        running cell, which failed as a bare ``AssertionError`` and the build went on."""
+        running cell, which failed as a bare ``AssertionError`` and the build went on. The
+        handlers raise nothing here: a ``KeyboardInterrupt`` inside ``Thread.join()`` leaves
+        the thread looking finished while it still runs (CPython issue 90882)."""
         failure: list[BaseException] = []
 
         def loop() -> None:
@@ -345,34 +382,29 @@ class Run:
             except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
                 failure.append(exc)
 
-        def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001 - signal's signature
-            if self.interrupted is not None:  # a second Ctrl-C: stop waiting for the kernels
-                self.progress.say(f"  {signal.Signals(signum).name} again: exiting now")
-                os._exit(128 + signum)
-            self.interrupt(signum)
-
         thread = threading.Thread(target=loop, name="notebooks")
-        # Handlers that raise nothing: a KeyboardInterrupt inside Thread.join() leaves the
-        # thread looking finished while it still runs (CPython issue 90882).
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with interrupts.deferred(self.interrupt):
             thread.start()
             while thread.is_alive():
                 thread.join(0.2)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                if self.interrupted:  # also any kernel that began starting as it came
+                    interrupts.end_descendants()
         if failure:
             raise failure[0]
 
-    def interrupt(self, signum: int) -> None:
-        """Stop: kill the running kernels (their notebooks end as interrupted) and start no
-        other notebook."""
-        if self.interrupted is None:
-            self.interrupted = (signum, sorted(self.progress.running))
-            self.progress.say(f"  {signal.Signals(signum).name}: stopping the kernels")
-        if self.loop is not None:
-            asyncio.run_coroutine_threadsafe(self.stop_kernels(), self.loop)
+    def interrupt(self) -> str:
+        """Stop: kill every kernel and the fork server (their notebooks end as interrupted,
+        whether their kernel was starting or their cells running) and start no other
+        notebook. Returns what was stopped."""
+        self.interrupted = True
+        from . import forked_kernels
+
+        forked_kernels.refuse()
+        interrupts.end_descendants()
+        stopped = sorted(self.running)
+        if self.committing is not None:
+            stopped.append(f"the commit of {self.committing}'s outputs")
+        return ", ".join(stopped) or "no notebook (none had started)"
 
     async def stop_kernels(self) -> None:
         for task in list(self.launched):
@@ -382,7 +414,7 @@ class Run:
                 await stop_kernel(await task)
 
     def stopping(self) -> bool:
-        return self.interrupted is not None
+        return self.interrupted
 
     @property
     def timings(self) -> Path:
@@ -417,7 +449,6 @@ class Run:
         (up to one waiting per running one), so a kernel's start-up and imports overlap
         other notebooks' cells; those of the notebooks that read the merged numbers start
         during the first wave when they are already known to be stale."""
-        self.loop = asyncio.get_running_loop()
         try:
             await self._waves(first, late, jobs, self.launched)
         finally:  # no kernel started ahead of its turn outlives the runner
@@ -431,6 +462,8 @@ class Run:
         def launch(path: Path) -> asyncio.Task[Kernel]:
             async def start() -> Kernel:
                 await alive.acquire()
+                if self.stopping():
+                    raise BuildError("interrupted before its kernel started")
                 return await start_kernel(path, self.sources[path.stem], self.lay, forked)
             launched.append(asyncio.create_task(start()))
             return launched[-1]
@@ -440,13 +473,20 @@ class Run:
                 await stop_kernel(await task)
             alive.release()
 
-        async def run(path: Path, task: asyncio.Task[Kernel]) -> Result:
-            try:
-                return await execute(path, self.lay, task, slots, self.progress, self.stopping)
-            finally:
-                alive.release()
+        def run(path: Path, task: asyncio.Task[Kernel]) -> asyncio.Task[Result]:
+            self.running.add(path.stem)
+
+            async def go() -> Result:
+                try:
+                    return await execute(path, self.lay, task, slots, self.progress,
+                                         self.stopping)
+                finally:
+                    self.running.discard(path.stem)
+                    alive.release()
+            return asyncio.create_task(go())
 
         todo = self.longest_first(self.stale(first))
+        self.running.update(p.stem for p in todo)
         early_todo = [p for p in late if self.is_stale(p) is not None]
         forked = bool(todo or early_todo) and forking()
         if forked:
@@ -461,24 +501,51 @@ class Run:
         # The second wave waits only for the notebooks that write numbers; the others run on
         # beside it, so no core idles while it runs alone.
         writers = [p for p in todo if self.writes_numbers(p)]
-        runs = {p: asyncio.create_task(run(p, tasks[p])) for p in todo}
+        runs = {p: run(p, tasks[p]) for p in todo}
         self.settle(await asyncio.gather(*(runs[p] for p in writers)))
         write_numbers(self.lay, sorted(self.sources))  # what the second wave reads
-        second = [] if self.failed else self.stale(late)
+        second = [] if self.failed or self.stopping() else self.stale(late)
         tasks = {p: early.pop(p) if p in early else launch(p) for p in second}
         await asyncio.gather(*(finish(task) for task in early.values()))
         self.progress.total += len(second)
-        later = [asyncio.create_task(run(p, tasks[p])) for p in second]
+        later = [run(p, tasks[p]) for p in second]
         rest = await asyncio.gather(*(runs[p] for p in todo if p not in writers))
         self.settle(rest)
         self.settle(await asyncio.gather(*later))
-        if any(self.wrote_numbers(r) for r in rest) and not self.failed:
+        if any(self.wrote_numbers(r) for r in rest) and not (self.failed or self.stopping()):
             # A notebook that had never written numbers now did: merge again, and run the
             # second wave again if what it read has changed.
             write_numbers(self.lay, sorted(self.sources))
             again = self.stale(late)
             self.progress.total += len(again)
             self.settle(await asyncio.gather(*(run(p, launch(p)) for p in again)))
+
+    def commit(self, result: Result, before: dict | None) -> dict:
+        """Move a notebook's outputs into place and record them in the manifest, all or
+        nothing: on a full disk or a folder turned read-only the output folders are put
+        back as they were, so the manifest always matches what is there. A second signal
+        waits for it (milliseconds)."""
+        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks_out]
+        with interrupts.committing(), staging.all_or_nothing(folders, self.lay.stage):
+            entry = commit(result, self.lay, before, self.sources[result.name])
+            write_manifest(self.lay, {**self.entries, result.name: entry}, list(self.sources),
+                           self.paper)
+        return entry
+
+    def keep(self, result: Result) -> None:
+        """Keep a failed or interrupted notebook as far as it ran, for a person to read."""
+        if result.error == INTERRUPTED and not result.started:
+            return  # nothing of it ran: nothing to keep
+        kept = self.lay.failed / f"{result.name}.ipynb"
+        try:
+            staging.write_atomic(kept, notebook_bytes(result.nb))
+        except OSError as exc:
+            where = f"not kept ({cannot_write(self.lay, exc)})"
+        else:
+            where = f"partial notebook kept in {kept}"
+        how = ("stopped " + result.name if result.error == INTERRUPTED
+               else f"FAILED {result.name} at {result.error}")
+        self.progress.say(f"  {how}\n         {where}; its previous outputs are untouched")
 
     def mark_failed(self, name: str, how: str) -> None:
         """Keep what the manifest knows of ``name``'s previous good outputs (they are left
@@ -503,15 +570,22 @@ class Run:
                 self.failed.append(result)
                 self.mark_failed(result.name, "interrupted" if result.error == INTERRUPTED
                                  else "failed")
-                kept = self.lay.failed / f"{result.name}.ipynb"
-                staging.write_atomic(kept, notebook_bytes(result.nb))
-                self.progress.say(f"  FAILED {result.name} at {result.error}\n"
-                                  f"         partial notebook kept in {kept}; its previous "
-                                  "outputs are untouched")
+                self.keep(result)
                 continue
             before = self.entries.get(result.name)
-            self.entries[result.name] = commit(result, self.lay, before,
-                                               self.sources[result.name])
+            self.committing = result.name
+            try:
+                entry = self.commit(result, before)
+            except OSError as exc:
+                result.error = (f"{cannot_write(self.lay, exc)}, while moving its outputs into "
+                                "place (its previous outputs are kept)")
+                self.failed.append(result)
+                self.mark_failed(result.name, "failed")
+                self.progress.say(f"  FAILED {result.name}: {result.error}")
+                continue
+            finally:
+                self.committing = None
+            self.entries[result.name] = entry
             if _made(self.entries[result.name]) != _made(before):
                 self.changed.append(result.name)
             self.seconds[result.name] = round(result.seconds, 2)

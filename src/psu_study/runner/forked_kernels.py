@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterable
@@ -38,8 +39,21 @@ SHARED_MODULES = ("matplotlib.backends.backend_pdf", "fontTools.subset")
 """What a notebook imports at its first PDF figure (fontTools subsets the fonts): imported by
 the fork server only when more than one kernel will fork from it, so it pays once."""
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Blocked in the fork server (as multiprocessing blocks them in its resource tracker): it
+runs in the runner's process group, where Ctrl-C at the terminal would stop its imports with
+a traceback; the runner ends it. Each kernel unblocks them once in a session of its own."""
+
 _context = multiprocessing.get_context("forkserver")
 _started = False
+_refused = False
+
+
+def refuse() -> None:
+    """No fork from now on (an interrupt): multiprocessing would start a new fork server in
+    place of the one the interrupt has just ended, and fork a kernel from it."""
+    global _refused
+    _refused = True
 
 
 def start(modules: Iterable[str] = (), shared: bool = False) -> None:
@@ -56,11 +70,14 @@ def start(modules: Iterable[str] = (), shared: bool = False) -> None:
                                             *(SHARED_MODULES if shared else ())}))
     saved = {name: os.environ.get(name) for name in FORK_ENV}
     os.environ.update(FORK_ENV)
-    try:
-        from multiprocessing import forkserver
+    from multiprocessing import forkserver, resource_tracker
 
+    resource_tracker.ensure_running()  # first: it unblocks both signals when it is done
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # inherited by the server
+    try:
         forkserver.ensure_running()
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for name, value in saved.items():
             if value is None:
                 del os.environ[name]
@@ -72,6 +89,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: str) -> None:
     """The forked kernel: its own session (signals reach it and its children, never the
     runner), the environment and folder it was launched with, then ipykernel as usual."""
     os.setsid()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)  # the server's mask (``SIGNALS``)
     os.environ.clear()
     os.environ.update(env)
     if sys.path and sys.path[0] == os.getcwd():  # ``python -m`` put its folder first
@@ -129,7 +147,12 @@ class ForkProvisioner(LocalProvisioner):
         process = _context.Process(
             target=_run, args=([kernel.MODULE, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
             daemon=False)  # a daemonic process may not start processes, and cells may
-        await asyncio.to_thread(process.start)  # waits while the server is still importing
+
+        def fork() -> None:  # waits while the server is still importing
+            if _refused:
+                raise RuntimeError("the build was interrupted: no kernel is forked")
+            process.start()
+        await asyncio.to_thread(fork)
         self.process = _Forked(process)
         self.pid = self.pgid = process.pid  # its own session and process group (setsid)
         self.cwd = kwargs.get("cwd")

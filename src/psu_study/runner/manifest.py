@@ -16,7 +16,7 @@ from .paper import KEY as PAPER_KEY
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-    from .execute import Result
+    from .result import Result
 
 KEY_PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "scipy", "statsmodels",
                 "papermill", "nbclient", "ipykernel", "krippendorff")
