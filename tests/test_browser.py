@@ -421,3 +421,48 @@ def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
             f"{relative} differs from the build's output"
     print(f"JupyterLab: {len(written)} outputs identical to the build's; screenshots in "
           f"{tmp_path}")
+
+
+# --- 3. the paper's HTML edition ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_html_edition_renders_with_every_figures_alt_text(browser, tmp_path):
+    """paper/paper.html (Typst's HTML export of the paper's source), served on 127.0.0.1:
+    it loads with no console error and no request elsewhere, every image loads, and every
+    figure the paper shows carries its alt text (its sidecar's, figures/<name>.meta.json)."""
+    from psu_study import manuscript
+
+    html = manuscript.html_path(manuscript.Run())
+    shown = json.loads((TABLES_DIR / manuscript.DERIVED).read_text(encoding="utf-8"))["figures"]
+    alts = {name: json.loads((FIGURES_DIR / f"{name}.meta.json").read_text())["alt"]
+            for name in shown}
+    assert alts and all(alts.values())
+    server = QuietServer((LOOPBACK, 0),
+                         functools.partial(QuietHandler, directory=str(html.parent)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        elsewhere = watch_requests(page)
+        errors: list[str] = []
+        # The browser's own request for /favicon.ico is not the page's: a standalone HTML
+        # file has none.
+        page.on("console", lambda m: errors.append(f"{m.location.get('url')}: {m.text}")
+                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+                else None)
+        page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+        url = f"http://{LOOPBACK}:{server.server_address[1]}/{html.name}"
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200
+        images = page.evaluate("""() => Array.from(document.querySelectorAll('figure img'),
+            (img) => [img.getAttribute('alt'), img.complete && img.naturalWidth > 0])""")
+        assert page.title().startswith("Junior doctors")
+        page.screenshot(path=str(tmp_path / "paper-html.png"))
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [alt for alt, ok in images if not ok] == [], "images that did not load"
+    assert sorted(alt for alt, _ in images) == sorted(alts.values())
+    assert not errors, errors
+    assert not elsewhere, f"requests to other hosts: {elsewhere}"

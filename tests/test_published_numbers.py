@@ -64,7 +64,7 @@ def test_interviews(study):
     """README, section What it computes: "telephone, April 2014 to March 2015, 35-100 min, mean
     50"."""
     summary = interviews.duration_summary(study.interviews)
-    assert summary["n_interviews"] == 8, (
+    assert interviews.modes(study.interviews)["n_interviews"] == 8, (
         f"{RECRUITMENT}: '8 participants, who were all subsequently interviewed'")
     assert summary["duration_min_minutes"] == 35, f"{COLLECTION}: 'Interviews lasted 35-100 min'"
     assert summary["duration_max_minutes"] == 100, f"{COLLECTION}: 'Interviews lasted 35-100 min'"

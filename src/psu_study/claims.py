@@ -10,9 +10,10 @@ shown, never enforced: they are facts about the paper, not about the data.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 import yaml
 
 from . import numbers as numbers_mod
-from . import quantifiers, staging
+from . import provenance, quantifiers, staging
 from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path
 
 LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
@@ -29,20 +30,45 @@ DATA_LEDGER_NAME = "claims.yaml"
 
 HOLDS = "holds"
 DIFFERS = "differs"
+STAND_IN_DIFFERS = "differs on the synthetic stand-in"
+"""Computed, and it does not hold, on values the generator made without this reading in
+mind (the entry's ``stand_in`` says why): reported, not enforced. The same result on
+published or the study's own values is ``differs``, and fails the build."""
 CANNOT = "cannot be computed from these data"
 INCONSISTENT = "article inconsistency"
-STATUSES = (HOLDS, DIFFERS, CANNOT, INCONSISTENT)
-COLUMNS = ["id", "section", "claim", "published", "recomputed", "status", "reason"]
+STATUSES = (HOLDS, DIFFERS, STAND_IN_DIFFERS, CANNOT, INCONSISTENT)
+
+PUBLISHED, DERIVED, SYNTHETIC, STUDY = (provenance.PUBLISHED, "derived", provenance.SYNTHETIC,
+                                        provenance.STUDY)
+NOT_RECOMPUTED = "none"
+EVIDENCE = (PUBLISHED, DERIVED, SYNTHETIC, STUDY, NOT_RECOMPUTED)
+"""What a recomputed value rests on, from the provenance records of the numbers it reads
+(``numbers/<notebook>.meta.json``): ``published`` data only, a count or value read from
+them; ``derived``, arithmetic on published values (a share, an interval, a test, a sum);
+``synthetic``, a synthetic stand-in among its inputs, so "holds" tests the pipeline, not the
+study; ``study``, the study's own records; ``none`` where nothing is recomputed."""
+
+GRADES = ("contradiction", "tension", "convention-dependent")
+"""How far an article inconsistency goes: two statements that cannot both be true
+(``contradiction``); statements that sit badly together but can be reconciled, by scope or
+implicature (``tension``); or a clash only under the project's convention for a word
+(``convention-dependent``, so exactly the entries that are conventions)."""
+
+COLUMNS = ["id", "section", "claim", "published", "recomputed", "status", "evidence", "grade",
+           "reason"]
 
 FOOTNOTE = ("Recomputed from this build's numbers.json. Numbers hold to the precision the article "
             "writes (half a unit of the last digit); verbal quantifiers by the project's "
-            "convention (data/README.md). Article inconsistencies and claims that cannot be "
-            "computed are reported, never enforced. Where the data are the repository's "
-            "synthetic stand-ins, unpublished values were generated to agree with the article, "
-            "so there 'holds' tests the pipeline, not the study.")
+            "convention (data/README.md). Evidence says what a recomputed value rests on, from "
+            "the provenance of the numbers it reads: published data, arithmetic on them "
+            "(derived), or a synthetic stand-in, whose unpublished values were generated to "
+            "agree with the article, so there 'holds' tests the pipeline, not the study. "
+            "Article inconsistencies (graded contradiction, tension or convention-dependent) "
+            "and claims that cannot be computed are reported, never enforced.")
 
 REQUIRED = ("id", "section", "claim", "published", "convention")
-OPTIONAL = ("check", "tolerance", "reading", "status", "reason", "note", "versus")
+OPTIONAL = ("check", "tolerance", "reading", "status", "reason", "note", "versus", "grade",
+            "stand_in")
 CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required fields, optional fields)
     "value": (("key",), ()),
@@ -53,7 +79,10 @@ CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "one_of": (("key", "values"), ()),
     "dates_within": (("keys", "start", "end"), ()),
     "date_order": (("keys",), ("gap",)),
+    "disjoint": (("keys",), ("n",)),
 }
+SOURCES_SUFFIX = ".meta.json"
+"""A notebook's numbers' provenance records, beside its fragment (``outputs.Outputs.numbers``)."""
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.(\d+))?")
 
@@ -90,6 +119,8 @@ class Claim:
     reason: str | None = None
     note: str | None = None
     versus: tuple[Quote, ...] = field(default_factory=tuple)
+    grade: str | None = None
+    stand_in: str | None = None
 
 
 # --- the tolerance rule -------------------------------------------------------------------
@@ -119,6 +150,18 @@ def within(published: str, recomputed: object) -> bool:
     if value is None:
         return False
     return abs(value - written_number(published)) <= tolerance_for(published)
+
+
+def at_precision(value: object, published: str) -> str:
+    """``value`` rounded to the decimals the article writes in ``published`` (65.2393 against
+    "65%" shows as 65): the precision the check uses, so the shown value is the one compared.
+    A value that is not a number is shown as it is."""
+    number = _decimal(value)
+    if number is None:
+        return numbers_mod.format_value(value)
+    match = _NUMBER.search(published)
+    decimals = len(match.group(1) or "") if match else 0
+    return str(number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -180,7 +223,9 @@ def _validate_check(source: str, label: str, check: object) -> dict[str, Any]:
         clean["word"] = word
         clean.setdefault("n", "n_participants")
         clean["complement"] = bool(check.get("complement", False))
-    if kind in ("dates_within", "date_order") and (
+    if kind == "disjoint":
+        clean.setdefault("n", "n_participants")
+    if kind in ("dates_within", "date_order", "disjoint") and (
             not isinstance(check["keys"], list) or not check["keys"]):
         raise _refuse(source, label, "field 'check.keys' must be a non-empty list")
     if kind in ("at_most", "at_least") and _decimal(check["limit"]) is None:
@@ -250,6 +295,19 @@ def _validate(source: str, index: int, entry: object) -> Claim:
             and quantifiers.IS_CONVENTION[clean_check["word"]] and not convention):
         raise _refuse(source, label, f"field 'convention' must be true: "
                                      f"{clean_check['word']!r} has no fixed count")
+    grade = _text(source, label, entry, "grade", required=False)
+    if (status == INCONSISTENT) != (grade is not None):
+        raise _refuse(source, label, f"field 'grade' is {'missing' if grade is None else 'set'}:"
+                                     f" an article inconsistency, and only one, is graded")
+    if grade is not None and grade not in GRADES:
+        raise _refuse(source, label, f"field 'grade' must be one of {', '.join(GRADES)}; "
+                                     f"got {grade!r}")
+    if grade is not None and (grade == "convention-dependent") != convention:
+        raise _refuse(source, label, "field 'grade' must be 'convention-dependent' exactly when "
+                                     "the reading is a convention (convention: true)")
+    stand_in = _text(source, label, entry, "stand_in", required=False)
+    if stand_in is not None and (check is None or status is not None):
+        raise _refuse(source, label, "field 'stand_in' needs a computed check (no status)")
     versus = []
     for item in entry.get("versus") or []:
         if not isinstance(item, dict) or not item.get("section") or not item.get("quote"):
@@ -257,7 +315,7 @@ def _validate(source: str, index: int, entry: object) -> Claim:
                                          f"'quote'; got {item!r}")
         versus.append(Quote(str(item["section"]), str(item["quote"])))
     return Claim(entry_id, section, claim, published, convention, clean_check, tolerance,
-                 reading, status, reason, note, tuple(versus))
+                 reading, status, reason, note, tuple(versus), grade, stand_in)
 
 
 def parse_ledger(data: object, source: str = "claims/ledger.yaml") -> list[Claim]:
@@ -322,6 +380,22 @@ def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[
     return merged
 
 
+def read_sources(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, dict]:
+    """Each number's provenance record (``provenance.rests_on``), from the sidecar every
+    notebook writes beside its fragment (``numbers/<notebook>.meta.json``); each read is
+    recorded, so a change of provenance re-runs the claims."""
+    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    sources: dict[str, dict] = {}
+    for fragment in numbers_mod.fragments(Path(tables_dir), names):
+        sidecar = fragment.with_name(fragment.stem + SOURCES_SUFFIX)
+        staging.record_read(sidecar)
+        if not sidecar.is_file():
+            raise FileNotFoundError(f"{display_path(sidecar)} is missing: the numbers of "
+                                    f"{fragment.stem} have no provenance (run it again)")
+        sources.update(json.loads(sidecar.read_text(encoding="utf-8")))
+    return sources
+
+
 # --- evaluating claims --------------------------------------------------------------------
 
 class _Missing(KeyError):
@@ -365,7 +439,7 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
         why = f"{check['key']} must lie in {target - tol} to {target + tol}"
         if claim.reading:
             why += f" ('{claim.published}' read as {claim.reading})"
-        return within(basis, value), _show(value), why
+        return within(basis, value), at_precision(value, basis), why
     if kind == "equal":
         a, b = _get(numbers, check["key"]), _get(numbers, check["equals"])
         return a == b, f"{_show(a)} of {_show(b)}", f"{check['key']} must equal {check['equals']}"
@@ -418,7 +492,60 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
             first, second = (_date(numbers, k) for k in check["gap"])
             shown += f"; {check['gap'][1]} is {(second - first).days} days after {check['gap'][0]}"
         return ok, shown, why
+    if kind == "disjoint":
+        counts = [_get(numbers, k) for k in check["keys"]]
+        n = _get(numbers, check["n"])
+        if any(_decimal(v) is None for v in [*counts, n]):
+            raise _Missing(f"{', '.join(check['keys'])} or {check['n']} (not a count)")
+        total = sum(int(v) for v in counts)
+        shown = f"{' + '.join(str(int(v)) for v in counts)} = {total} of {int(n)}"
+        if total <= int(n):
+            raise _Uncheckable(
+                f"The counts fit in {int(n)} participants, so the groups may be apart, but "
+                "numbers.json holds no co-occurrence of codes to show that they are.", shown)
+        return False, shown, (f"groups apart add up to at most {check['n']}; these share at "
+                              f"least {total - int(n)} participants")
     raise AssertionError(f"unvalidated check kind {kind!r}")  # parse_ledger refuses these
+
+
+def keys_read(claim: Claim) -> list[str]:
+    """The numbers.json keys a claim's check reads."""
+    check = claim.check or {}
+    kind = check.get("kind")
+    if kind is None:
+        return []
+    if kind == "equal":
+        return [check["key"], check["equals"]]
+    if kind == "quantifier":
+        return [check["key"], check["n"]]
+    if kind == "disjoint":
+        return [*check["keys"], check["n"]]
+    if kind in ("dates_within", "date_order"):
+        return [*check["keys"], *check.get("gap", [])]
+    return [check["key"]]
+
+
+def evidence(claim: Claim, numbers: dict[str, object], sources: dict[str, dict]) -> str:
+    """What the claim's recomputed value rests on (``EVIDENCE``), from the provenance records
+    of the numbers it reads, never typed per claim: a synthetic input makes it ``synthetic``
+    whatever else it reads; a published count or value read as it is, ``published``; any
+    arithmetic on published values (``numbers.is_arithmetic``, or a sum of counts),
+    ``derived``."""
+    keys = [k for k in dict.fromkeys(keys_read(claim)) if k in numbers]
+    if not keys:
+        return NOT_RECOMPUTED
+    missing = [k for k in keys if k not in sources]
+    if missing:
+        raise LedgerError(f"claim {claim.id}: numbers.json key(s) {', '.join(missing)} have no "
+                          "provenance record (numbers/<notebook>.meta.json): written by "
+                          "Outputs.numbers without sources?")
+    rests_on = {sources[k]["rests_on"] for k in keys}
+    for kind in (SYNTHETIC, STUDY):
+        if kind in rests_on:
+            return kind
+    arithmetic = (claim.check or {}).get("kind") == "disjoint" or any(
+        numbers_mod.is_arithmetic(k, numbers[k]) for k in keys)
+    return DERIVED if arithmetic else PUBLISHED
 
 
 def _joined(*parts: str | None) -> str:
@@ -429,10 +556,14 @@ def _versus_text(claim: Claim) -> str:
     return " ".join(f"Versus ({q.section}): “{q.quote}”." for q in claim.versus)
 
 
-def evaluate_claim(claim: Claim, numbers: dict[str, object]) -> dict[str, str]:
-    """One report row: the claim, its published and recomputed values, status and reason."""
+def evaluate_claim(claim: Claim, numbers: dict[str, object],
+                   sources: dict[str, dict]) -> dict[str, str]:
+    """One report row: the claim, its published and recomputed values, status, what the
+    recomputed value rests on (``evidence``), an inconsistency's grade, and the reason."""
     row = {"id": claim.id, "section": claim.section, "claim": claim.claim,
-           "published": claim.published, "recomputed": "", "status": "", "reason": ""}
+           "published": claim.published, "recomputed": "", "status": "",
+           "evidence": evidence(claim, numbers, sources), "grade": claim.grade or "",
+           "reason": ""}
     if claim.status == CANNOT:
         row.update(recomputed="n/a", status=CANNOT, reason=claim.reason or "")
         return row
@@ -454,14 +585,50 @@ def evaluate_claim(claim: Claim, numbers: dict[str, object]) -> dict[str, str]:
                    reason=_joined(claim.reason, _versus_text(claim), checked))
         return row
     convention = "Convention, not fact." if claim.convention else ""
-    row.update(recomputed=shown, status=HOLDS if ok else DIFFERS,
-               reason=_joined(why + ".", convention, claim.note, _versus_text(claim)))
+    status = HOLDS if ok else DIFFERS
+    stand_in = None
+    if not ok and claim.stand_in and row["evidence"] == SYNTHETIC:
+        status, stand_in = STAND_IN_DIFFERS, f"Not enforced: {claim.stand_in}"
+    row.update(recomputed=shown, status=status,
+               reason=_joined(why + ".", convention, claim.note, stand_in,
+                              _versus_text(claim)))
     return row
 
 
-def evaluate(claims: list[Claim], numbers: dict[str, object]) -> pd.DataFrame:
-    """Every claim against ``numbers``: one row each, in the ledger's order."""
-    return pd.DataFrame([evaluate_claim(c, numbers) for c in claims], columns=COLUMNS)
+SECTION_SEPARATOR = " > "
+
+
+def by_section(claims: list[Claim]) -> list[Claim]:
+    """The claims grouped by section, as a reader of the article meets them: sections (and,
+    within one, its sub-sections) in the order the ledger first names them, a section's own
+    claims before its sub-sections', and the ledger's order within one section."""
+    first: dict[tuple[str, ...], int] = {}
+    for claim in claims:
+        parts = tuple(claim.section.split(SECTION_SEPARATOR))
+        for depth in range(1, len(parts) + 1):
+            first.setdefault(parts[:depth], len(first))
+
+    def rank(claim: Claim) -> tuple[int, ...]:
+        parts = tuple(claim.section.split(SECTION_SEPARATOR))
+        return tuple(first[parts[:depth]] for depth in range(1, len(parts) + 1))
+
+    return sorted(claims, key=rank)
+
+
+def evaluate(claims: list[Claim], numbers: dict[str, object],
+             sources: dict[str, dict]) -> pd.DataFrame:
+    """Every claim against ``numbers`` (with each number's provenance record, ``sources``):
+    one row each, grouped by section (``by_section``)."""
+    return pd.DataFrame([evaluate_claim(c, numbers, sources) for c in by_section(claims)],
+                        columns=COLUMNS)
+
+
+def holds_by_evidence(report: pd.DataFrame) -> dict[str, int]:
+    """How many claims hold, by what they rest on (every kind of evidence, zeros included):
+    what an abstract may say of the ledger without passing a test of the pipeline for one of
+    the study."""
+    held = report.loc[report["status"] == HOLDS, "evidence"].value_counts()
+    return {kind: int(held.get(kind, 0)) for kind in EVIDENCE}
 
 
 def summary(report: pd.DataFrame) -> pd.DataFrame:
@@ -483,7 +650,10 @@ def enforce(report: pd.DataFrame) -> str:
                          f"recomputed {row.recomputed} ({row.reason})")
         raise ClaimsDiffer("\n".join(lines))
     counts = report["status"].value_counts()
-    return (f"All {int(counts.get(HOLDS, 0))} checkable claims hold; "
+    held = ", ".join(f"{n} {kind}" for kind, n in holds_by_evidence(report).items() if n)
+    return (f"All {int(counts.get(HOLDS, 0))} checkable claims hold ({held or 'none'}); "
+            f"{int(counts.get(STAND_IN_DIFFERS, 0))} differ only on a synthetic stand-in not "
+            "drawn for their reading; "
             f"{int(counts.get(INCONSISTENT, 0))} article inconsistencies and "
             f"{int(counts.get(CANNOT, 0))} claims that cannot be computed from these data are "
             "reported, not enforced.")

@@ -175,8 +175,3 @@ def plot_female_share(summary: dict[str, float]) -> Figure:
         f"female against {values[0]:.1f}% of {summary['n_psu_users']} PSU users; two-sided "
         f"exact p = {summary['p_female_binomial_two_sided']:.3f} (binomial) and "
         f"{summary['p_female_hypergeometric_two_sided']:.3f} (hypergeometric)."))
-
-
-def summary(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[str, object]:
-    """The headline numbers about who took part."""
-    return {**female_share(participants, psu_users), **stage_span(participants)}

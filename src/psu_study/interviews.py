@@ -16,7 +16,6 @@ def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
     """The figures the article reports (range, mean) plus those a reader also needs."""
     minutes = interviews["duration_min"]
     return {
-        "n_interviews": int(len(minutes)),
         "duration_min_minutes": int(minutes.min()),
         "duration_max_minutes": int(minutes.max()),
         "duration_mean_minutes": float(minutes.mean()),
@@ -27,15 +26,20 @@ def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
 
 
 def schedule(interviews: pd.DataFrame) -> dict[str, object]:
-    """When and how interviews were held: a count for every mode of the contract, zeros
-    included (a zero here is a count, not a missing value)."""
-    modes = interviews["mode"].value_counts()
+    """When interviews were held: the first and the last."""
     return {
         "interview_first_date": interviews["interview_date"].min().date().isoformat(),
         "interview_last_date": interviews["interview_date"].max().date().isoformat(),
-        **{f"n_interviews_{mode.replace('-', '_')}": int(modes.get(mode, 0))
-           for mode in INTERVIEW_MODES},
     }
+
+
+def modes(interviews: pd.DataFrame) -> dict[str, int]:
+    """How many interviews, and how many in every mode of the contract, zeros included (a
+    zero here is a count, not a missing value)."""
+    counts = interviews["mode"].value_counts()
+    return {"n_interviews": int(len(interviews)),
+            **{f"n_interviews_{mode.replace('-', '_')}": int(counts.get(mode, 0))
+               for mode in INTERVIEW_MODES}}
 
 
 def duration_table(interviews: pd.DataFrame) -> pd.DataFrame:
@@ -110,8 +114,3 @@ def plot_timeline(interviews: pd.DataFrame) -> Figure:
     return style.describe(fig, (
         f"Timeline of the {len(ordered)} interviews, one row per participant, from "
         f"{first:%d %B %Y} to {last:%d %B %Y}."))
-
-
-def summary(interviews: pd.DataFrame) -> dict[str, object]:
-    """The headline numbers about the interviews."""
-    return {**duration_summary(interviews), **schedule(interviews)}

@@ -7,8 +7,9 @@ convention, ``quantifiers``), which values rest on synthetic data (the data's ``
 column and the figures' footnote metadata), the theme structure, and what the data allowed
 to be computed (an agreement table is read where the data allow it; where they do not, the
 reason, said in the text in its place). It writes them to
-``manuscript.json`` beside ``numbers.json``, compiles the PDF with the ``typst`` wheel (no TeX)
-and returns the paper's manifest entry: its sha256 and every file it read, with theirs.
+``manuscript.json`` beside ``numbers.json``, typesets the PDF and HTML editions with the
+``typst`` wheel (no TeX; ``editions``) and returns the paper's manifest entry: their sha256 and
+every file it read, with theirs.
 
 ``python -m psu_study.manuscript`` (``make paper``) builds ``paper/paper.pdf`` from the
 repository's outputs; ``--data-dir/--tables-dir/--figures-dir/--out`` build another run's.
@@ -31,7 +32,17 @@ from pathlib import Path
 import typst
 import yaml
 
-from . import agreement, claims, disclosure, inference, quantifiers, schema, staging, synthetic
+from . import (
+    agreement,
+    claims,
+    disclosure,
+    editions,
+    inference,
+    quantifiers,
+    schema,
+    staging,
+    synthetic,
+)
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -519,8 +530,24 @@ def unnamed_quotations(study) -> list[str]:
     return sorted(set("\u201c" + unnamed["text"] + "\u201d"))
 
 
-def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
-    """The PDF's bytes, the files it read (manifest key -> sha256) and the derived JSON."""
+@dataclass(frozen=True)
+class Typeset:
+    """One typesetting: the PDF and HTML editions, the files they read (manifest key ->
+    sha256) and the derived JSON."""
+
+    pdf: bytes
+    html: bytes
+    reads: dict[str, str]
+    derived: bytes
+
+
+def html_path(run: Run) -> Path:
+    """The HTML edition, beside the PDF: ``paper/paper.html``."""
+    return run.out.with_suffix(editions.HTML_SUFFIX)
+
+
+def typeset(run: Run) -> Typeset:
+    """Both editions of the paper from one source (``editions``), with what they read."""
     run = _resolved(run)
     derived, inputs = derive(run)
     derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -536,47 +563,56 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
         staging.write_atomic(derived_path, derived_bytes)
     sys_inputs = {"tables": run.typst_path(run.tables), "figures": run.typst_path(run.figures),
                   "derived": run.typst_path(derived_path)}
-    try:
-        # Typst's bundled fonts only, and no date anywhere: the same bytes on every machine.
-        pdf = typst.compile(str(SOURCE), root=str(run.root), sys_inputs=sys_inputs,
-                            ignore_system_fonts=True, font_paths=[])
-    except typst.TypstError as exc:
-        raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
     # With the names and allow lists it was scanned with, absent ones too: a list added
-    # later makes the paper stale, as it does the notebooks.
+    # later makes the paper stale, as it does the notebooks. Recorded before typesetting, so
+    # the PDF can carry the record (all but the record's own digest).
     reads = {run.key(p): staging.file_digest(p)
              for p in [*inputs, derived_path, *disclosure.list_paths(run.data)]}
-    return pdf, dict(sorted(reads.items())), derived_bytes
+    attached = editions.attachments(run.tables)
+    record = next(a.path for a in attached if a.name == editions.READS_RECORD)
+    editions.write_reads_record(record, reads)
+    reads[run.key(record)] = staging.file_digest(record)
+    try:
+        pdf, html = editions.typeset(SOURCE, run.root, sys_inputs,
+                                     [(a, run.typst_path(a.path)) for a in attached],
+                                     editions.edition_timestamp(CITATION))
+    except typst.TypstError as exc:
+        raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
+    return Typeset(pdf, html, dict(sorted(reads.items())), derived_bytes)
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
-    """The paper's manifest entry: its sha256 and every input with sha256."""
+def manifest_entry(run: Run, done: Typeset) -> dict:
+    """The paper's manifest entry: its editions' sha256 and every input with sha256."""
     run = _resolved(run)
-    return {"source": run.key(SOURCE), "outputs": {run.key(run.out): _sha256(pdf)},
-            "reads": reads}
+    return {"source": run.key(SOURCE),
+            "outputs": {run.key(run.out): _sha256(done.pdf),
+                        run.key(html_path(run)): _sha256(done.html)},
+            "reads": done.reads}
 
 
-def paper(run: Run) -> tuple[bytes, dict]:
-    """The paper's bytes and its manifest entry, nothing written but ``manuscript.json``.
-    The runner writes the PDF with ``write_pdf`` and records the entry in the manifest."""
-    pdf, reads, derived = compile_pdf(run)
-    for gap in json.loads(derived)["not_stated"]:
+def paper(run: Run) -> tuple[Typeset, dict]:
+    """The paper's editions and its manifest entry, nothing written but ``manuscript.json``
+    and the record of reads the PDF attaches; each statement the source does not give is
+    warned. The runner writes the editions with ``write_editions`` and records the entry in
+    the manifest."""
+    done = typeset(run)
+    for gap in json.loads(done.derived)["not_stated"]:
         print(f"  warning: paper: {gap}", file=sys.stderr, flush=True)
-    return pdf, manifest_entry(run, pdf, reads)
+    return done, manifest_entry(run, done)
 
 
-def write_pdf(run: Run, pdf: bytes) -> None:
-    """Replace the PDF only when its bytes change; touch it otherwise, so make sees it
+def write_editions(run: Run, done: Typeset) -> None:
+    """Replace each edition only when its bytes change; touch it otherwise, so make sees it
     current."""
-    out = run.out.resolve()
-    if not out.exists() or out.read_bytes() != pdf:
-        staging.write_atomic(out, pdf)
-    else:
-        os.utime(out)
+    for out, data in ((run.out.resolve(), done.pdf), (html_path(run).resolve(), done.html)):
+        if not out.exists() or out.read_bytes() != data:
+            staging.write_atomic(out, data)
+        else:
+            os.utime(out)
 
 
 def build(run: Run | None = None) -> dict:
@@ -589,8 +625,8 @@ def build(run: Run | None = None) -> dict:
         raise ManuscriptError(f"data from {display_path(run.data)} is not the repository's "
                               f"data/, and {' and '.join(inside)} would put its results inside the "
                               "repository: pass --out-dir, a build's OUT_DIR outside it")
-    pdf, entry = paper(run)
-    write_pdf(run, pdf)
+    done, entry = paper(run)
+    write_editions(run, done)
     return entry
 
 

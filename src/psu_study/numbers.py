@@ -25,6 +25,17 @@ def macro_name(key: str) -> str:
     return "".join(spelled)
 
 
+COUNT_PREFIX = "n_"
+"""Counts are ``n_*`` (the stable keys' one convention, which the manuscript reads too)."""
+
+
+def is_arithmetic(key: str, value: object) -> bool:
+    """Whether a number is arithmetic on the data (a share, an interval, a test, a mean)
+    rather than read from them as they are: a count (an ``n_*`` key) or a value the data
+    hold (a date, a label, which numbers.json keeps as text)."""
+    return not key.startswith(COUNT_PREFIX) and not isinstance(value, str)
+
+
 def format_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

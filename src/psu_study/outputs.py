@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from . import disclosure, figure_check, provenance, staging, style
+from . import numbers as numbers_mod
 from .numbers import latex_escape
 
 PNG_METADATA = {"Software": None}
@@ -238,6 +239,7 @@ class Outputs:
     names: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
     numbers_written: dict[str, object] = field(default_factory=dict)
+    numbers_sources: dict[str, dict] = field(default_factory=dict)
 
     def _scan_texts(self, label: str, texts: list[str]) -> None:
         """Refuse to write an output whose text carries a direct identifier."""
@@ -312,12 +314,21 @@ class Outputs:
         return [*files, _sidecar(base, {"caption": caption, "footnote": footnote,
                                         "synthetic_inputs": inputs})]
 
-    def numbers(self, values: dict[str, object]) -> dict[str, object]:
+    def numbers(self, values: dict[str, object], *,
+                sources: Sequence[pd.DataFrame]) -> dict[str, object]:
         """Record headline numbers under stable keys (merged into ``numbers.json`` by the
-        runner); returns them rounded as stored, for display."""
+        runner), each with its provenance record (``provenance.rests_on``: the columns it was
+        computed from and whether they are published, synthetic or the study's own) in
+        ``numbers/<notebook>.meta.json``, so the claims ledger can say what a "holds" rests
+        on. Returns every number the notebook has recorded so far, rounded as stored: a
+        notebook's last call shows them all, so nbval sees any of them change."""
         clean = {key: _round(value) for key, value in values.items()}
+        record = provenance.rests_on(sources)
         self.numbers_written.update(clean)
-        target = Path(self.tables_dir) / "numbers" / f"{self.notebook}.json"
-        text = json.dumps(self.numbers_written, indent=2, sort_keys=True) + "\n"
-        staging.write_bytes(target, text.encode("utf-8"))
-        return clean
+        self.numbers_sources.update({key: record for key in clean})
+        folder = Path(self.tables_dir) / numbers_mod.FRAGMENTS_DIR
+        for target, data in ((folder / f"{self.notebook}.json", self.numbers_written),
+                             (folder / f"{self.notebook}{SIDECAR_SUFFIX}", self.numbers_sources)):
+            text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+            staging.write_bytes(target, text.encode("utf-8"))
+        return dict(self.numbers_written)

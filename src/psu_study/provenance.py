@@ -73,3 +73,35 @@ def is_study_data(frame: pd.DataFrame) -> bool:
     """Whether the frame holds the study's own confidential records (provenance ``study``),
     the data that disclosure control exists to protect."""
     return bool(frame["provenance"].str.startswith("study").any())
+
+
+PUBLISHED = "published"
+SYNTHETIC = "synthetic"
+STUDY = "study"
+"""What a number rests on, from its sources' provenance: published values only, a synthetic
+stand-in among them, or the study's own (confidential) records."""
+
+
+def rests_on(sources: Sequence[pd.DataFrame]) -> dict[str, object]:
+    """A number's provenance record, from the frames (or ``uses`` selections) it was computed
+    from: the columns it read, file by file, and what they rest on. A synthetic column among
+    them outweighs everything (a "holds" then tests the pipeline, not the study); the
+    study's own records outweigh published values."""
+    if not sources:
+        raise ValueError("a number needs the frames it was computed from (sources=...): a "
+                         "number computed from nothing is an error")
+    inputs: dict[str, list[str]] = {}
+    for frame in sources:
+        if "provenance" not in frame or FILE_ATTR not in frame.attrs:
+            raise ValueError("a number's sources must be the study's own frames (or columns "
+                             "of them chosen with provenance.uses), with their provenance")
+        name = frame.attrs[FILE_ATTR]
+        columns = [c for c in frame.columns if c != "provenance"]
+        inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *columns]))
+    if synthetic_inputs(sources):
+        kind = SYNTHETIC
+    elif any(is_study_data(frame) for frame in sources):
+        kind = STUDY
+    else:
+        kind = PUBLISHED
+    return {"rests_on": kind, "inputs": inputs}

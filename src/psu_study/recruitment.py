@@ -88,7 +88,9 @@ def plot_flow(counts: pd.DataFrame) -> Figure:
 
 
 def summary(recruitment: pd.DataFrame) -> dict[str, object]:
-    """The headline numbers of recruitment, under their stable keys."""
+    """The headline numbers of recruitment, under their stable keys: how many reached each
+    stage, and the rates (these rest on ``stage_reached`` alone; ``contact_window`` gives
+    the dates, which rest on ``contacted_on``)."""
     frame = stage_counts(recruitment)
     counts = frame.set_index("stage")["n"]
     table = rates(frame).set_index("rate")
@@ -97,7 +99,13 @@ def summary(recruitment: pd.DataFrame) -> dict[str, object]:
         values[f"pct_{rate}"] = float(table.loc[rate, "pct"])
         values[f"pct_{rate}_ci_low"] = float(table.loc[rate, "ci_low_pct"])
         values[f"pct_{rate}_ci_high"] = float(table.loc[rate, "ci_high_pct"])
-    values["recruitment_period_days"] = recruitment_period_days(recruitment)
-    values["recruitment_first_contact"] = recruitment["contacted_on"].min().date().isoformat()
-    values["recruitment_last_contact"] = recruitment["contacted_on"].max().date().isoformat()
     return values
+
+
+def contact_window(recruitment: pd.DataFrame) -> dict[str, object]:
+    """When trainees were contacted: the first and last e-mail and the days they span."""
+    return {
+        "recruitment_period_days": recruitment_period_days(recruitment),
+        "recruitment_first_contact": recruitment["contacted_on"].min().date().isoformat(),
+        "recruitment_last_contact": recruitment["contacted_on"].max().date().isoformat(),
+    }

@@ -384,22 +384,37 @@ def numbers_key(level: str, code_id: str) -> str:
     return f"n_participants_{level}_{code_id.replace('.', '_').replace('-', '_')}"
 
 
+STRUCTURE_LEVELS = ("theme", "subtheme")
+
+
+def structure(codebook: pd.DataFrame) -> dict[str, int]:
+    """How many themes and sub-themes, and how many themes have sub-themes: the codebook's
+    upper levels alone (``structure_rows``), apart from its codes and the coding."""
+    upper = structure_rows(codebook)
+    subthemes = upper[upper["level"] == "subtheme"]
+    return {"n_themes": int((upper["level"] == "theme").sum()),
+            "n_subthemes": int(len(subthemes)),
+            "n_themes_with_subthemes": int(subthemes["parent_id"].nunique())}
+
+
+def structure_rows(codebook: pd.DataFrame) -> pd.DataFrame:
+    """The codebook's themes and sub-themes, with their provenance: what ``structure``
+    counts, and so what its numbers rest on (the codes' rows are not among them)."""
+    return codebook[codebook["level"].isin(STRUCTURE_LEVELS)]
+
+
 def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
             coder: str, coders: pd.DataFrame) -> dict:
-    """Counts of themes and how many participants each node was coded for (on ``coder``'s
+    """How many codes, segments and participants each node was coded for (on ``coder``'s
     coding); and how many transcripts each coder of coders.csv coded (the double coding),
     0 for one who coded nothing (a QDA project's user with no codings): every listed coder
     has a count, so nothing downstream meets a missing key. ``n_coders`` counts those who
-    coded something."""
+    coded something. The themes' structure is ``structure``'s."""
     values: dict[str, object] = {
         "prevalence_coder": coder,
-        "n_themes": int((table["level"] == "theme").sum()),
-        "n_subthemes": int((table["level"] == "subtheme").sum()),
         "n_codes": int((table["level"] == "code").sum()),
         "n_segments": int(len(segments)),
     }
-    themes_with_subthemes = table.loc[table["level"] == "subtheme", "parent_id"].nunique()
-    values["n_themes_with_subthemes"] = int(themes_with_subthemes)
     for level, code_id, n in zip(table["level"], table["code_id"], table["n_participants"],
                                  strict=True):
         values[numbers_key(level, code_id)] = int(n)

@@ -66,9 +66,9 @@ def build_paper(lay: Layout, entry: dict | None, changed: list[str]) -> dict | N
 
     run = run_for(lay)
     try:
-        pdf, new = manuscript.paper(run)
+        done, new = manuscript.paper(run)
     except (manuscript.ManuscriptError, DisclosureError, ValueError) as exc:
         raise BuildError(f"the paper failed: {exc}") from None
-    manuscript.write_pdf(run, pdf)
+    manuscript.write_editions(run, done)
     print(f"  typeset {lay.key(run.out)} ({reason})", flush=True)
     return {**new, "code": code_hashes(lay)}
