@@ -11,7 +11,6 @@ participant-by-node presence ``themes.matrix`` gives. On the study's own records
 from __future__ import annotations
 
 import re
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from matplotlib.patches import Rectangle
 
 from . import disclosure, provenance, schema, style
 from .codebook_summary import tree_order
-from .themes import WRAP_CHARS, lineage, matrix, numbers_key
+from .themes import add_key, figure_labels, lineage, matrix, numbers_key
 
 NOT_ATTRIBUTES = ("participant_id", "provenance")
 """The columns of participants.csv that are not attributes of a participant."""
@@ -161,9 +160,13 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     colour bar), a withheld cell hatched grey and labelled as the table shows it."""
     values = [c for c in table.columns if c not in LABELS]
     shown = table[values].apply(pd.to_numeric, errors="coerce")
-    labels = [textwrap.fill(n, WRAP_CHARS) for n in table["name"]]
+    labels, key = figure_labels(list(table["name"]))  # names too long for a row: a key
     lines = sum(label.count("\n") + 1 for label in labels)
-    fig = style.figure(style.DOUBLE_COLUMN_IN, 1.0 + 0.13 * lines)
+    height = 1.0 + 0.13 * lines
+    fig = style.figure(style.DOUBLE_COLUMN_IN, height)
+    key_in = add_key(fig, key)
+    if key_in:
+        fig.set_size_inches(style.DOUBLE_COLUMN_IN, height + key_in)
     ax = fig.subplots()
     top = max(1.0, float(np.nanmax(shown.to_numpy())) if shown.notna().any().any() else 1.0)
     ax.pcolormesh(np.ma.masked_invalid(shown.to_numpy(dtype=float)), cmap="Blues",
