@@ -22,7 +22,7 @@ import psutil
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from psu_study.runner import compat, execute, kernel
+from psu_study.runner import compat, kernel, kernels
 
 PROBE = """
 import os
@@ -77,7 +77,7 @@ def fresh() -> AsyncKernelManager:
 
 
 def forked() -> AsyncKernelManager:
-    return execute.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
+    return kernels.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
 
 
 @pytest.mark.slow  # starts a kernel

@@ -95,10 +95,10 @@ def test_the_circle_finder_finds_a_hand_made_circle():
 
 def test_imports_are_read_as_python_resolves_them():
     """Relative imports, ``from package import module``, and ``TYPE_CHECKING`` imports: the
-    edges that made runner.execute and runner.manifest a circle."""
+    edges that made the runner's build loop and runner.manifest a circle."""
     graph = import_graph()
     assert {"psu_study.runner.result", "psu_study.runner.manifest",
-            "psu_study.staging"} <= graph["psu_study.runner.execute"]
+            "psu_study.staging"} <= graph["psu_study.runner.build"]
     assert "psu_study.runner.result" in graph["psu_study.runner.manifest"]
     assert graph["psu_study.qda.__main__"] == {"psu_study.qda.cli"}
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..paths import REPO_ROOT
 from ..staging import ABSENT, file_digest
-from .execute import ENV_OVERRIDES
 from .graph import sha256_bytes
+from .kernels import ENV_OVERRIDES
 from .layout import layout
 from .manifest import load_manifest
 from .paper import KEY as PAPER_KEY
