@@ -8,7 +8,7 @@ import ast
 import functools
 from pathlib import Path
 
-from psu_study.runner.graph import project_imports, read_source
+from psu_study.runner.graph import cell_imports, module_files, read_source
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "psu_study"
@@ -107,7 +107,7 @@ def test_notebook_05_runs_the_exporter_and_not_the_importer_or_the_explorer():
     """What the runner records as notebook 05's code (an edit to any of it reruns 05): the
     QDA exporter, never the importer, and none of the analysts' exploration helpers."""
     files = {str(p.relative_to(PACKAGE)) for p in
-             project_imports(read_source(REPO / "notebooks" / "05_agreement.ipynb"))}
+             module_files(cell_imports(read_source(REPO / "notebooks" / "05_agreement.ipynb")))}
     assert {"qda/__init__.py", "qda/exporter.py", "agreement.py", "outputs.py"} <= files
     assert not files & {"qda/importer.py", "qda/archive.py", "qda/project.py",
                         "qda/offsets.py", "qda/cli.py", "explore.py"}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import platform
@@ -549,14 +548,10 @@ def compile_pdf(run: Run) -> tuple[bytes, dict[str, str], bytes]:
     return pdf, dict(sorted(reads.items())), derived_bytes
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def manifest_entry(run: Run, pdf: bytes, reads: dict[str, str]) -> dict:
     """The paper's manifest entry: its sha256 and every input with sha256."""
     run = _resolved(run)
-    return {"source": run.key(SOURCE), "outputs": {run.key(run.out): _sha256(pdf)},
+    return {"source": run.key(SOURCE), "outputs": {run.key(run.out): staging.digest(pdf)},
             "reads": reads}
 
 

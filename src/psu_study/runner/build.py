@@ -20,7 +20,14 @@ from .. import staging
 from ..paths import NOTEBOOKS_DIR, display_path, notebook_paths, record_key
 from . import compat, interrupts
 from .depfile import write_depfile
-from .graph import after_numbers, read_source, stale_reason
+from .graph import (
+    after_numbers,
+    cell_imports,
+    cells_fingerprint,
+    code_hashes,
+    read_source,
+    stale_reason,
+)
 from .kernels import Kernel, forking, preload_modules, start_kernel, stop_kernel
 from .layout import BuildError, Layout, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
@@ -250,7 +257,10 @@ class Run:
     def is_stale(self, path: Path) -> str | None:
         if self.force:
             return "forced"
-        return stale_reason(self.sources[path.stem], self.entries.get(path.stem), self.lay)
+        source = self.sources[path.stem]
+        code = code_hashes(cell_imports(source), self.lay)
+        return stale_reason(self.entries.get(path.stem), code, self.lay,
+                            cells_fingerprint(source))
 
     def stale(self, wave: list[Path]) -> list[Path]:
         todo = []

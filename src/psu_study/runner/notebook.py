@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from .. import staging
 from . import compat
-from .graph import file_digest
 from .kernels import Kernel, stop_kernel
 from .layout import Layout
 from .result import Result
@@ -104,7 +103,7 @@ async def run_notebook(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
             result.moves.append((Path(record["staged"]), Path(record["target"])))
         for record in staging.read_records(warm.stage, staging.READS_FILE):
             read = Path(record["path"])
-            result.reads[lay.key(read)] = file_digest(read)
+            result.reads[lay.key(read)] = staging.file_digest(read)
     log.end(result)
     return result
 

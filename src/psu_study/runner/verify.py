@@ -16,8 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ..paths import REPO_ROOT
-from ..staging import ABSENT, file_digest
-from .graph import sha256_bytes
+from ..staging import ABSENT, digest, file_digest
 from .kernels import ENV_OVERRIDES
 from .layout import layout
 from .manifest import load_manifest
@@ -110,7 +109,7 @@ def _difference(clone: Path, code: str, name: str) -> str:
     try:
         old_lines, new_lines = old.decode().splitlines(), new.decode().splitlines()
     except UnicodeDecodeError:
-        return f"{name}: differs (sha256 {sha256_bytes(old)[:12]} -> {sha256_bytes(new)[:12]})"
+        return f"{name}: differs (sha256 {digest(old)[:12]} -> {digest(new)[:12]})"
     for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1):
         if a != b:
             return f"{name}: line {number}: {a.strip()[:70]!r} -> {b.strip()[:70]!r}"
