@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from psu_study import staging
+from psu_study.environment import STAGE_ENV
 from psu_study.runner.build import Run
 from psu_study.runner.layout import layout
 from psu_study.runner.notebook import Progress
@@ -173,7 +174,7 @@ def test_a_notebook_that_cannot_stage_a_file_names_it_as_outputs_do(tmp_path, mo
     """In a notebook under the runner, a full disk while staging names the output (relative
     to the repository, as the notebook's error is printed), not the staging folder's
     temporary file."""
-    monkeypatch.setenv(staging.STAGE_ENV, str(tmp_path))
+    monkeypatch.setenv(STAGE_ENV, str(tmp_path))
     _failing_once(monkeypatch, "open", 0, errno.ENOSPC)
     with pytest.raises(OSError) as raised:
         staging.write_bytes(REPO / "tables" / "stages.csv", b"x")

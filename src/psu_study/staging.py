@@ -20,7 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-STAGE_ENV = "PSU_STUDY_STAGE_DIR"
+from .environment import STAGE_ENV
+
 MOVES_FILE = "moves.jsonl"
 READS_FILE = "reads.jsonl"
 ABSENT = "absent"

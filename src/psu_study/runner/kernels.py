@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import staging
-from ..paths import ENV
+from ..environment import FOLDER_ENV, KERNEL_ENV, STAGE_ENV
 from . import compat, kernel
 from .graph import cell_imports
 from .layout import Layout
 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
-
-ENV_OVERRIDES = tuple(ENV.values())
-
 
 def kernel_manager(kernel: str, sockets: str, forked: bool = True) -> AsyncKernelManager:
     """A kernel that talks to the runner over IPC sockets in ``sockets``, never TCP ports:
@@ -70,14 +66,12 @@ class Kernel:
 
 async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> Kernel:
     """Launch ``path``'s kernel now, ahead of its turn."""
-    from .forked_kernels import FORK_ENV
-
     lay.stage.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))
     # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
-    env.update({staging.STAGE_ENV: str(stage), **FORK_ENV, **lay.environment()})
+    env = {k: v for k, v in os.environ.items() if k not in FOLDER_ENV.values()}
+    env.update({STAGE_ENV: str(stage), **KERNEL_ENV, **lay.environment()})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
     km = kernel_manager(name, sockets, forked)
     try:
