@@ -66,10 +66,10 @@ def test_code_changed_added_or_removed_is_named_file_by_file(built):
 
 def test_an_output_edited_or_deleted_is_named(built):
     lay, entry = built
-    (lay.figures / "flow.png").write_bytes(b"edited by hand")
-    assert stale_reason(entry, CODE, lay) == "figures/flow.png is missing or was edited"
-    (lay.figures / "flow.png").unlink()
-    assert stale_reason(entry, CODE, lay) == "figures/flow.png is missing or was edited"
+    figure = lay.figures / "flow.png"
+    for change in (lambda: figure.write_bytes(b"edited by hand"), figure.unlink):
+        change()
+        assert stale_reason(entry, CODE, lay) == "figures/flow.png is missing or was edited"
 
 
 def test_a_notebooks_cells_are_checked_only_for_a_notebook(built):
