@@ -31,11 +31,15 @@ $(foreach name,$(FROM_ENVIRONMENT),$(eval override $(name) :=))
 unexport $(FROM_ENVIRONMENT)
 endif
 
+# The study's notebooks: the glob mirrors psu_study.paths.NOTEBOOK_GLOB, the runner's
+# (tests/test_makefile.py holds the two lists equal).
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 
 # Matplotlib's font cache lives in the environment, so its first-run message never lands
 # in a notebook's output.
 export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
+# Every interpreter make starts, as every kernel: mirrors psu_study.environment.DETERMINISTIC_ENV
+# (tests/test_makefile.py holds the two equal).
 export PYTHONHASHSEED := 0
 # Python caches compiled bytecode beside the modules it imports, here inside the project's own
 # (git-ignored) environment; uv installs none. With PYTHONDONTWRITEBYTECODE set (some shells

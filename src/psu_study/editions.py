@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import io
 import json
 import sys
@@ -146,10 +145,6 @@ def declared_standards(pdf: Path) -> dict[str, str]:
     return found
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _recorded(manifest: dict) -> dict[str, str]:
     """Every file the manifest records with its sha256: the notebooks' outputs, the merged
     numbers, and what the paper read."""
@@ -175,8 +170,8 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
             problems.append(f"{attachment.name}: {attachment.path} is missing")
         elif files[attachment.name] != attachment.path.read_bytes():
             problems.append(f"{attachment.name}: the attached copy differs from "
-                            f"{attachment.path.name} (sha256 {_digest(files[attachment.name])}"
-                            f" against {_digest(attachment.path.read_bytes())})")
+                            f"{attachment.path.name} (sha256 {staging.digest(files[attachment.name])}"
+                            f" against {staging.digest(attachment.path.read_bytes())})")
     if READS_RECORD not in files:
         return problems
     try:
@@ -186,11 +181,11 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
     recorded = _recorded(json.loads(manifest.read_text(encoding="utf-8")))
     for name in ("numbers.json", "claims.csv"):
         key = f"tables/{name}"
-        if name in files and reads.get(key) != _digest(files[name]):
+        if name in files and reads.get(key) != staging.digest(files[name]):
             problems.append(f"{name}: the attached copy is not the one the paper read "
                             f"({READS_RECORD} records {reads.get(key)})")
     for key, digest in sorted(reads.items()):
-        actual = staging.file_digest(resolve_record_key(key, folders))
+        actual = staging.filestaging.digest(resolve_record_key(key, folders))
         if actual != digest:
             problems.append(f"{key}: the paper read sha256 {digest}, the file is now {actual}")
         if key in recorded and recorded[key] != digest:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import platform
@@ -581,16 +580,12 @@ def typeset(run: Run) -> Typeset:
     return Typeset(pdf, html, dict(sorted(reads.items())), derived_bytes)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def manifest_entry(run: Run, done: Typeset) -> dict:
     """The paper's manifest entry: its editions' sha256 and every input with sha256."""
     run = _resolved(run)
     return {"source": run.key(SOURCE),
-            "outputs": {run.key(run.out): _sha256(done.pdf),
-                        run.key(html_path(run)): _sha256(done.html)},
+            "outputs": {run.key(run.out): staging.digest(done.pdf),
+                        run.key(html_path(run)): staging.digest(done.html)},
             "reads": done.reads}
 
 

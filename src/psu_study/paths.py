@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .environment import FOLDER_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "data"
@@ -69,12 +70,6 @@ class StudyDirs:
     tables: Path
 
 
-ENV = {"data_dir": "PSU_STUDY_DATA_DIR", "figures_dir": "PSU_STUDY_FIGURES_DIR",
-       "tables_dir": "PSU_STUDY_TABLES_DIR"}
-"""Each folder parameter and the environment variable that sets it when the parameter is
-left as None (JupyterLab, nbval, and the runner, which hands its folders to the kernels so)."""
-
-
 def _given(value: str | os.PathLike[str] | None) -> bool:
     return value is not None and str(value) != ""
 
@@ -94,9 +89,9 @@ def resolve_dirs(
 ) -> StudyDirs:
     """Turn notebook parameters into folders: explicit value, then environment, then repo."""
     return StudyDirs(
-        data=_pick(data_dir, ENV["data_dir"], DATA_DIR),
-        figures=_pick(figures_dir, ENV["figures_dir"], FIGURES_DIR),
-        tables=_pick(tables_dir, ENV["tables_dir"], TABLES_DIR),
+        data=_pick(data_dir, FOLDER_ENV["data_dir"], DATA_DIR),
+        figures=_pick(figures_dir, FOLDER_ENV["figures_dir"], FIGURES_DIR),
+        tables=_pick(tables_dir, FOLDER_ENV["tables_dir"], TABLES_DIR),
     )
 
 
@@ -131,13 +126,13 @@ def check_output_dirs(dirs: StudyDirs, data_dir: str | os.PathLike[str] | None =
     inside = outputs_inside(dirs.data, {"figures_dir": dirs.figures, "tables_dir": dirs.tables})
     if not inside:
         return
-    named = "parameter data_dir" if _given(data_dir) else ENV["data_dir"]
+    named = "parameter data_dir" if _given(data_dir) else FOLDER_ENV["data_dir"]
     raise OutputDirError(
         f"data from {display_path(dirs.data)} ({named}) is not the repository's data/, and "
         f"{' and '.join(inside)} would write its outputs inside the repository: set "
         f"{' and '.join(inside)} (papermill -p, or "
-        f"{' and '.join(ENV[name] for name in inside)}) to folders outside it, or build with "
-        "make DATA_DIR=... OUT_DIR=...")
+        f"{' and '.join(FOLDER_ENV[name] for name in inside)}) to folders outside it, or "
+        "build with make DATA_DIR=... OUT_DIR=...")
 
 
 def display_path(path: Path) -> str:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from ..paths import DATA_DIR, DataDirError, check_data_dir
-from .execute import BuildInterrupted, build
+from .build import build
+from .interrupts import BuildInterrupted
 from .layout import BuildError
 from .verify import verify
 

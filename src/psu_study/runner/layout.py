@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..environment import FOLDER_ENV
 from ..paths import (
     BUILD_DIR,
     DATA_DIR,
-    ENV,
     FIGURES_DIR,
     NOTEBOOKS_DIR,
     REPO_ROOT,
@@ -60,7 +60,7 @@ class Layout:
             return {}
         folders = {"data_dir": self.data, "figures_dir": self.figures,
                    "tables_dir": self.tables}
-        return {ENV[name]: str(folder) for name, folder in folders.items()}
+        return {FOLDER_ENV[name]: str(folder) for name, folder in folders.items()}
 
     @property
     def paper_pdf(self) -> Path:
