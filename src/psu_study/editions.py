@@ -169,9 +169,10 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
         elif not attachment.path.is_file():
             problems.append(f"{attachment.name}: {attachment.path} is missing")
         elif files[attachment.name] != attachment.path.read_bytes():
+            attached, current = files[attachment.name], attachment.path.read_bytes()
             problems.append(f"{attachment.name}: the attached copy differs from "
-                            f"{attachment.path.name} (sha256 {staging.digest(files[attachment.name])}"
-                            f" against {staging.digest(attachment.path.read_bytes())})")
+                            f"{attachment.path.name} (sha256 {staging.digest(attached)}"
+                            f" against {staging.digest(current)})")
     if READS_RECORD not in files:
         return problems
     try:
