@@ -112,6 +112,10 @@ SYNTHETIC_TABLES = {
     "themes_prevalence": "segments.csv: the coding is synthetic",
     "interviews": "interviews.csv: interview_date and duration_min are synthetic",
     "table1_training_roles": "participants.csv: training_stage is synthetic",
+    "themes_by_gender": "segments.csv: the coding is synthetic",
+    "themes_by_training_stage": "segments.csv: the coding; participants.csv: training_stage",
+    "themes_cooccurrence": "segments.csv: the coding is synthetic",
+    "codebook_summary": "segments.csv: the coding (the counts) is synthetic",
 }
 """The tables built from synthetic values, by hand from data/README.md and each data file's
 provenance column. The others are from published values only: recruitment stages and rates
