@@ -119,21 +119,6 @@ class ManuscriptError(RuntimeError):
     """The paper cannot be built as asked; the message says why."""
 
 
-def quantity_word(count: int, n: int) -> str:
-    """The word the convention gives ``count`` of ``n`` participants: of the words that hold,
-    the one that says most (the narrowest range; ties go to the earlier word), so "one" and
-    "all" win where they hold and "several" says more than "some"."""
-    fitting = [w for w in quantifiers.QUANTIFIERS if quantifiers.holds(w, count, n)]
-    if not fitting:
-        raise ManuscriptError(f"no quantifier of the convention describes {count} of {n}")
-
-    def width(word: str) -> int:
-        low, high = quantifiers.count_range(word, n)
-        return high - low
-
-    return min(fitting, key=lambda w: (width(w), quantifiers.QUANTIFIERS.index(w)))
-
-
 def _number(numbers: dict, key: str) -> int:
     if key not in numbers or numbers[key] is None:
         raise ManuscriptError(f"numbers.json has no value for {key!r}, which the paper needs")
@@ -154,7 +139,7 @@ def theme_tree(codebook, numbers: dict) -> list[dict]:
         below = children.get(row.code_id, [])
         return {
             "id": row.code_id, "level": row.level, "name": row.name,
-            "count": count, "n": n, "word": quantity_word(count, n),
+            "count": count, "n": n, "word": quantifiers.quantity_word(count, n),
             "rests_on": list(SEGMENT_COLUMNS),
             "codes": [node(c) for c in below if c.level == "code"],
             "subthemes": [node(c) for c in below if c.level == "subtheme"],
@@ -468,7 +453,8 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
     coders = study.coders.sort_values("coder")
     n = _number(numbers, "n_participants")
     counts = {key: {"count": _number(numbers, key), "n": n,
-                    "word": quantity_word(_number(numbers, key), n), "rests_on": list(on)}
+                    "word": quantifiers.quantity_word(_number(numbers, key), n),
+                    "rests_on": list(on)}
               for key, on in COUNTS.items()}
     derived = {
         "about": "Derived by psu_study.manuscript for paper/paper.typ; do not edit.",
