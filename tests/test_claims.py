@@ -274,10 +274,11 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
 
 
 def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
-    """README, section Running on other data: "notebook 06 merges the others' numbers itself"."""
+    """README, section Running on other data: "notebook 06 merges the others' numbers itself"
+    (its writer does that, tests/test_context.py); reading them writes nothing."""
     monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
     # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
-    # takes the two and writes numbers.json itself, as a run without the runner needs.
+    # takes the two.
     notebooks = tmp_path / "nb"
     notebooks.mkdir()
     for name in ("01_a", "02_b"):
@@ -288,9 +289,7 @@ def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
     (folder / "02_b.json").write_text('{"n_y": 5, "n_x": 3}', encoding="utf-8")
     (folder / "09_gone.json").write_text('{"n_z": 1}', encoding="utf-8")
     assert claims.read_numbers(tmp_path / "tables", notebooks) == {"n_x": 3, "n_y": 5}
-    written = json.loads((tmp_path / "tables" / "numbers.json").read_text(encoding="utf-8"))
-    assert written == {"n_x": 3, "n_y": 5}
-    assert r"\newcommand{\nY}{5}" in (tmp_path / "tables" / "numbers.tex").read_text()
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["numbers"]
     with pytest.raises(FileNotFoundError, match="run the other notebooks first"):
         claims.read_numbers(tmp_path / "empty", notebooks)
 

@@ -22,7 +22,7 @@ import yaml
 
 from . import numbers as numbers_mod
 from . import provenance, quantifiers, staging
-from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path, notebook_paths
 
 LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
 DATA_LEDGER_NAME = "claims.yaml"
@@ -362,31 +362,29 @@ def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
 
 def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, object]:
     """The study's headline numbers, merged from every notebook's fragment under
-    ``<tables_dir>/numbers/``: the same merge the runner writes to ``numbers.json``, so the
-    claims need nothing merged beforehand however the notebooks were run. Outside the runner
-    (papermill, JupyterLab) it also writes ``numbers.json`` and ``numbers.tex``, which the
-    runner otherwise writes itself. Each fragment read is recorded, so a change in any number
-    re-runs the claims."""
-    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
-    paths = numbers_mod.fragments(Path(tables_dir), names)
+    ``<tables_dir>/numbers/``: the same merge ``numbers.write_numbers`` writes to
+    ``numbers.json``, so the claims need nothing merged beforehand however the notebooks were
+    run. It only reads. Each fragment read is recorded, so a change in any number re-runs the
+    claims."""
+    paths = numbers_mod.fragments(Path(tables_dir), _notebook_names(notebooks_dir))
     if not paths:
         raise FileNotFoundError(f"no numbers under {display_path(Path(tables_dir))}/"
                                 f"{numbers_mod.FRAGMENTS_DIR}: run the other notebooks first")
     for path in paths:
         staging.record_read(path)
-    merged = numbers_mod.merge(paths)
-    if staging.stage_dir() is None:
-        numbers_mod.write_combined(Path(tables_dir), merged)
-    return merged
+    return numbers_mod.merge(paths)
+
+
+def _notebook_names(notebooks_dir: Path) -> list[str]:
+    return [path.stem for path in notebook_paths(Path(notebooks_dir))]
 
 
 def read_sources(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, dict]:
     """Each number's provenance record (``provenance.rests_on``), from the sidecar every
     notebook writes beside its fragment (``numbers/<notebook>.meta.json``); each read is
     recorded, so a change of provenance re-runs the claims."""
-    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
     sources: dict[str, dict] = {}
-    for fragment in numbers_mod.fragments(Path(tables_dir), names):
+    for fragment in numbers_mod.fragments(Path(tables_dir), _notebook_names(notebooks_dir)):
         sidecar = fragment.with_name(fragment.stem + SOURCES_SUFFIX)
         staging.record_read(sidecar)
         if not sidecar.is_file():

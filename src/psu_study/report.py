@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from . import numbers as numbers_mod
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -297,7 +298,7 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
         nb = json.loads(path.read_text(encoding="utf-8"))
         title, intro = notebook_title(nb, name)
         entry = entries.get(name, {})
-        fragment = src.tables / "numbers" / f"{name}.json"
+        fragment = numbers_mod.fragment(src.tables, name)
         numbers = json.loads(fragment.read_text(encoding="utf-8")) if fragment.exists() else {}
         numbers = {k: all_numbers.get(k, v) for k, v in numbers.items()}
         sentences = [say(numbers) for keys, say in SENTENCES if all(k in numbers for k in keys)]
