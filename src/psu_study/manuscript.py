@@ -40,6 +40,7 @@ from . import (
     inference,
     quantifiers,
     schema,
+    sentences,
     staging,
     synthetic,
 )
@@ -477,6 +478,7 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "statistics": statistics(numbers, run.tables, scope["units"]),
         "unnamed_quotations": unnamed_quotations(study),
         "data": data_availability(study, run.data),
+        "sentences": sentences.for_the_paper(),
     }
     values = {**numbers, **people_and_losses(study, numbers)}
     derived["statements"], statement_gaps = statements(run.data, values)
