@@ -233,6 +233,7 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
     all_numbers = json.loads(numbers_path.read_text(encoding="utf-8")) \
         if numbers_path.exists() else {}
     sections = []
+    known: dict[str, object] = {}  # the numbers of this notebook and those before it
     for path in sorted(src.notebooks.glob(NOTEBOOK_GLOB)):
         name = path.stem
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -241,9 +242,12 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
         fragment = numbers_mod.fragment(src.tables, name)
         numbers = json.loads(fragment.read_text(encoding="utf-8")) if fragment.exists() else {}
         numbers = {k: all_numbers.get(k, v) for k, v in numbers.items()}
-        # A sentence is said in the section of the notebook that wrote all its keys.
-        sentences = [results.render(name, numbers) for name in results.SENTENCES
-                     if all(k in numbers for k in results.required_keys(name))]
+        # A sentence is said once, in the first section by which all its keys are written.
+        unsaid = [name for name in results.SENTENCES if not all(k in known for k in
+                 results.required_keys(name))]
+        known.update(numbers)
+        sentences = [results.render(name, known) for name in unsaid
+                     if all(k in known for k in results.required_keys(name))]
         section = Section(name, title, f"notebooks/{name}.html", _markdown(intro), sentences,
                           numbers=numbers)
         outputs = sorted(entry.get("outputs", {}))

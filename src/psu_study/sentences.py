@@ -50,9 +50,10 @@ SENTENCES: dict[str, list[dict]] = {
         "{ci:pct_participants_female}), against {pct:pct_psu_users_female} "
         "({n:n_psu_users_female}/{n:n_psu_users}) of the PSU\u2019s users{ref:fig-female}.")],
     "female_tests": [
-        _part("The participants were drawn from the trainees contacted, not from the users, and "
-              "chose themselves; compared with the users as if they were a random draw, a sample "
-              "this far from the users\u2019 share would occur with exact binomial "
+        _part(f"The participants were drawn from the {{n:n_contacted{_RECRUITMENT}}} trainees "
+              "contacted, not from the users, and chose themselves; compared with the users as "
+              "if they were a random draw, a sample this far from the users\u2019 share would "
+              "occur with exact binomial "
               "{pval:p_female_binomial_two_sided}"),
         _part(" (hypergeometric {pval:p_female_hypergeometric_two_sided})", optional=True),
         _part("; the {pval:p_sample_female_at_least_observed:one-sided} of a sample at least "
@@ -89,7 +90,8 @@ SENTENCES: dict[str, list[dict]] = {
         "{n:prevalence_coder}, who coded every transcript.")],
 }
 """The sentences by name, in the order of the Results; the paper says each where it belongs
-(``say("name")``), the report in the section of the notebook that wrote its keys."""
+(``say("name")``), the report in the first notebook's section by which all its keys are
+written."""
 
 
 def keys(text: str) -> list[str]:
