@@ -58,6 +58,7 @@ from .paths import (
     record_key,
 )
 from .provenance import is_study_data, synthetic_columns, synthetic_note
+from .sentences import interview_modes, series
 from .themes import numbers_key
 from .validation import load_study
 
@@ -103,10 +104,6 @@ says why any other is not."""
 QDA_EXPORTS = (".qdc", ".qdpx")
 """The REFI-QDA files a build may write (codebook, project): the COREQ appendix names those
 this run has."""
-
-MODE_PHRASES = {"telephone": "by telephone", "video": "by video",
-                "face-to-face": "face to face"}
-"""How the text says each interview mode of the contract (``schema.INTERVIEW_MODES``)."""
 
 SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
 """What a count of coded participants rests on: who was coded, by whom, at which code."""
@@ -196,17 +193,6 @@ def agreement_scope(study, numbers: dict, tables: Path) -> dict:
     return {"units": [unit for unit in AGREEMENT_TABLES if present[unit]],
             "not_computed": {unit: notes[unit] for unit in AGREEMENT_TABLES
                              if not present[unit]}}
-
-
-def interview_modes(numbers: dict) -> list[dict]:
-    """Each mode of the contract that some interview used, with its count (numbers.json's
-    ``n_interviews_<mode>``) and how the text says it."""
-    modes = []
-    for mode in schema.INTERVIEW_MODES:
-        key = f"n_interviews_{mode.replace('-', '_')}"
-        if _number(numbers, key):
-            modes.append({"mode": mode, "key": key, "phrase": MODE_PHRASES[mode]})
-    return modes
 
 
 def counts_of_one_or_none(numbers: dict) -> dict[str, list[str]]:
@@ -502,11 +488,6 @@ def people_and_losses(study, numbers: dict) -> dict[str, object]:
             "coders": series(list(coders["coder"])),
             "n_no_reply": contacted - interested,
             "n_no_consent": interested - _number(numbers, "n_consented")}
-
-
-def series(names: list[str]) -> str:
-    """Names as the paper lists them: "A", "A and B", "A, B and C"."""
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def unnamed_quotations(study) -> list[str]:

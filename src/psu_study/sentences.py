@@ -12,7 +12,8 @@ Kinds: ``n:key`` a value as written, ``n:key:digits`` rounded; ``pct:key`` a per
 decimal); ``ci:key`` its 95% interval (``key_ci_low``, ``key_ci_high``); ``pval:key`` a p-value
 (``pval:key:label`` names a sidedness other than the convention's); ``date:key`` a day;
 ``q:key``/``Q:key`` a count of participants with its word of quantity (capitalised);
-``noun:key:one:many`` the noun for a count; ``ref:label,...`` the paper's cross-reference.
+``noun:key:one:many`` the noun for a count; ``modes:n_interviews`` each interview mode used,
+with its count (``interview_modes``); ``ref:label,...`` the paper's cross-reference.
 A part marked ``optional`` is said only when the numbers hold its keys; a part with ``when``
 only when that count is (``zero``) or is not (``nonzero``) zero.
 """
@@ -23,6 +24,7 @@ import datetime as dt
 import math
 import re
 
+from . import schema
 from .quantifiers import quantity_word
 
 PLACEHOLDER = re.compile(r"\{(\w+):([^}|]+)(?:\|([^}]*))?\}")
@@ -31,6 +33,29 @@ _STAGE = "|participants.training_stage"
 _DATE = "|interviews.interview_date"
 _DURATION = "|interviews.duration_min"
 _SEGMENTS = "|segments.participant_id,segments.coder,segments.code_id"
+
+
+MODE_PHRASES = {"telephone": "by telephone", "video": "by video",
+                "face-to-face": "face to face"}
+"""How the text says each interview mode of the contract (``schema.INTERVIEW_MODES``)."""
+
+
+def interview_modes(numbers: dict) -> list[dict]:
+    """Each mode of the contract that some interview used, with its count (numbers.json's
+    ``n_interviews_<mode>``) and how the text says it."""
+    modes = []
+    for mode in schema.INTERVIEW_MODES:
+        key = f"n_interviews_{mode.replace('-', '_')}"
+        if numbers.get(key) is None:
+            raise ValueError(f"numbers.json has no value for {key!r}, which the text needs")
+        if numbers[key]:
+            modes.append({"mode": mode, "key": key, "phrase": MODE_PHRASES[mode]})
+    return modes
+
+
+def series(names: list[str]) -> str:
+    """Names as the paper lists them: "A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def _part(text: str, *, optional: bool = False, when: dict[str, str] | None = None) -> dict:
@@ -65,7 +90,8 @@ SENTENCES: dict[str, list[dict]] = {
         f"The participants were at {{n:n_training_stages{_STAGE}}} training stages, from "
         f"{{n:stage_earliest{_STAGE}}} to {{n:stage_latest{_STAGE}}}{{ref:tab-stages}}.")],
     "interviews": [_part(
-        f"{{n:n_interviews}} {{noun:n_interviews:interview:interviews}} took place between "
+        f"{{n:n_interviews}} {{noun:n_interviews:interview:interviews}} ({{modes:n_interviews}}) "
+        "took place between "
         f"{{date:interview_first_date{_DATE}}} and {{date:interview_last_date{_DATE}}}"
         "{ref:fig-timeline}.")],
     "durations": [_part(
@@ -102,6 +128,8 @@ def keys(text: str) -> list[str]:
         key = args.split(":")[0]
         if kind == "ref":
             continue
+        if kind == "modes":
+            found += [f"n_interviews_{m.replace('-', '_')}" for m in schema.INTERVIEW_MODES]
         if kind == "ci":
             found += [f"{key}_ci_low", f"{key}_ci_high"]
         elif kind in ("q", "Q"):
@@ -151,6 +179,9 @@ def _fill(kind: str, args: list[str], numbers: dict[str, object]) -> str:
         return f"{word[:1].upper() + word[1:] if kind == 'Q' else word} ({count} of {n})"
     if kind == "noun":
         return args[1] if numbers[key] == 1 else args[2]
+    if kind == "modes":
+        return series([f"{fmt(numbers[m['key']])} {m['phrase']}"
+                       for m in interview_modes(numbers)])
     if kind == "ref":
         return ""  # the report shows each figure in its section, without a number
     raise ValueError(f"unknown placeholder kind {kind!r} in a sentence")
