@@ -58,7 +58,7 @@ from .paths import (
     record_key,
 )
 from .provenance import is_study_data, synthetic_columns, synthetic_note
-from .sentences import interview_modes, series
+from .sentences import SEGMENT_COLUMNS, interview_modes, series
 from .themes import numbers_key
 from .validation import load_study
 
@@ -104,9 +104,6 @@ says why any other is not."""
 QDA_EXPORTS = (".qdc", ".qdpx")
 """The REFI-QDA files a build may write (codebook, project): the COREQ appendix names those
 this run has."""
-
-SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
-"""What a count of coded participants rests on: who was coded, by whom, at which code."""
 
 COUNTS = {"n_participants_female": ("participants.gender",)}
 """Counts of participants, besides the themes', that the text gives with a word of quantity,

@@ -32,7 +32,9 @@ _RECRUITMENT = "|recruitment.stage_reached"
 _STAGE = "|participants.training_stage"
 _DATE = "|interviews.interview_date"
 _DURATION = "|interviews.duration_min"
-_SEGMENTS = "|segments.participant_id,segments.coder,segments.code_id"
+SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
+"""What a count of coded participants rests on: who was coded, by whom, at which code."""
+_SEGMENTS = "|" + ",".join(SEGMENT_COLUMNS)
 
 
 MODE_PHRASES = {"telephone": "by telephone", "video": "by video",
