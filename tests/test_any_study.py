@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from psu_study import agreement, claims, demographics, explore, themes
+from psu_study import agreement, claims, demographics, explore, ledger_entries, themes
 from psu_study.paths import DataDirError, check_data_dir
 from psu_study.validation import DataError, load_study
 
@@ -239,7 +239,7 @@ def test_only_a_data_directorys_own_ledger_may_be_empty(monkeypatch, tmp_path):
     article = tmp_path / "ledger.yaml"
     article.write_text("claims: []\n", encoding="utf-8")
     monkeypatch.setattr(claims, "LEDGER_FILE", article)
-    with pytest.raises(claims.LedgerError, match="empty"):
+    with pytest.raises(ledger_entries.LedgerError, match="empty"):
         claims.read_ledger(article)
     own = tmp_path / "data" / claims.DATA_LEDGER_NAME
     own.parent.mkdir()

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from psu_study import claims
+from psu_study import claims, ledger_entries
 from psu_study.environment import STAGE_ENV
 
 from .conftest import DATA, REPO, executed, run_make
@@ -40,11 +40,11 @@ def published(numbers: dict, rests_on: str = "published") -> dict[str, dict]:
 
 def row(raw: dict, numbers: dict, sources: dict | None = None) -> dict:
     sources = published(numbers) if sources is None else sources
-    return claims.evaluate(claims.parse_ledger([raw]), numbers, sources).iloc[0].to_dict()
+    return claims.evaluate(ledger_entries.parse_ledger([raw]), numbers, sources).iloc[0].to_dict()
 
 
 @pytest.fixture(scope="module")
-def ledger() -> list[claims.Claim]:
+def ledger() -> list[ledger_entries.Claim]:
     return claims.read_ledger()
 
 
@@ -64,7 +64,7 @@ def repo_sources() -> dict[str, dict]:
     ("65%", "0.5"), ("50", "0.5"), ("65.2%", "0.05"), ("2.50", "0.005"), ("N = 10", "0.5"),
 ])
 def test_tolerance_is_half_a_unit_of_the_last_digit_written(published, tolerance):
-    assert claims.tolerance_for(published) == Decimal(tolerance)
+    assert ledger_entries.tolerance_for(published) == Decimal(tolerance)
 
 
 @pytest.mark.parametrize(("published", "value", "ok"), [
@@ -75,12 +75,12 @@ def test_tolerance_is_half_a_unit_of_the_last_digit_written(published, tolerance
     ("65%", "65", False), ("65%", None, False), ("65%", True, False),
 ])
 def test_within(published, value, ok):
-    assert claims.within(published, value) is ok
+    assert ledger_entries.within(published, value) is ok
 
 
 def test_no_number_written_is_an_error():
     with pytest.raises(ValueError, match="no number"):
-        claims.tolerance_for("half")
+        ledger_entries.tolerance_for("half")
 
 
 # --- quantifier claims --------------------------------------------------------------------
@@ -116,8 +116,8 @@ def test_a_missing_key_differs_and_says_which():
 
 @pytest.mark.parametrize("field", ["section", "claim", "published", "convention", "check"])
 def test_an_entry_with_a_missing_field_is_refused_naming_the_id(field):
-    with pytest.raises(claims.LedgerError, match=rf"entry 'x\.contacted'.*'{field}'"):
-        claims.parse_ledger([entry(**{field: None})])
+    with pytest.raises(ledger_entries.LedgerError, match=rf"entry 'x\.contacted'.*'{field}'"):
+        ledger_entries.parse_ledger([entry(**{field: None})])
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -135,25 +135,25 @@ def test_an_entry_with_a_missing_field_is_refused_naming_the_id(field):
     ({"id": "Bad Id"}, "field 'id'"),
 ])
 def test_malformed_entries_are_refused(overrides, message):
-    with pytest.raises(claims.LedgerError, match=re.escape(message)):
-        claims.parse_ledger([entry(**overrides)])
+    with pytest.raises(ledger_entries.LedgerError, match=re.escape(message)):
+        ledger_entries.parse_ledger([entry(**overrides)])
 
 
 def test_a_conventional_word_must_be_flagged_as_a_convention():
     raw = quantifier("many")
     raw["convention"] = False
-    with pytest.raises(claims.LedgerError, match="'q.many'.*'convention' must be true"):
-        claims.parse_ledger([raw])
+    with pytest.raises(ledger_entries.LedgerError, match="'q.many'.*'convention' must be true"):
+        ledger_entries.parse_ledger([raw])
 
 
 def test_duplicate_ids_are_refused():
-    with pytest.raises(claims.LedgerError, match="used by another entry"):
-        claims.parse_ledger([entry(), entry()])
+    with pytest.raises(ledger_entries.LedgerError, match="used by another entry"):
+        ledger_entries.parse_ledger([entry(), entry()])
 
 
 def test_an_entry_without_an_id_is_named_by_its_position():
-    with pytest.raises(claims.LedgerError, match=r"entry #2 \(no id\).*'id' is missing"):
-        claims.parse_ledger([entry(), entry(id=None)])
+    with pytest.raises(ledger_entries.LedgerError, match=r"entry #2 \(no id\).*'id' is missing"):
+        ledger_entries.parse_ledger([entry(), entry(id=None)])
 
 
 # --- the repository's ledger and data -----------------------------------------------------
@@ -275,10 +275,11 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
 
 
 def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
-    """README, section Running on other data: "notebook 06 merges the others' numbers itself"."""
+    """README, section Running on other data: "notebook 06 merges the others' numbers itself"
+    (its writer does that, tests/test_context.py); reading them writes nothing."""
     monkeypatch.delenv(STAGE_ENV, raising=False)  # as papermill runs it
     # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
-    # takes the two and writes numbers.json itself, as a run without the runner needs.
+    # takes the two.
     notebooks = tmp_path / "nb"
     notebooks.mkdir()
     for name in ("01_a", "02_b"):
@@ -289,9 +290,7 @@ def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
     (folder / "02_b.json").write_text('{"n_y": 5, "n_x": 3}', encoding="utf-8")
     (folder / "09_gone.json").write_text('{"n_z": 1}', encoding="utf-8")
     assert claims.read_numbers(tmp_path / "tables", notebooks) == {"n_x": 3, "n_y": 5}
-    written = json.loads((tmp_path / "tables" / "numbers.json").read_text(encoding="utf-8"))
-    assert written == {"n_x": 3, "n_y": 5}
-    assert r"\newcommand{\nY}{5}" in (tmp_path / "tables" / "numbers.tex").read_text()
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["numbers"]
     with pytest.raises(FileNotFoundError, match="run the other notebooks first"):
         claims.read_numbers(tmp_path / "empty", notebooks)
 

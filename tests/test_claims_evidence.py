@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from psu_study import claims, provenance
+from psu_study import claims, ledger_entries, provenance
 from psu_study.outputs import Outputs
 from psu_study.validation import load_study
 
@@ -27,7 +27,7 @@ def record(rests_on: str) -> dict:
 
 
 def evaluated(raw: dict, numbers: dict, sources: dict) -> dict:
-    return claims.evaluate(claims.parse_ledger([raw]), numbers, sources).iloc[0].to_dict()
+    return claims.evaluate(ledger_entries.parse_ledger([raw]), numbers, sources).iloc[0].to_dict()
 
 
 # --- evidence from provenance records -------------------------------------------------------
@@ -65,7 +65,7 @@ def test_evidence_follows_the_provenance_of_the_numbers_read(raw, numbers, rests
 
 
 def test_a_number_without_a_provenance_record_is_an_error():
-    with pytest.raises(claims.LedgerError,
+    with pytest.raises(ledger_entries.LedgerError,
                        match=r"x\.contacted.*n_contacted.*no provenance record"):
         evaluated(entry(), {"n_contacted": 20}, {})
 
@@ -141,7 +141,7 @@ def test_the_claims_table_has_evidence_and_grade(table):
         assert row["evidence"] in claims.EVIDENCE, row["id"]
         assert (row["grade"] != "") == (row["status"] == claims.INCONSISTENT), row["id"]
         if row["grade"]:
-            assert row["grade"] in claims.GRADES, row["id"]
+            assert row["grade"] in ledger_entries.GRADES, row["id"]
 
 
 STRUCTURE_KEYS = {"n_themes", "n_subthemes", "n_themes_with_subthemes"}
@@ -191,8 +191,8 @@ INCONSISTENT = {"status": claims.INCONSISTENT, "reason": "the Results say otherw
     ({**INCONSISTENT, "grade": "tension", "convention": True}, "exactly when the reading is a"),
 ])
 def test_an_inconsistency_must_be_graded_and_graded_honestly(overrides, message):
-    with pytest.raises(claims.LedgerError, match=re.escape(message)):
-        claims.parse_ledger([entry(**overrides)])
+    with pytest.raises(ledger_entries.LedgerError, match=re.escape(message)):
+        ledger_entries.parse_ledger([entry(**overrides)])
 
 
 def test_the_articles_inconsistencies_are_graded(table):
@@ -201,7 +201,7 @@ def test_the_articles_inconsistencies_are_graded(table):
     assert grades["results.theme_list"] == "contradiction"
     # "most" against "all" (Strengths vs Results) clashes only if "most" excludes all.
     assert grades["strengths.only_human"] == "convention-dependent"
-    assert set(grades.values()) <= set(claims.GRADES)
+    assert set(grades.values()) <= set(ledger_entries.GRADES)
     # Each grade comes with its reason: a contradiction or tension says so and why first; a
     # convention-dependent one names the convention it rests on.
     for row in table:
@@ -244,8 +244,8 @@ def test_a_stand_in_excuses_a_difference_only_on_synthetic_evidence():
 
 
 def test_a_stand_in_needs_a_computed_check():
-    with pytest.raises(claims.LedgerError, match="'stand_in' needs a computed check"):
-        claims.parse_ledger([entry(check=None, tolerance=None, status=claims.CANNOT,
+    with pytest.raises(ledger_entries.LedgerError, match="'stand_in' needs a computed check"):
+        ledger_entries.parse_ledger([entry(check=None, tolerance=None, status=claims.CANNOT,
                                    reason="no column", stand_in="drawn so")])
 
 
@@ -254,7 +254,7 @@ def test_the_recomputed_value_is_shown_at_the_articles_precision():
     raw = entry(published="65%", check={"kind": "value", "key": "pct"})
     row = evaluated(raw, {"pct": 65.2393}, {"pct": record("published")})
     assert (row["recomputed"], row["status"]) == ("65", claims.HOLDS)
-    assert claims.at_precision(97.8296, "97.8%") == "97.8"
+    assert ledger_entries.at_precision(97.8296, "97.8%") == "97.8"
 
 
 def test_claims_are_grouped_by_section_in_the_order_first_named():
@@ -263,7 +263,7 @@ def test_claims_are_grouped_by_section_in_the_order_first_named():
     raw = [entry(id="a", section="Results > Theme"), entry(id="b", section="Methods"),
            entry(id="c", section="Results"), entry(id="d", section="Results > Theme"),
            entry(id="e", section="Methods > Recruitment"), entry(id="f", section="Methods")]
-    ordered = [c.id for c in claims.by_section(claims.parse_ledger(raw))]
+    ordered = [c.id for c in claims.by_section(ledger_entries.parse_ledger(raw))]
     # Results first (named first), its own claim before its sub-section's, ledger order within.
     assert ordered == ["c", "a", "d", "b", "f", "e"]
 

@@ -3,6 +3,7 @@ Table 2's footnote says what the dagger means only when a quotation carries one.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -35,6 +36,32 @@ def test_a_numbers_only_notebook_still_checks_the_names_list(tmp_path):
 def test_a_numbers_only_notebook_refuses_a_missing_data_folder(tmp_path):
     with pytest.raises(DataDirError, match="nowhere"):
         open_outputs("06_claims", tmp_path / "nowhere", tmp_path / "f", tmp_path / "t")
+
+
+def test_outside_the_runner_the_numbers_reader_merges_numbers_json_first(tmp_path,
+                                                                         monkeypatch):
+    # README, section Running on other data: "notebook 06 merges the others' numbers itself".
+    # A fragment of a notebook the repository has, and one of a notebook it no longer has.
+    monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
+    data = Path(shutil.copytree(REPO / "data", tmp_path / "data"))
+    tables = tmp_path / "tables"
+    (tables / "numbers").mkdir(parents=True)
+    (tables / "numbers" / "01_recruitment.json").write_text('{"n_x": 3}', encoding="utf-8")
+    (tables / "numbers" / "99_gone.json").write_text('{"n_z": 1}', encoding="utf-8")
+    open_outputs("06_claims", data, tmp_path / "figures", tables)
+    assert json.loads((tables / "numbers.json").read_text(encoding="utf-8")) == {"n_x": 3}
+    assert r"\newcommand{\nX}{3}" in (tables / "numbers.tex").read_text(encoding="utf-8")
+
+
+def test_under_the_runner_the_numbers_reader_leaves_numbers_json_to_it(tmp_path, monkeypatch):
+    (tmp_path / "stage").mkdir()
+    monkeypatch.setenv("PSU_STUDY_STAGE_DIR", str(tmp_path / "stage"))
+    data = Path(shutil.copytree(REPO / "data", tmp_path / "data"))
+    tables = tmp_path / "tables"
+    (tables / "numbers").mkdir(parents=True)
+    (tables / "numbers" / "01_recruitment.json").write_text('{"n_x": 3}', encoding="utf-8")
+    open_outputs("06_claims", data, tmp_path / "figures", tables)
+    assert not (tables / "numbers.json").exists()
 
 
 def test_the_dagger_note_appears_only_with_a_dagger():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from psu_study import claims
+from psu_study import claims, ledger_entries
 from psu_study.schema import TRAINING_STAGES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ RULE = "Reading rule"
 
 
 @pytest.fixture(scope="module")
-def ledger() -> dict[str, claims.Claim]:
+def ledger() -> dict[str, ledger_entries.Claim]:
     return {c.id: c for c in claims.read_ledger()}
 
 
@@ -37,7 +37,7 @@ def sources() -> dict:
     return claims.read_sources(REPO / "tables")
 
 
-def text_of(claim: claims.Claim) -> str:
+def text_of(claim: ledger_entries.Claim) -> str:
     return " ".join(filter(None, [claim.note, claim.reason]))
 
 

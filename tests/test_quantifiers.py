@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from psu_study import quantifiers
+from psu_study.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize(("word", "n", "expected"), [
@@ -54,3 +55,19 @@ def test_several_at_five_says_why_and_describes_no_count():
     with pytest.raises(quantifiers.Uncheckable, match="below N = 6"):
         quantifiers.count_range("several", 5)
     assert not any(quantifiers.holds("several", k, 5) for k in range(6))
+
+
+def test_the_conventions_wording_is_the_datasheets():
+    # data/README.md, "Verbal quantifiers: the word-to-count convention", is written by hand:
+    # each row's rule, its counts for N = 8 and whether it is a fact or a convention must be
+    # what the ranges say (their wording is generated from the same bounds as their counts).
+    readme = (REPO_ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Verbal quantifiers")[1].split("| word |")[1].split("\n\n")[0]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    assert [r[0].split()[0] for r in rows] == list(quantifiers.QUANTIFIERS)
+    for word, rule, at_eight, status in ([c.strip() for c in r] for r in rows):
+        word = word.split()[0]
+        assert quantifiers.CONVENTION[word].startswith(rule.replace(", ", " and ") + " ("), word
+        assert quantifiers.IS_CONVENTION[word] is (status == "convention"), word
+        low, high = quantifiers.count_range(word, 8)
+        assert at_eight == (str(low) if low == high else f"{low}-{high}"), word

@@ -4,25 +4,35 @@ to the key of ``numbers.json`` that recomputes it, so the build fails when the d
 The ledger (``claims/ledger.yaml``) is written from the article, one entry per claim. An entry
 is checked in one of a few ways (``check.kind``), or says honestly that it cannot be computed
 from these data, or records that the article contradicts itself. Article inconsistencies are
-shown, never enforced: they are facts about the paper, not about the data.
+shown, never enforced: they are facts about the paper, not about the data. What an entry may
+say, and its validation, is ``ledger_entries``'; this module finds and reads the ledger and the
+numbers, and checks each claim against them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import yaml
 
 from . import numbers as numbers_mod
 from . import provenance, quantifiers, staging
-from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path
+from .ledger_entries import (
+    CANNOT,
+    INCONSISTENT,
+    Claim,
+    LedgerError,
+    at_precision,
+    decimal_of,
+    parse_ledger,
+    tolerance_for,
+    within,
+    written_number,
+)
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path, notebook_paths
 
 LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
 DATA_LEDGER_NAME = "claims.yaml"
@@ -34,8 +44,6 @@ STAND_IN_DIFFERS = "differs on the synthetic stand-in"
 """Computed, and it does not hold, on values the generator made without this reading in
 mind (the entry's ``stand_in`` says why): reported, not enforced. The same result on
 published or the study's own values is ``differs``, and fails the build."""
-CANNOT = "cannot be computed from these data"
-INCONSISTENT = "article inconsistency"
 STATUSES = (HOLDS, DIFFERS, STAND_IN_DIFFERS, CANNOT, INCONSISTENT)
 
 PUBLISHED, DERIVED, SYNTHETIC, STUDY = (provenance.PUBLISHED, "derived", provenance.SYNTHETIC,
@@ -47,12 +55,6 @@ EVIDENCE = (PUBLISHED, DERIVED, SYNTHETIC, STUDY, NOT_RECOMPUTED)
 them; ``derived``, arithmetic on published values (a share, an interval, a test, a sum);
 ``synthetic``, a synthetic stand-in among its inputs, so "holds" tests the pipeline, not the
 study; ``study``, the study's own records; ``none`` where nothing is recomputed."""
-
-GRADES = ("contradiction", "tension", "convention-dependent")
-"""How far an article inconsistency goes: two statements that cannot both be true
-(``contradiction``); statements that sit badly together but can be reconciled, by scope or
-implicature (``tension``); or a clash only under the project's convention for a word
-(``convention-dependent``, so exactly the entries that are conventions)."""
 
 COLUMNS = ["id", "section", "claim", "published", "recomputed", "status", "evidence", "grade",
            "reason"]
@@ -66,274 +68,12 @@ FOOTNOTE = ("Recomputed from this build's numbers.json. Numbers hold to the prec
             "Article inconsistencies (graded contradiction, tension or convention-dependent) "
             "and claims that cannot be computed are reported, never enforced.")
 
-REQUIRED = ("id", "section", "claim", "published", "convention")
-OPTIONAL = ("check", "tolerance", "reading", "status", "reason", "note", "versus", "grade",
-            "stand_in")
-CHECK_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # kind: (required fields, optional fields)
-    "value": (("key",), ()),
-    "equal": (("key", "equals"), ()),
-    "quantifier": (("word", "key"), ("n", "complement")),
-    "at_most": (("key", "limit"), ("unit",)),
-    "at_least": (("key", "limit"), ("unit",)),
-    "one_of": (("key", "values"), ()),
-    "dates_within": (("keys", "start", "end"), ()),
-    "date_order": (("keys",), ("gap",)),
-    "disjoint": (("keys",), ("n",)),
-}
 SOURCES_SUFFIX = ".meta.json"
 """A notebook's numbers' provenance records, beside its fragment (``outputs.Outputs.numbers``)."""
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_NUMBER = re.compile(r"[-+]?\d+(?:\.(\d+))?")
-
-
-class LedgerError(ValueError):
-    """The ledger is malformed; the message names the entry and the field."""
 
 
 class ClaimsDiffer(AssertionError):
     """A published value does not hold on the data; the message lists every such claim."""
-
-
-@dataclass(frozen=True)
-class Quote:
-    """Another statement of the article that a claim is set against."""
-
-    section: str
-    quote: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One ledger entry, validated."""
-
-    id: str
-    section: str
-    claim: str
-    published: str
-    convention: bool
-    check: dict[str, Any] | None = None
-    tolerance: Decimal | None = None
-    reading: str | None = None
-    status: str | None = None
-    reason: str | None = None
-    note: str | None = None
-    versus: tuple[Quote, ...] = field(default_factory=tuple)
-    grade: str | None = None
-    stand_in: str | None = None
-
-
-# --- the tolerance rule -------------------------------------------------------------------
-
-def written_number(text: str) -> Decimal:
-    """The first number written in ``text`` (``"65%"`` -> 65, ``"2.5 h"`` -> 2.5)."""
-    match = _NUMBER.search(str(text))
-    if match is None:
-        raise ValueError(f"no number written in {text!r}")
-    return Decimal(match.group())
-
-
-def tolerance_for(text: str) -> Decimal:
-    """Half a unit of the last decimal place written: a published "65%" stands for anything
-    that rounds to it (64.5 to 65.5), "65.2%" for 65.15 to 65.25. Authors round; a check
-    stricter than their rounding would fail correct data, a looser one would hide errors."""
-    match = _NUMBER.search(str(text))
-    if match is None:
-        raise ValueError(f"no number written in {text!r}")
-    decimals = len(match.group(1) or "")
-    return Decimal(5) * Decimal(10) ** -(decimals + 1)
-
-
-def within(published: str, recomputed: object) -> bool:
-    """Whether ``recomputed`` rounds to the number written in ``published`` (ends inclusive)."""
-    value = _decimal(recomputed)
-    if value is None:
-        return False
-    return abs(value - written_number(published)) <= tolerance_for(published)
-
-
-def at_precision(value: object, published: str) -> str:
-    """``value`` rounded to the decimals the article writes in ``published`` (65.2393 against
-    "65%" shows as 65): the precision the check uses, so the shown value is the one compared.
-    A value that is not a number is shown as it is."""
-    number = _decimal(value)
-    if number is None:
-        return numbers_mod.format_value(value)
-    match = _NUMBER.search(published)
-    decimals = len(match.group(1) or "") if match else 0
-    return str(number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
-
-
-def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | Decimal):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            return None
-    return None
-
-
-# --- reading and validating the ledger ----------------------------------------------------
-
-def _refuse(source: str, entry_id: str, problem: str) -> LedgerError:
-    return LedgerError(f"{source}, entry {entry_id}: {problem}")
-
-
-def _text(source: str, label: str, entry: dict, name: str, *, required: bool = True) -> str | None:
-    value = entry.get(name)
-    if value is None:
-        if required:
-            raise _refuse(source, label, f"field {name!r} is missing")
-        return None
-    if isinstance(value, dt.date):
-        value = value.isoformat()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise _refuse(source, label, f"field {name!r} must be non-empty text; got {value!r}")
-    return value.strip()
-
-
-def _validate_check(source: str, label: str, check: object) -> dict[str, Any]:
-    if not isinstance(check, dict):
-        raise _refuse(source, label, f"field 'check' must be a mapping; got {check!r}")
-    kind = check.get("kind")
-    if kind not in CHECK_FIELDS:
-        raise _refuse(source, label, f"field 'check.kind' must be one of "
-                                     f"{', '.join(CHECK_FIELDS)}; got {kind!r}")
-    required, optional = CHECK_FIELDS[kind]
-    for name in required:
-        if check.get(name) is None:
-            raise _refuse(source, label, f"field 'check.{name}' is missing (needed by kind "
-                                         f"{kind!r})")
-    unknown = set(check) - set(required) - set(optional) - {"kind"}
-    if unknown:
-        raise _refuse(source, label, f"unknown field(s) in 'check': {', '.join(sorted(unknown))}")
-    clean = dict(check)
-    for name in ("start", "end"):
-        if isinstance(clean.get(name), dt.date):
-            clean[name] = clean[name].isoformat()
-    if kind == "quantifier":
-        word = str(check["word"]).lower()
-        if word not in quantifiers.QUANTIFIERS:
-            raise _refuse(source, label, f"field 'check.word' must be one of "
-                                         f"{', '.join(quantifiers.QUANTIFIERS)}; got {word!r}")
-        clean["word"] = word
-        clean.setdefault("n", "n_participants")
-        clean["complement"] = bool(check.get("complement", False))
-    if kind == "disjoint":
-        clean.setdefault("n", "n_participants")
-    if kind in ("dates_within", "date_order", "disjoint") and (
-            not isinstance(check["keys"], list) or not check["keys"]):
-        raise _refuse(source, label, "field 'check.keys' must be a non-empty list")
-    if kind in ("at_most", "at_least") and _decimal(check["limit"]) is None:
-        raise _refuse(source, label, f"field 'check.limit' must be a number; "
-                                     f"got {check['limit']!r}")
-    return clean
-
-
-def _validate(source: str, index: int, entry: object) -> Claim:
-    """One raw YAML entry -> a Claim, or a LedgerError naming the entry and the field."""
-    if not isinstance(entry, dict):
-        raise LedgerError(f"{source}, entry #{index + 1}: must be a mapping; got {entry!r}")
-    raw_id = entry.get("id")
-    label = repr(raw_id) if raw_id else f"#{index + 1} (no id)"
-    unknown = set(entry) - set(REQUIRED) - set(OPTIONAL)
-    if unknown:
-        raise _refuse(source, label, f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-    entry_id = _text(source, label, entry, "id")
-    if not _ID.match(entry_id):
-        raise _refuse(source, label, "field 'id' must be lower-case letters, digits, '.', '_' "
-                                     "or '-'")
-    section = _text(source, label, entry, "section")
-    claim = _text(source, label, entry, "claim")
-    published = _text(source, label, entry, "published")
-    if "convention" not in entry:
-        raise _refuse(source, label, "field 'convention' is missing")
-    convention = entry["convention"]
-    if not isinstance(convention, bool):
-        raise _refuse(source, label, f"field 'convention' must be true or false; "
-                                     f"got {convention!r}")
-    status = _text(source, label, entry, "status", required=False)
-    reason = _text(source, label, entry, "reason", required=False)
-    note = _text(source, label, entry, "note", required=False)
-    reading = _text(source, label, entry, "reading", required=False)
-    check = entry.get("check")
-    if status is not None and status not in (CANNOT, INCONSISTENT):
-        raise _refuse(source, label, f"field 'status' may only be {CANNOT!r} or "
-                                     f"{INCONSISTENT!r} (others are computed); got {status!r}")
-    if status is not None and reason is None:
-        raise _refuse(source, label, f"field 'reason' is missing (needed with status "
-                                     f"{status!r})")
-    if status == CANNOT and check is not None:
-        raise _refuse(source, label, "field 'check' must be absent when the claim cannot be "
-                                     "computed from these data")
-    if status is None and check is None:
-        raise _refuse(source, label, "field 'check' is missing (or give a status with a reason)")
-    clean_check = _validate_check(source, label, check) if check is not None else None
-    tolerance = None
-    if clean_check is not None and clean_check["kind"] == "value":
-        basis = reading or published
-        try:
-            expected = tolerance_for(basis)
-        except ValueError:
-            raise _refuse(source, label, f"field 'published' {published!r} writes no number; "
-                                         "give 'reading' (the number it stands for)") from None
-        if entry.get("tolerance") is None:
-            raise _refuse(source, label, f"field 'tolerance' is missing (the rule gives "
-                                         f"{expected} for {basis!r})")
-        tolerance = _decimal(entry["tolerance"])
-        if tolerance != expected:
-            raise _refuse(source, label, f"field 'tolerance' {entry['tolerance']!r} does not "
-                                         f"follow from {basis!r} as written (half a unit of its "
-                                         f"last digit: {expected})")
-    elif entry.get("tolerance") is not None:
-        raise _refuse(source, label, "field 'tolerance' applies only to checks of kind 'value'")
-    if (clean_check is not None and clean_check["kind"] == "quantifier"
-            and quantifiers.IS_CONVENTION[clean_check["word"]] and not convention):
-        raise _refuse(source, label, f"field 'convention' must be true: "
-                                     f"{clean_check['word']!r} has no fixed count")
-    grade = _text(source, label, entry, "grade", required=False)
-    if (status == INCONSISTENT) != (grade is not None):
-        raise _refuse(source, label, f"field 'grade' is {'missing' if grade is None else 'set'}:"
-                                     f" an article inconsistency, and only one, is graded")
-    if grade is not None and grade not in GRADES:
-        raise _refuse(source, label, f"field 'grade' must be one of {', '.join(GRADES)}; "
-                                     f"got {grade!r}")
-    if grade is not None and (grade == "convention-dependent") != convention:
-        raise _refuse(source, label, "field 'grade' must be 'convention-dependent' exactly when "
-                                     "the reading is a convention (convention: true)")
-    stand_in = _text(source, label, entry, "stand_in", required=False)
-    if stand_in is not None and (check is None or status is not None):
-        raise _refuse(source, label, "field 'stand_in' needs a computed check (no status)")
-    versus = []
-    for item in entry.get("versus") or []:
-        if not isinstance(item, dict) or not item.get("section") or not item.get("quote"):
-            raise _refuse(source, label, "field 'versus' must list mappings with 'section' and "
-                                         f"'quote'; got {item!r}")
-        versus.append(Quote(str(item["section"]), str(item["quote"])))
-    return Claim(entry_id, section, claim, published, convention, clean_check, tolerance,
-                 reading, status, reason, note, tuple(versus), grade, stand_in)
-
-
-def parse_ledger(data: object, source: str = "claims/ledger.yaml") -> list[Claim]:
-    """Validate a loaded ledger: a list of entries, or a mapping with a ``claims`` list. An
-    empty ledger (an empty file, ``[]`` or ``claims: []``) is valid and checks nothing."""
-    if isinstance(data, dict):
-        data = data.get("claims")
-    if data is None:
-        data = []
-    if not isinstance(data, list):
-        raise LedgerError(f"{source}: expected a list of claims under 'claims'")
-    claims = [_validate(source, i, entry) for i, entry in enumerate(data)]
-    seen: set[str] = set()
-    for claim in claims:
-        if claim.id in seen:
-            raise _refuse(source, repr(claim.id), "field 'id' is used by another entry")
-        seen.add(claim.id)
-    return claims
 
 
 def ledger_path(data_dir: Path) -> Path:
@@ -362,31 +102,29 @@ def read_ledger(path: Path = LEDGER_FILE) -> list[Claim]:
 
 def read_numbers(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, object]:
     """The study's headline numbers, merged from every notebook's fragment under
-    ``<tables_dir>/numbers/``: the same merge the runner writes to ``numbers.json``, so the
-    claims need nothing merged beforehand however the notebooks were run. Outside the runner
-    (papermill, JupyterLab) it also writes ``numbers.json`` and ``numbers.tex``, which the
-    runner otherwise writes itself. Each fragment read is recorded, so a change in any number
-    re-runs the claims."""
-    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
-    paths = numbers_mod.fragments(Path(tables_dir), names)
+    ``<tables_dir>/numbers/``: the same merge ``numbers.write_numbers`` writes to
+    ``numbers.json``, so the claims need nothing merged beforehand however the notebooks were
+    run. It only reads. Each fragment read is recorded, so a change in any number re-runs the
+    claims."""
+    paths = numbers_mod.fragments(Path(tables_dir), _notebook_names(notebooks_dir))
     if not paths:
         raise FileNotFoundError(f"no numbers under {display_path(Path(tables_dir))}/"
                                 f"{numbers_mod.FRAGMENTS_DIR}: run the other notebooks first")
     for path in paths:
         staging.record_read(path)
-    merged = numbers_mod.merge(paths)
-    if staging.stage_dir() is None:
-        numbers_mod.write_combined(Path(tables_dir), merged)
-    return merged
+    return numbers_mod.merge(paths)
+
+
+def _notebook_names(notebooks_dir: Path) -> list[str]:
+    return [path.stem for path in notebook_paths(Path(notebooks_dir))]
 
 
 def read_sources(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[str, dict]:
     """Each number's provenance record (``provenance.rests_on``), from the sidecar every
     notebook writes beside its fragment (``numbers/<notebook>.meta.json``); each read is
     recorded, so a change of provenance re-runs the claims."""
-    names = sorted(p.stem for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
     sources: dict[str, dict] = {}
-    for fragment in numbers_mod.fragments(Path(tables_dir), names):
+    for fragment in numbers_mod.fragments(Path(tables_dir), _notebook_names(notebooks_dir)):
         sidecar = fragment.with_name(fragment.stem + SOURCES_SUFFIX)
         staging.record_read(sidecar)
         if not sidecar.is_file():
@@ -446,7 +184,7 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
     if kind == "quantifier":
         word, n_key = check["word"], check["n"]
         value, n = _get(numbers, check["key"]), _get(numbers, n_key)
-        if _decimal(value) is None or _decimal(n) is None:
+        if decimal_of(value) is None or decimal_of(n) is None:
             raise _Missing(f"{check['key']} or {n_key} (not a count)")
         value, n = int(value), int(n)
         count = n - value if check["complement"] else value
@@ -464,8 +202,8 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
         return quantifiers.holds(word, count, n), f"{count} of {n}", why
     if kind in ("at_most", "at_least"):
         value = _get(numbers, check["key"])
-        limit = _decimal(check["limit"])
-        number = _decimal(value)
+        limit = decimal_of(check["limit"])
+        number = decimal_of(value)
         unit = f" {check['unit']}" if check.get("unit") else ""
         if number is None:
             return False, _show(value), f"{check['key']} is not a number"
@@ -495,7 +233,7 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
     if kind == "disjoint":
         counts = [_get(numbers, k) for k in check["keys"]]
         n = _get(numbers, check["n"])
-        if any(_decimal(v) is None for v in [*counts, n]):
+        if any(decimal_of(v) is None for v in [*counts, n]):
             raise _Missing(f"{', '.join(check['keys'])} or {check['n']} (not a count)")
         total = sum(int(v) for v in counts)
         shown = f"{' + '.join(str(int(v)) for v in counts)} = {total} of {int(n)}"

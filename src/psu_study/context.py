@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from . import disclosure, provenance
+from . import disclosure, numbers, provenance, staging
 from .outputs import Outputs
-from .paths import StudyDirs, check_data_dir, check_output_dirs, resolve_dirs
+from .paths import StudyDirs, check_data_dir, check_output_dirs, notebook_paths, resolve_dirs
 from .validation import Study, load_study
 
 
@@ -34,8 +34,13 @@ def open_outputs(
     tables_dir: str | os.PathLike[str] | None,
 ) -> tuple[Outputs, StudyDirs]:
     """An output writer for a notebook that reads other notebooks' numbers, not the data
-    files: its outputs still go through the names-list and allow-list check."""
+    files: its outputs still go through the names-list and allow-list check. Outside the
+    runner (papermill, JupyterLab) it first merges those numbers (if any) into ``numbers.json`` and
+    ``numbers.tex``, which the runner otherwise writes itself after each wave."""
     dirs = study_dirs(data_dir, figures_dir, tables_dir)
+    names = [path.stem for path in notebook_paths()]
+    if staging.stage_dir() is None and numbers.fragments(dirs.tables, names):
+        numbers.write_numbers(dirs.tables, names)
     return writer(notebook, dirs), dirs
 
 

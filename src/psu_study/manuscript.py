@@ -39,6 +39,7 @@ from . import (
     inference,
     quantifiers,
     schema,
+    sentences,
     staging,
     synthetic,
 )
@@ -56,6 +57,7 @@ from .paths import (
     record_key,
 )
 from .provenance import is_study_data, synthetic_columns, synthetic_note
+from .sentences import SEGMENT_COLUMNS, interview_modes, series
 from .themes import numbers_key
 from .validation import load_study
 
@@ -102,13 +104,6 @@ QDA_EXPORTS = (".qdc", ".qdpx")
 """The REFI-QDA files a build may write (codebook, project): the COREQ appendix names those
 this run has."""
 
-MODE_PHRASES = {"telephone": "by telephone", "video": "by video",
-                "face-to-face": "face to face"}
-"""How the text says each interview mode of the contract (``schema.INTERVIEW_MODES``)."""
-
-SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
-"""What a count of coded participants rests on: who was coded, by whom, at which code."""
-
 COUNTS = {"n_participants_female": ("participants.gender",)}
 """Counts of participants, besides the themes', that the text gives with a word of quantity,
 and the data columns each rests on."""
@@ -116,21 +111,6 @@ and the data columns each rests on."""
 
 class ManuscriptError(RuntimeError):
     """The paper cannot be built as asked; the message says why."""
-
-
-def quantity_word(count: int, n: int) -> str:
-    """The word the convention gives ``count`` of ``n`` participants: of the words that hold,
-    the one that says most (the narrowest range; ties go to the earlier word), so "one" and
-    "all" win where they hold and "several" says more than "some"."""
-    fitting = [w for w in quantifiers.QUANTIFIERS if quantifiers.holds(w, count, n)]
-    if not fitting:
-        raise ManuscriptError(f"no quantifier of the convention describes {count} of {n}")
-
-    def width(word: str) -> int:
-        low, high = quantifiers.count_range(word, n)
-        return high - low
-
-    return min(fitting, key=lambda w: (width(w), quantifiers.QUANTIFIERS.index(w)))
 
 
 def _number(numbers: dict, key: str) -> int:
@@ -153,7 +133,7 @@ def theme_tree(codebook, numbers: dict) -> list[dict]:
         below = children.get(row.code_id, [])
         return {
             "id": row.code_id, "level": row.level, "name": row.name,
-            "count": count, "n": n, "word": quantity_word(count, n),
+            "count": count, "n": n, "word": quantifiers.quantity_word(count, n),
             "rests_on": list(SEGMENT_COLUMNS),
             "codes": [node(c) for c in below if c.level == "code"],
             "subthemes": [node(c) for c in below if c.level == "subtheme"],
@@ -209,17 +189,6 @@ def agreement_scope(study, numbers: dict, tables: Path) -> dict:
     return {"units": [unit for unit in AGREEMENT_TABLES if present[unit]],
             "not_computed": {unit: notes[unit] for unit in AGREEMENT_TABLES
                              if not present[unit]}}
-
-
-def interview_modes(numbers: dict) -> list[dict]:
-    """Each mode of the contract that some interview used, with its count (numbers.json's
-    ``n_interviews_<mode>``) and how the text says it."""
-    modes = []
-    for mode in schema.INTERVIEW_MODES:
-        key = f"n_interviews_{mode.replace('-', '_')}"
-        if _number(numbers, key):
-            modes.append({"mode": mode, "key": key, "phrase": MODE_PHRASES[mode]})
-    return modes
 
 
 def counts_of_one_or_none(numbers: dict) -> dict[str, list[str]]:
@@ -467,7 +436,8 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
     coders = study.coders.sort_values("coder")
     n = _number(numbers, "n_participants")
     counts = {key: {"count": _number(numbers, key), "n": n,
-                    "word": quantity_word(_number(numbers, key), n), "rests_on": list(on)}
+                    "word": quantifiers.quantity_word(_number(numbers, key), n),
+                    "rests_on": list(on)}
               for key, on in COUNTS.items()}
     derived = {
         "about": "Derived by psu_study.manuscript for paper/paper.typ; do not edit.",
@@ -490,6 +460,7 @@ def derive(run: Run) -> tuple[dict, list[Path]]:
         "statistics": statistics(numbers, run.tables, scope["units"]),
         "unnamed_quotations": unnamed_quotations(study),
         "data": data_availability(study, run.data),
+        "sentences": sentences.for_the_paper(),
     }
     values = {**numbers, **people_and_losses(study, numbers)}
     derived["statements"], statement_gaps = statements(run.data, values)
@@ -513,11 +484,6 @@ def people_and_losses(study, numbers: dict) -> dict[str, object]:
             "coders": series(list(coders["coder"])),
             "n_no_reply": contacted - interested,
             "n_no_consent": interested - _number(numbers, "n_consented")}
-
-
-def series(names: list[str]) -> str:
-    """Names as the paper lists them: "A", "A and B", "A, B and C"."""
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
 
 
 def unnamed_quotations(study) -> list[str]:

@@ -69,15 +69,23 @@ FRAGMENTS_DIR = "numbers"
 """Each notebook writes its numbers to ``<tables>/numbers/<notebook>.json``."""
 
 
+def fragment(tables_dir: Path, name: str) -> Path:
+    """Where notebook ``name`` writes its numbers under ``tables_dir``."""
+    return Path(tables_dir) / FRAGMENTS_DIR / f"{name}.json"
+
+
 def fragments(tables_dir: Path, names: list[str]) -> list[Path]:
     """The fragments the notebooks ``names`` have written under ``tables_dir``."""
-    folder = Path(tables_dir) / FRAGMENTS_DIR
-    return [folder / f"{name}.json" for name in names if (folder / f"{name}.json").exists()]
+    return [path for path in (fragment(tables_dir, name) for name in names) if path.exists()]
 
 
-def write_combined(tables_dir: Path, merged: dict[str, object]) -> dict[Path, bytes]:
-    """Write ``numbers.json`` and its LaTeX macros ``numbers.tex`` (each only when its bytes
-    change, so an unchanged build touches nothing); return each file's bytes."""
+def write_numbers(tables_dir: Path, names: list[str]) -> dict[Path, bytes]:
+    """The one writer of ``numbers.json`` and its LaTeX macros ``numbers.tex``: the fragments
+    of the notebooks ``names``, merged (each file written only when its bytes change, so an
+    unchanged build touches nothing); returns each file's bytes. The runner calls it after
+    each wave; outside the runner, the notebook that reads the others' numbers does
+    (``context.open_outputs``)."""
+    merged = merge(fragments(tables_dir, names))
     files = {Path(tables_dir) / "numbers.json": dumps(merged).encode("utf-8"),
              Path(tables_dir) / "numbers.tex": to_latex(merged).encode("utf-8")}
     for target, data in files.items():

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from . import numbers as numbers_mod
+from . import sentences as results
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
@@ -55,67 +57,6 @@ _HEADING = re.compile(r"^#\s+(?:\d+\.\s*)?(.+)$", re.MULTILINE)
 
 class ReportError(RuntimeError):
     """The report cannot be built as asked; the message says why."""
-
-
-# --- what the sentences of the index say, when the numbers behind them exist ---------------
-
-def _pct(value: float) -> str:
-    return f"{value:.0f}%"
-
-
-def _ci(low: float, high: float) -> str:
-    return f"95% CI {low:.0f}\u2013{high:.0f}%"
-
-
-SENTENCES: list[tuple[tuple[str, ...], object]] = [
-    (("n_contacted", "n_interested", "n_consented", "n_interviewed", "pct_responded",
-      "pct_responded_ci_low", "pct_responded_ci_high", "pct_interviewed",
-      "pct_interviewed_ci_low", "pct_interviewed_ci_high"),
-     lambda v: (f"Of the {v['n_contacted']} trainees contacted, {v['n_interested']} expressed "
-                f"interest, a response rate of {_pct(v['pct_responded'])} "
-                f"({_ci(v['pct_responded_ci_low'], v['pct_responded_ci_high'])}); "
-                f"{v['n_consented']} consented and {v['n_interviewed']} were interviewed, "
-                f"{_pct(v['pct_interviewed'])} of those contacted "
-                f"({_ci(v['pct_interviewed_ci_low'], v['pct_interviewed_ci_high'])}).")),
-    (("n_participants", "n_participants_female", "pct_participants_female",
-      "pct_participants_female_ci_low", "pct_participants_female_ci_high",
-      "pct_psu_users_female", "n_psu_users_female", "n_psu_users",
-      "p_female_binomial_two_sided", "p_female_hypergeometric_two_sided"),
-     lambda v: (f"{v['n_participants_female']} of the {v['n_participants']} participants were "
-                f"female ({_pct(v['pct_participants_female'])}, exact two-sided "
-                f"{_ci(v['pct_participants_female_ci_low'], v['pct_participants_female_ci_high'])}"
-                f"), against {_pct(v['pct_psu_users_female'])} "
-                f"({v['n_psu_users_female']}/{v['n_psu_users']}) of PSU users. Were "
-                f"participants drawn at random from PSU users, a sample this far from the base "
-                f"rate would have two-sided exact probability "
-                f"{v['p_female_binomial_two_sided']:.3f} (binomial) or "
-                f"{v['p_female_hypergeometric_two_sided']:.3f} (drawn without replacement from "
-                f"the {v['n_psu_users']} users); the participants chose themselves, so neither "
-                f"says why.")),
-    (("n_training_stages", "stage_earliest", "stage_latest"),
-     lambda v: (f"They were at {v['n_training_stages']} different training stages, from "
-                f"{v['stage_earliest']} to {v['stage_latest']} (Table 1).")),
-    (("n_interviews", "n_interviews_telephone", "interview_first_date", "interview_last_date",
-      "duration_min_minutes", "duration_max_minutes", "duration_mean_minutes"),
-     lambda v: (f"{v['n_interviews']} interviews, {v['n_interviews_telephone']} of them by "
-                f"telephone, took place between {v['interview_first_date']} and "
-                f"{v['interview_last_date']} and lasted {v['duration_min_minutes']}\u2013"
-                f"{v['duration_max_minutes']} min (mean {v['duration_mean_minutes']:g}).")),
-    (("n_themes", "n_themes_with_subthemes", "n_subthemes", "n_segments"),
-     lambda v: (f"The analysis has {v['n_themes']} themes, {v['n_themes_with_subthemes']} of "
-                f"them with {v['n_subthemes']} sub-themes, over {v['n_segments']} coded "
-                f"segments.")),
-    (("n_attribute_tables",),
-     lambda v: (f"Matrix coding crosses the themes and sub-themes with each of the "
-                f"{v['n_attribute_tables']} participant attribute(s); the co-occurrence table "
-                f"counts the participants coded for each pair of them, and the codebook gives "
-                f"every code with its counts and an example passage.")),
-    (("n_coders", "prevalence_coder"),
-     lambda v: (f"{v['n_coders']} coder(s) coded the transcripts; prevalence is counted on "
-                f"{v['prevalence_coder']}'s coding, which covers every transcript.")),
-]
-"""(numbers.json keys needed, sentence). A sentence appears in the section of whichever
-notebook wrote all its keys, and only then: nothing here assumes which notebooks exist."""
 
 
 # --- what the site is made of --------------------------------------------------------------
@@ -292,15 +233,21 @@ def collect(src: Sources) -> tuple[list[Section], dict]:
     all_numbers = json.loads(numbers_path.read_text(encoding="utf-8")) \
         if numbers_path.exists() else {}
     sections = []
+    known: dict[str, object] = {}  # the numbers of this notebook and those before it
     for path in sorted(src.notebooks.glob(NOTEBOOK_GLOB)):
         name = path.stem
         nb = json.loads(path.read_text(encoding="utf-8"))
         title, intro = notebook_title(nb, name)
         entry = entries.get(name, {})
-        fragment = src.tables / "numbers" / f"{name}.json"
+        fragment = numbers_mod.fragment(src.tables, name)
         numbers = json.loads(fragment.read_text(encoding="utf-8")) if fragment.exists() else {}
         numbers = {k: all_numbers.get(k, v) for k, v in numbers.items()}
-        sentences = [say(numbers) for keys, say in SENTENCES if all(k in numbers for k in keys)]
+        # A sentence is said once, in the first section by which all its keys are written.
+        unsaid = [name for name in results.SENTENCES if not all(k in known for k in
+                 results.required_keys(name))]
+        known.update(numbers)
+        sentences = [results.render(name, known) for name in unsaid
+                     if all(k in known for k in results.required_keys(name))]
         section = Section(name, title, f"notebooks/{name}.html", _markdown(intro), sentences,
                           numbers=numbers)
         outputs = sorted(entry.get("outputs", {}))

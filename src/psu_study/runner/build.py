@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import staging
+from .. import numbers, staging
 from ..paths import NOTEBOOKS_DIR, display_path, notebook_paths, record_key
 from . import compat, interrupts
 from .depfile import write_depfile
@@ -383,10 +383,11 @@ class Run:
     def writes_numbers(self, path: Path) -> bool:
         """Whether the notebook wrote numbers last time (or is new here, so may)."""
         entry = self.entries.get(path.stem)
-        return entry is None or f"tables/numbers/{path.stem}.json" in entry.get("outputs", {})
+        key = f"tables/{numbers.FRAGMENTS_DIR}/{path.stem}.json"
+        return entry is None or key in entry.get("outputs", {})
 
     def wrote_numbers(self, result: Result) -> bool:
-        fragment = self.lay.tables / "numbers" / f"{result.name}.json"
+        fragment = numbers.fragment(self.lay.tables, result.name)
         return any(target == fragment for _, target in result.moves)
 
     def settle(self, results: list[Result]) -> None:

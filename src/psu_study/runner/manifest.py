@@ -75,9 +75,8 @@ def environment() -> dict[str, object]:
 
 def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
     """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
-    merged = numbers.merge(numbers.fragments(lay.tables, names))
     return {lay.key(target): staging.digest(data)
-            for target, data in numbers.write_combined(lay.tables, merged).items()}
+            for target, data in numbers.write_numbers(lay.tables, names).items()}
 
 
 def load_manifest(lay: Layout) -> dict:
