@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import inference, schema, style, themes
-from .outputs import Note, Outputs
+from .outputs import Note, Outputs, SavedFigure, SavedTable, Shown
 
 UNITS = ("participant", "character")
 N_BOOT = 2000
@@ -396,32 +396,30 @@ CAPTIONS = {
 
 
 def write_table(out: Outputs, comparison: Comparison, unit: str,
-                sources: Sequence[pd.DataFrame] = ()) -> pd.DataFrame | Note:
+                sources: Sequence[pd.DataFrame] = ()) -> SavedTable | Shown | Note:
     """Write ``agreement_<unit>`` (and ``agreement_<unit>_all_coders`` with more than two
-    coders), footnoted from ``sources``, and return it for display; or a note saying why
-    there is none."""
+    coders), footnoted from ``sources``, and return what was written, to show; or a note
+    saying why there is none."""
     if unit not in comparison.tables:
         return Note(f"No {unit}-level agreement: see the note above.")
-    table = comparison.tables[unit].round(3)
-    out.table(table, f"agreement_{unit}", CAPTIONS[unit], sources=sources)
-    if unit in comparison.all_coders:
-        everyone = comparison.all_coders[unit].round(3)
-        out.table(everyone, f"agreement_{unit}_all_coders",
-                  f"Krippendorff's alpha across all coders at once, unit: {unit}",
-                  sources=sources)
-        return pd.concat([table, everyone], ignore_index=True)
-    return table
+    table = out.table(comparison.tables[unit].round(3), f"agreement_{unit}", CAPTIONS[unit],
+                      sources=sources)
+    if unit not in comparison.all_coders:
+        return table
+    everyone = out.table(comparison.all_coders[unit].round(3), f"agreement_{unit}_all_coders",
+                         f"Krippendorff's alpha across all coders at once, unit: {unit}",
+                         sources=sources)
+    return Shown((table, everyone))
 
 
 def write_figure(out: Outputs, comparison: Comparison,
-                 sources: Sequence[pd.DataFrame] = ()) -> Note | None:
-    """The agreement figure over every computed unit and pair, or a note when nothing was
-    compared."""
+                 sources: Sequence[pd.DataFrame] = ()) -> SavedFigure | Note:
+    """Write the agreement figure over every computed unit and pair and return it, to show;
+    or a note when nothing was compared."""
     if not comparison.tables:
         return Note("No agreement figure: there is nothing to compare.")
     table = pd.concat(comparison.tables.values(), ignore_index=True)
-    out.figure(plot_agreement(table), "agreement", sources=sources)
-    return None
+    return out.figure(plot_agreement(table), "agreement", sources=sources)
 
 
 def plot_agreement(table: pd.DataFrame) -> Figure:

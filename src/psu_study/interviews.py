@@ -25,6 +25,16 @@ def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def summary_table(interviews: pd.DataFrame) -> pd.DataFrame:
+    """The durations' summary the notebook shows (n, minimum, maximum, mean, median, SD in
+    minutes), from the numbers ``duration_summary`` publishes."""
+    numbers = duration_summary(interviews)
+    return pd.DataFrame({"n": [len(interviews)],
+                         **{label: [numbers[f"duration_{key}_minutes"]] for key, label in (
+                             ("min", "Minimum"), ("max", "Maximum"), ("mean", "Mean"),
+                             ("median", "Median"), ("sd", "SD"))}}).round(1)
+
+
 def schedule(interviews: pd.DataFrame) -> dict[str, object]:
     """When interviews were held: the first and the last."""
     return {

@@ -202,6 +202,36 @@ class Table:
         return f"{self.caption}\n{body}" if self.caption else body
 
 
+@dataclass(frozen=True)
+class SavedTable(Table):
+    """A table saved by ``Outputs.table``, shown as published (its caption and columns), so
+    what a notebook displays is what it writes (its footnote too), and nbval compares it."""
+
+    footnote: str = ""
+    files: tuple[Path, ...] = ()
+
+    def _repr_html_(self) -> str:
+        note = f"\n<p><em>{html.escape(self.footnote)}</em></p>" if self.footnote else ""
+        return super()._repr_html_() + note
+
+    def __repr__(self) -> str:
+        return super().__repr__() + (f"\n{self.footnote}" if self.footnote else "")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Tables shown one after another as one cell's result (a table and its companion
+    written in one step), each as it shows alone."""
+
+    items: tuple[Table | Note, ...]
+
+    def _repr_html_(self) -> str:
+        return "\n".join(item._repr_html_() for item in self.items)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(item) for item in self.items)
+
+
 @dataclass
 class InlineFigure:
     """A figure a notebook displays as a PNG without pyplot's backend: no metadata and a
@@ -283,12 +313,12 @@ class Outputs:
         return SavedFigure(fig, written)
 
     def table(self, frame: pd.DataFrame, name: str, caption: str, note: str = "", *,
-              sources: Sequence[pd.DataFrame] = ()) -> list[Path]:
+              sources: Sequence[pd.DataFrame] = ()) -> SavedTable:
         """Save ``frame`` as CSV, Markdown and LaTeX; the footnote (the synthetic inputs among
         ``sources``, then ``note``) travels with each: in the CSV as a last column of its
         own, ``footnote``, so the table's own columns (a ``note`` among them) stay as they
         are. The CSV's text cells are ``spreadsheet_safe``; Markdown and LaTeX show every
-        value as written."""
+        value as written. The result shows the published table in a notebook."""
         if FOOTNOTE_COLUMN in frame.columns:
             raise ValueError(f"table {name} has a column {FOOTNOTE_COLUMN!r}, the name the "
                              "CSV copy gives the footnote; rename it")
@@ -311,8 +341,9 @@ class Outputs:
         }
         for target, text in files.items():
             staging.write_bytes(target, text.encode("utf-8"))
-        return [*files, _sidecar(base, {"caption": caption, "footnote": footnote,
-                                        "synthetic_inputs": inputs})]
+        sidecar = _sidecar(base, {"caption": caption, "footnote": footnote,
+                                  "synthetic_inputs": inputs})
+        return SavedTable(frame, caption, footnote, (*files, sidecar))
 
     def numbers(self, values: dict[str, object], *,
                 sources: Sequence[pd.DataFrame]) -> dict[str, object]:

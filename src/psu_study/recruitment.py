@@ -31,6 +31,11 @@ def stage_counts(recruitment: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def stages_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """``stage_counts`` as the paper's table shows it: each stage's label and its trainees."""
+    return counts.rename(columns={"label": "Stage", "n": "Trainees"})[["Stage", "Trainees"]]
+
+
 def rates(counts: pd.DataFrame, alpha: float = inference.ALPHA) -> pd.DataFrame:
     """Response and interview rates of the contacted, with exact (Clopper-Pearson) CIs:
     with 20 trainees a normal approximation would be misleading."""
