@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from . import disclosure, provenance
+from . import disclosure, provenance, staging
 from .outputs import Outputs
 from .paths import StudyDirs, check_data_dir, check_output_dirs, resolve_dirs
 from .validation import Study, load_study
@@ -36,8 +36,13 @@ def read_study(
     tables: list[str] | None = None,
 ) -> Study:
     """The validated study alone, for a notebook that writes nothing (the analysts'
-    explorer): its folders are checked as every notebook's are."""
-    return _load(study_dirs(data_dir, figures_dir, tables_dir), tables, None)
+    explorer): its folders are checked as every notebook's are, and the names and allow
+    lists are recorded as read, since the runner scans what the notebook shows with them: a
+    list added later reruns it."""
+    dirs = study_dirs(data_dir, figures_dir, tables_dir)
+    for path in disclosure.list_paths(dirs.data):
+        staging.record_read(path)
+    return _load(dirs, tables, None)
 
 
 def _load(dirs: StudyDirs, tables: list[str] | None,
