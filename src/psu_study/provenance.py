@@ -44,7 +44,9 @@ def uses(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 SOURCES_ATTR = "psu_study.sources"
 """Where ``with_sources`` keeps a result's sources: in a frame's ``attrs`` (pandas carries them
-through selections, renames and rounding) or as an attribute of a figure."""
+through selections, renames and rounding) or, with dots as underscores, as an attribute of
+a figure or another result."""
+_SOURCES_NAME = SOURCES_ATTR.replace(".", "_")
 
 
 class Sources(tuple):
@@ -73,11 +75,10 @@ Result = TypeVar("Result")
 
 def with_sources(result: Result, *sources: object) -> Result:
     """``result`` (a frame, a figure, headline numbers as a dict, or any object that takes an
-    attribute) marked with what it was
-    computed from: ``(frame, column, ...)`` for columns of a study's frame (``uses``), or a
-    result already marked, whose sources it takes over. A frame without its provenance and
-    file name (as a test may build) and an unmarked result add none. A dict comes back as
-    ``Numbers``."""
+    attribute) marked with what it was computed from: ``(frame, column, ...)`` for columns
+    of a study's frame (``uses``), or a result already marked, whose sources it takes over. A
+    frame without its provenance and file name (as a test may build) and an unmarked result
+    add none. A dict comes back as ``Numbers``."""
     found: list[pd.DataFrame] = []
     for source in sources:
         if isinstance(source, tuple):
@@ -94,7 +95,7 @@ def with_sources(result: Result, *sources: object) -> Result:
         numbers = Numbers(result)
         numbers.sources = record
         return numbers
-    setattr(result, SOURCES_ATTR.replace(".", "_"), record)
+    setattr(result, _SOURCES_NAME, record)
     return result
 
 
@@ -104,7 +105,7 @@ def sources_of(result: object) -> Sources:
         return result.attrs.get(SOURCES_ATTR, Sources())
     if isinstance(result, Numbers):
         return result.sources
-    return getattr(result, SOURCES_ATTR.replace(".", "_"), Sources())
+    return getattr(result, _SOURCES_NAME, Sources())
 
 
 def synthetic_inputs(sources: Sequence[pd.DataFrame]) -> dict[str, list[str]]:
