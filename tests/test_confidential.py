@@ -85,8 +85,7 @@ def test_an_allowed_value_passes(data_copy, monkeypatch):
     plant(data_copy, "P8", "incredibly therapeutic", f"therapeutic {VALID_NHS_NUMBER}")
     (data_copy / "disclosure").mkdir()
     (data_copy / "disclosure" / "allow.txt").write_text(f"{VALID_NHS_NUMBER}  # test value\n")
-    study, out, _ = open_study("t", data_copy, data_copy / "f", data_copy / "t",
-                               tables=["segments"])
+    _, out = open_study("t", data_copy, data_copy / "f", data_copy / "t", tables=["segments"])
     assert VALID_NHS_NUMBER in out.allow
     frame = pd.DataFrame({"Quotation": [f"x {VALID_NHS_NUMBER}"]})
     out.table(frame, "allowed", "caption")

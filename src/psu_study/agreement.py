@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -24,7 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import inference, schema, style, themes
-from .outputs import Note, Outputs
+from .outputs import Note, Outputs, SavedFigure, SavedTable, Shown
+from .provenance import sources_of, with_sources
 
 UNITS = ("participant", "character")
 N_BOOT = 2000
@@ -344,7 +345,11 @@ class Comparison:
             pooled = table.set_index("theme_id").loc[POOLED_ID]
             values[f"agreement_{unit}_all_coders_alpha"] = float(pooled["alpha"])
             values[f"agreement_{unit}_all_coders_n_transcripts"] = int(pooled["n_transcripts"])
-        return values
+        return with_sources(values, self)
+
+
+CODING_COLUMNS = ("participant_id", "coder", "code_id", "start", "end")
+"""What the comparison reads of ``segments.csv``: who was coded, by whom, under what, where."""
 
 
 def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame,
@@ -352,8 +357,10 @@ def compare(segments: pd.DataFrame, codebook: pd.DataFrame, coders: pd.DataFrame
             seed: int = SEED) -> Comparison:
     """Every agreement the data allow. One coder, or no transcript two coders share, is a
     legitimate study with nothing to compare; without transcripts only the participant unit
-    is computed. Each narrowing is said in ``notes``."""
-    comparison = Comparison(coder_pairs(segments, coders))
+    is computed. Each narrowing is said in ``notes``. The comparison, its tables, figure and
+    numbers rest on the coding's spans (``CODING_COLUMNS``)."""
+    comparison = with_sources(Comparison(coder_pairs(segments, coders)),
+                              (segments, *CODING_COLUMNS))
     active = [c for c in coders["coder"] if c in set(segments["coder"])]
     idle = [c for c in coders["coder"] if c not in active]
     if idle:
@@ -395,33 +402,30 @@ CAPTIONS = {
 }
 
 
-def write_table(out: Outputs, comparison: Comparison, unit: str,
-                sources: Sequence[pd.DataFrame] = ()) -> pd.DataFrame | Note:
+def write_table(out: Outputs, comparison: Comparison, unit: str) -> SavedTable | Shown | Note:
     """Write ``agreement_<unit>`` (and ``agreement_<unit>_all_coders`` with more than two
-    coders), footnoted from ``sources``, and return it for display; or a note saying why
-    there is none."""
+    coders), footnoted from the comparison's sources, and return what was written, to show;
+    or a note saying why there is none."""
+    sources = sources_of(comparison)
     if unit not in comparison.tables:
         return Note(f"No {unit}-level agreement: see the note above.")
-    table = comparison.tables[unit].round(3)
-    out.table(table, f"agreement_{unit}", CAPTIONS[unit], sources=sources)
-    if unit in comparison.all_coders:
-        everyone = comparison.all_coders[unit].round(3)
-        out.table(everyone, f"agreement_{unit}_all_coders",
-                  f"Krippendorff's alpha across all coders at once, unit: {unit}",
-                  sources=sources)
-        return pd.concat([table, everyone], ignore_index=True)
-    return table
+    table = out.table(comparison.tables[unit].round(3), f"agreement_{unit}", CAPTIONS[unit],
+                      sources=sources)
+    if unit not in comparison.all_coders:
+        return table
+    everyone = out.table(comparison.all_coders[unit].round(3), f"agreement_{unit}_all_coders",
+                         f"Krippendorff's alpha across all coders at once, unit: {unit}",
+                         sources=sources)
+    return Shown((table, everyone))
 
 
-def write_figure(out: Outputs, comparison: Comparison,
-                 sources: Sequence[pd.DataFrame] = ()) -> Note | None:
-    """The agreement figure over every computed unit and pair, or a note when nothing was
-    compared."""
+def write_figure(out: Outputs, comparison: Comparison) -> SavedFigure | Note:
+    """Write the agreement figure over every computed unit and pair and return it, to show;
+    or a note when nothing was compared."""
     if not comparison.tables:
         return Note("No agreement figure: there is nothing to compare.")
     table = pd.concat(comparison.tables.values(), ignore_index=True)
-    out.figure(plot_agreement(table), "agreement", sources=sources)
-    return None
+    return out.figure(plot_agreement(table), "agreement", sources=sources_of(comparison))
 
 
 def plot_agreement(table: pd.DataFrame) -> Figure:

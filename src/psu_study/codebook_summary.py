@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .themes import lineage, prevalence
+from .provenance import with_sources
+from .themes import SEGMENT_COLUMNS, lineage, prevalence
 
 PUBLISHED, PLACEHOLDER = "published quotation", "synthetic placeholder"
 """What the example column holds, said in a column of its own beside it."""
@@ -55,7 +56,7 @@ def summary(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Dat
     counts = prevalence(segments, codebook, participants, coder).set_index("code_id")
     quote = examples(segments, codebook, coder)
     found = ordered["code_id"].isin(quote.index)
-    return pd.DataFrame({
+    return with_sources(pd.DataFrame({
         "Code": ordered["code_id"].to_numpy(),
         "Level": ordered["level"].to_numpy(),
         "Parent": ordered["parent_id"].fillna("").to_numpy(),
@@ -65,4 +66,4 @@ def summary(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Dat
         "Segments": ordered["code_id"].map(counts["n_segments"]).to_numpy(),
         "Example": ordered["code_id"].map(quote).where(found, NO_QUOTATION).to_numpy(),
         "Example source": [PUBLISHED if f else PLACEHOLDER for f in found],
-    })
+    }), (codebook, "name", "definition"), (segments, *SEGMENT_COLUMNS, "text"))

@@ -19,12 +19,37 @@ def open_study(
     tables_dir: str | os.PathLike[str] | None,
     tables: list[str] | None = None,
     study_window: tuple[dt.date, dt.date] | None = None,
-) -> tuple[Study, Outputs, StudyDirs]:
-    """Load the validated study and an output writer from a notebook's parameters."""
+) -> tuple[Study, Outputs]:
+    """Load the validated study and an output writer from a notebook's parameters: the
+    notebook's first line. The writer knows its folders (``out.figures_dir``,
+    ``out.tables_dir``); the name is the notebook's own, typed once, since no route
+    (papermill, nbval, JupyterLab, the runner) reliably tells a kernel which notebook it
+    runs, and the name decides where its numbers are written."""
     dirs = study_dirs(data_dir, figures_dir, tables_dir)
+    return _load(dirs, tables, study_window), writer(notebook, dirs)
+
+
+def read_study(
+    data_dir: str | os.PathLike[str] | None,
+    figures_dir: str | os.PathLike[str] | None,
+    tables_dir: str | os.PathLike[str] | None,
+    tables: list[str] | None = None,
+) -> Study:
+    """The validated study alone, for a notebook that writes nothing (the analysts'
+    explorer): its folders are checked as every notebook's are, and the names and allow
+    lists are recorded as read, since the runner scans what the notebook shows with them: a
+    list added later reruns it."""
+    dirs = study_dirs(data_dir, figures_dir, tables_dir)
+    for path in disclosure.list_paths(dirs.data):
+        staging.record_read(path)
+    return _load(dirs, tables, None)
+
+
+def _load(dirs: StudyDirs, tables: list[str] | None,
+          study_window: tuple[dt.date, dt.date] | None) -> Study:
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     provenance.label_files(study.frames)
-    return study, writer(notebook, dirs), dirs
+    return study
 
 
 def open_outputs(

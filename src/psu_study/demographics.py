@@ -87,7 +87,7 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
     ci = binomtest(k, n).proportion_ci(confidence_level=1 - ALPHA, method="exact")
     lower = binomtest(k, n, alternative="greater").proportion_ci(confidence_level=1 - ALPHA,
                                                                 method="exact")
-    return {
+    return provenance.with_sources({
         "n_participants": n,
         "n_participants_female": k,
         "pct_participants_female": 100 * k / n,
@@ -103,14 +103,14 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
             hypergeom(n_users, n_users_female, n).sf(k - 1)),
         "p_female_hypergeometric_two_sided": _two_sided_hypergeom(k, n_users, n_users_female,
                                                                   n),
-    }
+    }, (participants, "gender"), (psu_users, "count"))
 
 
 def female_share_table(share: dict[str, float]) -> pd.DataFrame:
     """The female-share test under both sampling models, one row each: the tails and the
     two-sided p side by side, so a reader sees which one a statement uses."""
     none = "none (the users' share is known)"
-    return pd.DataFrame([
+    return provenance.with_sources(pd.DataFrame([
         {"Model": "Binomial (independent draws at the base rate)",
          "P(X >= observed), one-sided": share["p_sample_female_at_least_observed"],
          "One-sided 95% lower bound (%)":
@@ -124,7 +124,7 @@ def female_share_table(share: dict[str, float]) -> pd.DataFrame:
          "One-sided 95% lower bound (%)": none,
          "Exact p, two-sided": share["p_female_hypergeometric_two_sided"],
          "Two-sided 95% interval (%)": none},
-    ])
+    ]), share)
 
 
 FEMALE_SHARE_NOTE = ("Two-sided throughout: the direction of a one-sided test would have been "
@@ -156,19 +156,19 @@ def training_table(
     ])
     table, report = disclosure.suppress_small_cells(table, ["Participants"], threshold,
                                                     enabled=enabled)
-    return table, report.rule
+    return provenance.with_sources(table, (participants, "training_stage")), report.rule
 
 
 def stage_span(participants: pd.DataFrame) -> dict[str, object]:
     """Earliest and latest stage held, and how many distinct stages ("various stages")."""
     ranks = participants["training_stage"].map(TRAINING_STAGES.index)
-    return {
+    return provenance.with_sources({
         "stage_earliest": TRAINING_STAGES[int(ranks.min())],
         "stage_latest": TRAINING_STAGES[int(ranks.max())],
         "n_training_stages": int(participants["training_stage"].nunique()),
         "n_participants_foundation": int(participants["training_stage"].str.startswith(
             "FY").sum()),
-    }
+    }, (participants, "training_stage"))
 
 
 def plot_female_share(summary: dict[str, float]) -> Figure:
@@ -194,9 +194,9 @@ def plot_female_share(summary: dict[str, float]) -> Figure:
     ax.set_title(f"Two-sided exact p = {summary['p_female_binomial_two_sided']:.3f} "
                  f"(binomial),\n{summary['p_female_hypergeometric_two_sided']:.3f} "
                  "(finite population)", fontsize=7)
-    return style.describe(fig, (
+    return provenance.with_sources(style.describe(fig, (
         f"Bar chart: {summary['n_participants_female']} of {summary['n_participants']} "
         f"participants ({values[1]:.0f}%, exact 95% interval {low:.1f}% to {high:.1f}%) were "
         f"female against {values[0]:.1f}% of {summary['n_psu_users']} PSU users; two-sided "
         f"exact p = {summary['p_female_binomial_two_sided']:.3f} (binomial) and "
-        f"{summary['p_female_hypergeometric_two_sided']:.3f} (hypergeometric)."))
+        f"{summary['p_female_hypergeometric_two_sided']:.3f} (hypergeometric).")), summary)

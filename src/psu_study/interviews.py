@@ -9,46 +9,60 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from . import style
+from .provenance import with_sources
 from .schema import INTERVIEW_MODES
+
+ROW_COLUMNS = ("participant_id", "interview_date", "mode", "duration_min")
+"""An interview's row: what the per-interview table and both figures are credited to."""
 
 
 def duration_summary(interviews: pd.DataFrame) -> dict[str, float]:
     """The figures the article reports (range, mean) plus those a reader also needs."""
     minutes = interviews["duration_min"]
-    return {
+    return with_sources({
         "duration_min_minutes": int(minutes.min()),
         "duration_max_minutes": int(minutes.max()),
         "duration_mean_minutes": float(minutes.mean()),
         "duration_median_minutes": float(minutes.median()),
         "duration_sd_minutes": float(minutes.std(ddof=1)),
         "duration_total_minutes": int(minutes.sum()),
-    }
+    }, (interviews, "duration_min"))
+
+
+def summary_table(interviews: pd.DataFrame) -> pd.DataFrame:
+    """The durations' summary the notebook shows (n, minimum, maximum, mean, median, SD in
+    minutes), from the numbers ``duration_summary`` publishes."""
+    numbers = duration_summary(interviews)
+    return pd.DataFrame({"n": [len(interviews)],
+                         **{label: [numbers[f"duration_{key}_minutes"]] for key, label in (
+                             ("min", "Minimum"), ("max", "Maximum"), ("mean", "Mean"),
+                             ("median", "Median"), ("sd", "SD"))}}).round(1)
 
 
 def schedule(interviews: pd.DataFrame) -> dict[str, object]:
     """When interviews were held: the first and the last."""
-    return {
+    return with_sources({
         "interview_first_date": interviews["interview_date"].min().date().isoformat(),
         "interview_last_date": interviews["interview_date"].max().date().isoformat(),
-    }
+    }, (interviews, "interview_date"))
 
 
 def modes(interviews: pd.DataFrame) -> dict[str, int]:
     """How many interviews, and how many in every mode of the contract, zeros included (a
     zero here is a count, not a missing value)."""
     counts = interviews["mode"].value_counts()
-    return {"n_interviews": int(len(interviews)),
-            **{f"n_interviews_{mode.replace('-', '_')}": int(counts.get(mode, 0))
-               for mode in INTERVIEW_MODES}}
+    return with_sources({"n_interviews": int(len(interviews)),
+                         **{f"n_interviews_{mode.replace('-', '_')}": int(counts.get(mode, 0))
+                            for mode in INTERVIEW_MODES}}, (interviews, "mode"))
 
 
 def duration_table(interviews: pd.DataFrame) -> pd.DataFrame:
     """Every interview, in date order, for the reader who wants the rows behind the summary."""
-    table = interviews.sort_values("interview_date")[["participant_id", "interview_date",
-                                                      "mode", "duration_min"]].copy()
+    table = interviews.sort_values("interview_date")[list(ROW_COLUMNS)].copy()
     table["interview_date"] = table["interview_date"].dt.strftime("%Y-%m-%d")
-    return table.rename(columns={"participant_id": "Participant", "interview_date": "Date",
-                                 "mode": "Mode", "duration_min": "Minutes"})
+    return with_sources(table, (interviews, *ROW_COLUMNS)).rename(columns={
+        "participant_id": "Participant", "interview_date": "Date", "mode": "Mode",
+        "duration_min": "Minutes"})
 
 
 ROW_IN = 0.16
@@ -80,9 +94,9 @@ def plot_durations(interviews: pd.DataFrame) -> Figure:
         ax.set_xlabel("Interview duration (minutes)")
     ax.legend(loc="lower right", frameon=False)
     low, high = ordered["duration_min"].min(), ordered["duration_min"].max()
-    return style.describe(fig, (
+    return with_sources(style.describe(fig, (
         f"Dot plot of the {len(ordered)} interviews' durations, from {low} to {high} minutes "
-        f"(mean {mean:.0f})."))
+        f"(mean {mean:.0f}).")), (interviews, *ROW_COLUMNS))
 
 
 def _date_label(value: float, _position: int) -> str:
@@ -111,6 +125,6 @@ def plot_timeline(interviews: pd.DataFrame) -> Figure:
         ax.xaxis.set_major_formatter(FuncFormatter(_date_label))
         ax.set_xlabel("Interview date (marker area proportional to duration)")
     first, last = ordered["interview_date"].min(), ordered["interview_date"].max()
-    return style.describe(fig, (
+    return with_sources(style.describe(fig, (
         f"Timeline of the {len(ordered)} interviews, one row per participant, from "
-        f"{first:%d %B %Y} to {last:%d %B %Y}."))
+        f"{first:%d %B %Y} to {last:%d %B %Y}.")), (interviews, *ROW_COLUMNS))

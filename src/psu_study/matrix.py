@@ -62,7 +62,8 @@ def presence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Da
              coder: str) -> pd.DataFrame:
     """Participant-by-node 0/1 for every theme and sub-theme, in tree order."""
     parts = [matrix(segments, codebook, participants, coder, level) for level in NODE_LEVELS]
-    return pd.concat(parts, axis=1)[nodes(codebook)["code_id"].tolist()]
+    return provenance.with_sources(pd.concat(parts, axis=1)[nodes(codebook)["code_id"].tolist()],
+                                   *parts)
 
 
 def by_attribute(present: pd.DataFrame, participants: pd.DataFrame, codebook: pd.DataFrame,
@@ -84,7 +85,8 @@ def cooccurrence(present: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
     diagonal is the node's prevalence)."""
     both = present.T.to_numpy() @ present.to_numpy()
     table = nodes(codebook)
-    return pd.concat([table, pd.DataFrame(both, columns=present.columns)], axis=1)
+    return provenance.with_sources(
+        pd.concat([table, pd.DataFrame(both, columns=present.columns)], axis=1), present)
 
 
 def small_cell_rule(participants: pd.DataFrame, enabled: bool | None) -> bool:
@@ -125,7 +127,7 @@ def withhold_cooccurrence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOL
                                                      column_totals_known=False,
                                                      enabled=enabled)
     extra = " No cell is a sum of others." if enabled else ""
-    return hidden, report.rule + "." + extra
+    return provenance.with_sources(hidden, table), report.rule + "." + extra
 
 
 def _key(text: str) -> str:
@@ -152,7 +154,7 @@ def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame,
             if isinstance(cell, (int, np.integer)):
                 values[f"n_participants_both_{_key(a)}_{_key(b)}"] = int(cell)
     values["n_attribute_tables"] = len(by_attr)
-    return values
+    return provenance.with_sources(values, *by_attr.values(), cooc, (codebook, "level"))
 
 
 def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
@@ -188,10 +190,10 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     largest = shown.max().max()
     said = [f"the largest count shown is {int(largest)}"] if pd.notna(largest) else []
     said += [f"{withheld} count(s) withheld under the small-cell rule"] if withheld else []
-    return style.describe(fig, (
+    return provenance.with_sources(style.describe(fig, (
         f"Heatmap of {len(table)} themes and sub-themes by {len(values)} value(s) of "
         f"{attribute.replace('_', ' ')}, each cell the participants of that value coded for "
-        f"the theme; {' and '.join(said) or 'no count is shown'}."))
+        f"the theme; {' and '.join(said) or 'no count is shown'}.")), table)
 
 
 def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str,
@@ -240,6 +242,10 @@ def attribute_tables(present: pd.DataFrame, participants: pd.DataFrame,
                      codebook: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
                      enabled: bool = False) -> dict[str, tuple[pd.DataFrame, str]]:
     """Every attribute's matrix table as it may be shown, with its footnote."""
-    return {attribute: withhold_by_attribute(
-        by_attribute(present, participants, codebook, attribute), threshold, enabled)
-        for attribute in attributes(participants)}
+    tables = {}
+    for attribute in attributes(participants):
+        table, note = withhold_by_attribute(
+            by_attribute(present, participants, codebook, attribute), threshold, enabled)
+        tables[attribute] = (provenance.with_sources(table, present, (participants, attribute)),
+                             note)
+    return tables

@@ -210,6 +210,36 @@ class Table:
         return f"{self.caption}\n{body}" if self.caption else body
 
 
+@dataclass(frozen=True)
+class SavedTable(Table):
+    """A table saved by ``Outputs.table``, shown as published (its caption and columns), so
+    what a notebook displays is what it writes (its footnote too), and nbval compares it."""
+
+    footnote: str = ""
+    files: tuple[Path, ...] = ()
+
+    def _repr_html_(self) -> str:
+        note = f"\n<p><em>{html.escape(self.footnote)}</em></p>" if self.footnote else ""
+        return super()._repr_html_() + note
+
+    def __repr__(self) -> str:
+        return super().__repr__() + (f"\n{self.footnote}" if self.footnote else "")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Tables shown one after another as one cell's result (a table and its companion
+    written in one step), each as it shows alone."""
+
+    items: tuple[Table | Note, ...]
+
+    def _repr_html_(self) -> str:
+        return "\n".join(item._repr_html_() for item in self.items)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(repr(item) for item in self.items)
+
+
 @dataclass
 class InlineFigure:
     """A figure a notebook displays as a PNG without pyplot's backend: no metadata and a
@@ -257,11 +287,14 @@ class Outputs:
                 raise disclosure.DisclosureError(label, None, None, hits[0].kind, hits[0].masked)
 
     def figure(self, fig: Figure, name: str, note: str = "", *,
-               sources: Sequence[pd.DataFrame] = ()) -> SavedFigure:
+               sources: Sequence[pd.DataFrame] | None = None) -> SavedFigure:
         """Check ``fig`` (``figure_check``) and save it as 300 dpi PNG and PDF with its alt
         text; the footnote (the synthetic inputs among ``sources``, read from their
-        ``provenance`` column, then ``note``) is set in a band added under the figure. The
-        result shows itself in a notebook at screen resolution."""
+        ``provenance`` column, then ``note``) is set in a band added under the figure.
+        ``sources`` defaults to those the plotting function marked the figure with
+        (``provenance.with_sources``). The result shows itself in a notebook at screen
+        resolution."""
+        sources = provenance.sources_of(fig) if sources is None else sources
         alt = style.alt_text(fig)
         if not alt:
             raise figure_check.FigureCheckError(
@@ -291,12 +324,14 @@ class Outputs:
         return SavedFigure(fig, written)
 
     def table(self, frame: pd.DataFrame, name: str, caption: str, note: str = "", *,
-              sources: Sequence[pd.DataFrame] = ()) -> list[Path]:
+              sources: Sequence[pd.DataFrame] | None = None) -> SavedTable:
         """Save ``frame`` as CSV, Markdown and LaTeX; the footnote (the synthetic inputs among
         ``sources``, then ``note``) travels with each: in the CSV as a last column of its
         own, ``footnote``, so the table's own columns (a ``note`` among them) stay as they
         are. The CSV's text cells are ``spreadsheet_safe``; Markdown and LaTeX show every
-        value as written."""
+        value as written. ``sources`` defaults to those the analysis marked ``frame`` with
+        (``provenance.with_sources``). The result shows the published table in a notebook."""
+        sources = provenance.sources_of(frame) if sources is None else sources
         if FOOTNOTE_COLUMN in frame.columns:
             raise ValueError(f"table {name} has a column {FOOTNOTE_COLUMN!r}, the name the "
                              "CSV copy gives the footnote; rename it")
@@ -319,17 +354,21 @@ class Outputs:
         }
         for target, text in files.items():
             staging.write_bytes(target, text.encode("utf-8"))
-        return [*files, _sidecar(base, {"caption": caption, "footnote": footnote,
-                                        "synthetic_inputs": inputs})]
+        sidecar = _sidecar(base, {"caption": caption, "footnote": footnote,
+                                  "synthetic_inputs": inputs})
+        return SavedTable(frame, caption, footnote, (*files, sidecar))
 
     def numbers(self, values: dict[str, object], *,
-                sources: Sequence[pd.DataFrame]) -> dict[str, object]:
+                sources: Sequence[pd.DataFrame] | None = None) -> dict[str, object]:
         """Record headline numbers under stable keys (merged into ``numbers.json`` by the
         runner), each with its provenance record (``provenance.rests_on``: the columns it was
         computed from and whether they are published, synthetic or the study's own) in
         ``numbers/<notebook>.meta.json``, so the claims ledger can say what a "holds" rests
-        on. Returns every number the notebook has recorded so far, rounded as stored: a
-        notebook's last call shows them all, so nbval sees any of them change."""
+        on. ``sources`` defaults to those the analysis marked ``values`` with
+        (``provenance.with_sources``); numbers from nothing are refused. Returns every number
+        the notebook has recorded so far, rounded as stored: a notebook's last call shows them
+        all, so nbval sees any of them change."""
+        sources = provenance.sources_of(values) if sources is None else sources
         clean = {key: _round(value) for key, value in values.items()}
         record = provenance.rests_on(sources)
         self.numbers_written.update(clean)

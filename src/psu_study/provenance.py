@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 import pandas as pd
 
@@ -39,6 +40,72 @@ def uses(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """The columns of ``frame`` an output is built from, with its ``provenance``: pass this,
     not the whole frame, when an output uses only some columns (a mistyped name fails)."""
     return frame[[*columns, "provenance"]]
+
+
+SOURCES_ATTR = "psu_study.sources"
+"""Where ``with_sources`` keeps a result's sources: in a frame's ``attrs`` (pandas carries them
+through selections, renames and rounding) or, with dots as underscores, as an attribute of
+a figure or another result."""
+_SOURCES_NAME = SOURCES_ATTR.replace(".", "_")
+
+
+class Sources(tuple):
+    """The frames (``uses`` selections) a result was computed from, kept with the result so
+    that its writer knows them and no notebook has to say them again. Compared by identity and
+    never copied: pandas keeps them through a frame's operations and drops them where frames
+    of different sources are combined."""
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo: dict) -> Sources:
+        return self
+
+
+class Numbers(dict):
+    """Headline numbers (key to value) with the sources they were computed from."""
+
+    sources: Sources = Sources()
+
+
+Result = TypeVar("Result")
+
+
+def with_sources(result: Result, *sources: object) -> Result:
+    """``result`` (a frame, a figure, headline numbers as a dict, or any object that takes an
+    attribute) marked with what it was computed from: ``(frame, column, ...)`` for columns
+    of a study's frame (``uses``), or a result already marked, whose sources it takes over. A
+    frame without its provenance and file name (as a test may build) and an unmarked result
+    add none. A dict comes back as ``Numbers``."""
+    found: list[pd.DataFrame] = []
+    for source in sources:
+        if isinstance(source, tuple):
+            frame, *columns = source
+            if "provenance" in frame and FILE_ATTR in frame.attrs:
+                found.append(uses(frame, *columns))
+        else:
+            found.extend(sources_of(source))
+    record = Sources(found)
+    if isinstance(result, pd.DataFrame):
+        result.attrs[SOURCES_ATTR] = record
+        return result
+    if isinstance(result, dict):
+        numbers = Numbers(result)
+        numbers.sources = record
+        return numbers
+    setattr(result, _SOURCES_NAME, record)
+    return result
+
+
+def sources_of(result: object) -> Sources:
+    """The sources ``with_sources`` marked ``result`` with (none when it was not)."""
+    if isinstance(result, pd.DataFrame):
+        return result.attrs.get(SOURCES_ATTR, Sources())
+    if isinstance(result, Numbers):
+        return result.sources
+    return getattr(result, _SOURCES_NAME, Sources())
 
 
 def synthetic_inputs(sources: Sequence[pd.DataFrame]) -> dict[str, list[str]]:

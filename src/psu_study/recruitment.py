@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from . import inference, style
+from .provenance import with_sources
 from .schema import RECRUITMENT_STAGES
 
 LOSS_LABELS = ("No reply", "Did not consent", "Not interviewed")
@@ -24,11 +25,16 @@ def stage_counts(recruitment: pd.DataFrame) -> pd.DataFrame:
     """Trainees who reached at least each stage (the stages are ordered)."""
     rank = recruitment["stage_reached"].map({s: i for i, s in enumerate(RECRUITMENT_STAGES)})
     counts = [int((rank >= i).sum()) for i in range(len(RECRUITMENT_STAGES))]
-    return pd.DataFrame({
+    return with_sources(pd.DataFrame({
         "stage": list(RECRUITMENT_STAGES),
         "label": [STAGE_LABELS[s] for s in RECRUITMENT_STAGES],
         "n": counts,
-    })
+    }), (recruitment, "stage_reached"))
+
+
+def stages_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """``stage_counts`` as the paper's table shows it: each stage's label and its trainees."""
+    return counts.rename(columns={"label": "Stage", "n": "Trainees"})[["Stage", "Trainees"]]
 
 
 def rates(counts: pd.DataFrame, alpha: float = inference.ALPHA) -> pd.DataFrame:
@@ -49,7 +55,7 @@ def rates(counts: pd.DataFrame, alpha: float = inference.ALPHA) -> pd.DataFrame:
             "ci_low_pct": 100 * float(low),
             "ci_high_pct": 100 * float(high),
         })
-    return pd.DataFrame(rows)
+    return with_sources(pd.DataFrame(rows), counts)
 
 
 def recruitment_period_days(recruitment: pd.DataFrame) -> int:
@@ -84,7 +90,8 @@ def plot_flow(counts: pd.DataFrame) -> Figure:
             ax.plot([0.33, 0.66], [(y + ys[i + 1]) / 2] * 2, color="0.5", lw=0.8)
     steps = "; ".join(f"{label.lower()}: {count}" for label, count in zip(
         counts["label"], n, strict=True))
-    return style.describe(fig, f"Flow diagram of recruitment, trainees at each stage ({steps}).")
+    return with_sources(style.describe(
+        fig, f"Flow diagram of recruitment, trainees at each stage ({steps})."), counts)
 
 
 def summary(recruitment: pd.DataFrame) -> dict[str, object]:
@@ -99,13 +106,13 @@ def summary(recruitment: pd.DataFrame) -> dict[str, object]:
         values[f"pct_{rate}"] = float(table.loc[rate, "pct"])
         values[f"pct_{rate}_ci_low"] = float(table.loc[rate, "ci_low_pct"])
         values[f"pct_{rate}_ci_high"] = float(table.loc[rate, "ci_high_pct"])
-    return values
+    return with_sources(values, frame)
 
 
 def contact_window(recruitment: pd.DataFrame) -> dict[str, object]:
     """When trainees were contacted: the first and last e-mail and the days they span."""
-    return {
+    return with_sources({
         "recruitment_period_days": recruitment_period_days(recruitment),
         "recruitment_first_contact": recruitment["contacted_on"].min().date().isoformat(),
         "recruitment_last_contact": recruitment["contacted_on"].max().date().isoformat(),
-    }
+    }, (recruitment, "contacted_on"))

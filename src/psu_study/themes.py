@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from . import style
+from .provenance import with_sources
 
 PREVALENCE_DECLARATION = "prevalence"
 """The word that, in a coder's ``role`` in coders.csv, declares that coder's coding the one
@@ -101,6 +102,10 @@ def codes_under(codebook: pd.DataFrame, node_id: str) -> pd.Series:
     return pairs.loc[pairs["node"] == node_id, "code_id"]
 
 
+SEGMENT_COLUMNS = ("participant_id", "coder", "code_id")
+"""What a count of coded participants reads of ``segments.csv``: who, by whom, under what."""
+
+
 def _counted(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
     """One row per (segment of ``coder``, node it counts for)."""
     rows = segments[segments["coder"] == coder]
@@ -131,7 +136,7 @@ def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.
     if not table.loc[table["level"] == "theme", "n_participants"].any():
         raise CodingError(f"{coder}'s segments count for no theme of the codebook: a prevalence "
                           "of 0 for every theme is not a result")
-    return table.reset_index(drop=True)
+    return with_sources(table.reset_index(drop=True), (segments, *SEGMENT_COLUMNS))
 
 
 def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
@@ -143,20 +148,22 @@ def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Data
     nodes = codebook.loc[codebook["level"] == level, "code_id"].tolist()
     present = stacked.loc[stacked["node"].isin(nodes), ["participant_id", "node"]]
     table = pd.crosstab(present["participant_id"], present["node"])
-    return table.reindex(index=participants["participant_id"], columns=nodes, fill_value=0) \
-        .clip(upper=1).astype(int).rename_axis(index="participant_id", columns="node")
+    return with_sources(
+        table.reindex(index=participants["participant_id"], columns=nodes, fill_value=0)
+        .clip(upper=1).astype(int).rename_axis(index="participant_id", columns="node"),
+        (segments, *SEGMENT_COLUMNS))
 
 
 def themes_table(table: pd.DataFrame) -> pd.DataFrame:
     """Prevalence of the themes and sub-themes, as printed in the paper."""
     rows = table[table["level"].isin(["theme", "subtheme"])]
-    return pd.DataFrame({
+    return with_sources(pd.DataFrame({
         "Theme": [("    " if lvl == "subtheme" else "") + name
                   for lvl, name in zip(rows["level"], rows["name"], strict=True)],
         "Participants": rows["n_participants"].to_numpy(),
         "Participants (%)": rows["pct_participants"].round(0).astype(int).to_numpy(),
         "Coded segments": rows["n_segments"].to_numpy(),
-    })
+    }), table)
 
 
 UNNAMED_MARK = "\u2020"
@@ -306,10 +313,10 @@ def plot_heatmap(presence: pd.DataFrame, codebook: pd.DataFrame) -> Figure:
         fig = _heatmap(presence, labels, key, -(-n // max(1, int(room // (tallest + gap)))),
                        widest / fig.dpi)
     per_theme = presence.sum(axis=0)
-    return style.describe(fig, (
+    return with_sources(style.describe(fig, (
         f"Grid of {presence.shape[1]} themes by {presence.shape[0]} participants showing "
         f"which participant was coded for which theme; each theme was coded for between "
-        f"{int(per_theme.min())} and {int(per_theme.max())} participants."))
+        f"{int(per_theme.min())} and {int(per_theme.max())} participants.")), presence)
 
 
 MAP_COLUMNS = 7
@@ -371,11 +378,11 @@ def plot_thematic_map(codebook: pd.DataFrame, table: pd.DataFrame) -> Figure:
             ax.plot([x, x], [above, y1], color="0.5", lw=0.6)
             above = y1 - sub_h
     n_subs = sum(len(ts) for ts in sub_text.values())
-    return style.describe(fig, (
+    return with_sources(style.describe(fig, (
         f"Thematic map of {len(themes)} themes in the article's order with {n_subs} sub-themes "
         f"beneath their themes, each box giving the participants it was coded for (from "
         f"{int(counts[themes['code_id']].min())} to {int(counts[themes['code_id']].max())} "
-        f"per theme)."))
+        f"per theme).")), table)
 
 
 def numbers_key(level: str, code_id: str) -> str:
@@ -391,9 +398,10 @@ def structure(codebook: pd.DataFrame) -> dict[str, int]:
     upper levels alone (``structure_rows``), apart from its codes and the coding."""
     upper = structure_rows(codebook)
     subthemes = upper[upper["level"] == "subtheme"]
-    return {"n_themes": int((upper["level"] == "theme").sum()),
-            "n_subthemes": int(len(subthemes)),
-            "n_themes_with_subthemes": int(subthemes["parent_id"].nunique())}
+    return with_sources({"n_themes": int((upper["level"] == "theme").sum()),
+                         "n_subthemes": int(len(subthemes)),
+                         "n_themes_with_subthemes": int(subthemes["parent_id"].nunique())},
+                        (upper, "level", "parent_id"))
 
 
 def structure_rows(codebook: pd.DataFrame) -> pd.DataFrame:
@@ -403,12 +411,13 @@ def structure_rows(codebook: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFrame,
-            coder: str, coders: pd.DataFrame) -> dict:
+            coder: str, coders: pd.DataFrame, codebook: pd.DataFrame | None = None) -> dict:
     """How many codes, segments and participants each node was coded for (on ``coder``'s
     coding); and how many transcripts each coder of coders.csv coded (the double coding),
     0 for one who coded nothing (a QDA project's user with no codings): every listed coder
     has a count, so nothing downstream meets a missing key. ``n_coders`` counts those who
-    coded something. The themes' structure is ``structure``'s."""
+    coded something. The themes' structure is ``structure``'s. The numbers rest on what
+    ``table`` was counted from, the codebook's levels (``codebook``) and coders.csv."""
     values: dict[str, object] = {
         "prevalence_coder": coder,
         "n_codes": int((table["level"] == "code").sum()),
@@ -423,4 +432,5 @@ def summary(table: pd.DataFrame, segments: pd.DataFrame, participants: pd.DataFr
     for who, count in transcripts.items():
         values[f"n_transcripts_coded_{who}"] = int(count)
         values[f"pct_transcripts_coded_{who}"] = 100 * int(count) / n if n else None
-    return values
+    levels = () if codebook is None else ((codebook, "level"),)
+    return with_sources(values, table, *levels, (coders, "coder"))
