@@ -348,7 +348,7 @@ class Comparison:
         return with_sources(values, self)
 
 
-CODING_COLUMNS = ("participant_id", "coder", "code_id", "start", "end")
+CODING_COLUMNS = (*schema.CODING_COLUMNS, "start", "end")
 """What the comparison reads of ``segments.csv``: who was coded, by whom, under what, where."""
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import schema
 from .provenance import with_sources
-from .themes import SEGMENT_COLUMNS, lineage, prevalence
+from .themes import lineage, prevalence
 
 PUBLISHED, PLACEHOLDER = "published quotation", "synthetic placeholder"
 """What the example column holds, said in a column of its own beside it."""
@@ -66,4 +67,4 @@ def summary(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Dat
         "Segments": ordered["code_id"].map(counts["n_segments"]).to_numpy(),
         "Example": ordered["code_id"].map(quote).where(found, NO_QUOTATION).to_numpy(),
         "Example source": [PUBLISHED if f else PLACEHOLDER for f in found],
-    }), (codebook, "name", "definition"), (segments, *SEGMENT_COLUMNS, "text"))
+    }), (codebook, "name", "definition"), (segments, *schema.CODING_COLUMNS, "text"))

@@ -75,6 +75,10 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
+CODING_COLUMNS = ("participant_id", "coder", "code_id")
+"""The columns of segments.csv that say which participant a coder coded for which code: what
+every count of participants coded rests on."""
+
 PROVENANCE = Column("provenance", "str", pattern=PROVENANCE_PATTERN)
 PARTICIPANT_ID = r"^P[0-9]+$"
 

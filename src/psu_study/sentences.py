@@ -32,7 +32,7 @@ _RECRUITMENT = "|recruitment.stage_reached"
 _STAGE = "|participants.training_stage"
 _DATE = "|interviews.interview_date"
 _DURATION = "|interviews.duration_min"
-SEGMENT_COLUMNS = ("segments.participant_id", "segments.coder", "segments.code_id")
+SEGMENT_COLUMNS = tuple(f"segments.{column}" for column in schema.CODING_COLUMNS)
 """What a count of coded participants rests on: who was coded, by whom, at which code."""
 _SEGMENTS = "|" + ",".join(SEGMENT_COLUMNS)
 

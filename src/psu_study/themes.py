@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from . import style
+from . import schema, style
 from .provenance import with_sources
 
 PREVALENCE_DECLARATION = "prevalence"
@@ -102,10 +102,6 @@ def codes_under(codebook: pd.DataFrame, node_id: str) -> pd.Series:
     return pairs.loc[pairs["node"] == node_id, "code_id"]
 
 
-SEGMENT_COLUMNS = ("participant_id", "coder", "code_id")
-"""What a count of coded participants reads of ``segments.csv``: who, by whom, under what."""
-
-
 def _counted(segments: pd.DataFrame, codebook: pd.DataFrame, coder: str) -> pd.DataFrame:
     """One row per (segment of ``coder``, node it counts for)."""
     rows = segments[segments["coder"] == coder]
@@ -136,7 +132,7 @@ def prevalence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.
     if not table.loc[table["level"] == "theme", "n_participants"].any():
         raise CodingError(f"{coder}'s segments count for no theme of the codebook: a prevalence "
                           "of 0 for every theme is not a result")
-    return with_sources(table.reset_index(drop=True), (segments, *SEGMENT_COLUMNS))
+    return with_sources(table.reset_index(drop=True), (segments, *schema.CODING_COLUMNS))
 
 
 def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
@@ -151,7 +147,7 @@ def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Data
     return with_sources(
         table.reindex(index=participants["participant_id"], columns=nodes, fill_value=0)
         .clip(upper=1).astype(int).rename_axis(index="participant_id", columns="node"),
-        (segments, *SEGMENT_COLUMNS))
+        (segments, *schema.CODING_COLUMNS))
 
 
 def themes_table(table: pd.DataFrame) -> pd.DataFrame:
