@@ -186,7 +186,7 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
             problems.append(f"{name}: the attached copy is not the one the paper read "
                             f"({READS_RECORD} records {reads.get(key)})")
     for key, digest in sorted(reads.items()):
-        actual = staging.filestaging.digest(resolve_record_key(key, folders))
+        actual = staging.file_digest(resolve_record_key(key, folders))
         if actual != digest:
             problems.append(f"{key}: the paper read sha256 {digest}, the file is now {actual}")
         if key in recorded and recorded[key] != digest:
