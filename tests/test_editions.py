@@ -24,7 +24,8 @@ import pytest
 import typst
 
 from psu_study import editions, manuscript
-from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR, record_folders
+from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
+from psu_study.run_folders import record_folders
 
 # --- the edition's date (fast) ------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ import datetime as dt
 import os
 
 from . import disclosure, provenance
+from .data_folder import check_data_dir
 from .outputs import Outputs
-from .paths import StudyDirs, check_data_dir, check_output_dirs, resolve_dirs
+from .run_folders import StudyDirs, check_output_dirs, resolve_dirs
 from .validation import Study, load_study
 
 

@@ -27,14 +27,8 @@ import typst
 import yaml
 
 from . import staging
-from .paths import (
-    DATA_DIR,
-    FIGURES_DIR,
-    PAPER_DIR,
-    TABLES_DIR,
-    record_folders,
-    resolve_record_key,
-)
+from .paths import DATA_DIR, FIGURES_DIR, PAPER_DIR, TABLES_DIR
+from .run_folders import record_folders, resolve_record_key
 
 STANDARDS = ("ua-1", "a-3b")
 """What the PDF declares and Typst checks at export."""

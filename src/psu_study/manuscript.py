@@ -52,11 +52,9 @@ from .paths import (
     REPO_ROOT,
     TABLES_DIR,
     display_path,
-    outputs_inside,
-    record_folders,
-    record_key,
 )
 from .provenance import is_study_data, synthetic_columns, synthetic_note
+from .run_folders import outputs_inside, record_folders, record_key
 from .themes import numbers_key
 from .validation import load_study
 

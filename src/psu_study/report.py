@@ -24,20 +24,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .notebook_files import NOTEBOOK_GLOB, cell_text
 from .outputs import output_meta
-from .paths import (
-    DATA_DIR,
-    FIGURES_DIR,
-    NOTEBOOK_GLOB,
-    NOTEBOOKS_DIR,
-    PAPER_DIR,
-    REPO_ROOT,
-    TABLES_DIR,
-    cell_text,
-    record_folders,
-    resolve_record_key,
-)
+from .paths import DATA_DIR, FIGURES_DIR, NOTEBOOKS_DIR, PAPER_DIR, REPO_ROOT, TABLES_DIR
 from .provenance import synthetic_columns
+from .run_folders import record_folders, resolve_record_key
 
 if TYPE_CHECKING:  # nbconvert is imported only when pages are rendered
     from nbconvert.exporters import HTMLExporter

@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..paths import DATA_DIR, DataDirError, check_data_dir
+from ..data_folder import DataDirError, check_data_dir
+from ..paths import DATA_DIR
 from .execute import BuildInterrupted, build
 from .layout import BuildError
 from .verify import verify

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import staging
-from ..paths import ENV, NOTEBOOKS_DIR, display_path, notebook_paths, record_key
+from ..notebook_files import notebook_paths
+from ..paths import NOTEBOOKS_DIR, display_path
+from ..run_folders import ENV, record_key
 from . import compat, interrupts, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason

@@ -16,7 +16,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..paths import REPO_ROOT, cell_text
+from ..notebook_files import cell_text
+from ..paths import REPO_ROOT
 from ..staging import ABSENT, file_digest
 from .layout import BuildError, Layout
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from ..paths import (
     BUILD_DIR,
     DATA_DIR,
-    ENV,
     FIGURES_DIR,
     NOTEBOOKS_DIR,
     REPO_ROOT,
@@ -16,10 +15,8 @@ from ..paths import (
     display_path,
     inside_repository,
     is_repository_data,
-    record_folders,
-    record_key,
-    resolve_record_key,
 )
+from ..run_folders import ENV, record_folders, record_key, resolve_record_key
 
 
 class BuildError(RuntimeError):
