@@ -12,7 +12,7 @@ reason, said in the text in its place). It writes them to
 every file it read, with theirs.
 
 ``python -m psu_study.manuscript`` (``make paper``) builds ``paper/paper.pdf`` from the
-repository's outputs; ``--data-dir/--tables-dir/--figures-dir/--out`` build another run's.
+repository's outputs; ``--data-dir`` and ``--out-dir`` (a build's OUT_DIR) build another run's.
 """
 
 from __future__ import annotations
@@ -46,20 +46,17 @@ from . import (
 from .outputs import output_meta
 from .paths import (
     DATA_DIR,
-    FIGURES_DIR,
     PAPER_DIR,
     PAPER_SOURCE,
     REPO_ROOT,
-    TABLES_DIR,
     display_path,
 )
 from .provenance import is_study_data, synthetic_columns, synthetic_note
-from .run_folders import outputs_inside, record_folders, record_key
+from .run_folders import RunFolders, outputs_inside
 from .themes import numbers_key
 from .validation import load_study
 
 SOURCE = PAPER_SOURCE
-PDF = PAPER_DIR / "paper.pdf"
 DERIVED = "manuscript.json"
 REFERENCES = PAPER_DIR / "references.bib"
 """The bibliography, typeset by Typst's own ``bibliography()``."""
@@ -416,41 +413,25 @@ def coreq(values: dict[str, object], path: Path = COREQ) -> list[dict]:
     return out
 
 
-@dataclass(frozen=True)
-class Run:
-    """Where one paper is built from and written to."""
-
-    data: Path = DATA_DIR
-    tables: Path = TABLES_DIR
-    figures: Path = FIGURES_DIR
-    out: Path = PDF
-
-    @property
-    def root(self) -> Path:
-        """Typst reads only below its root: the nearest folder holding source and outputs."""
-        return Path(os.path.commonpath([SOURCE.parent, self.tables, self.figures]))
-
-    def typst_path(self, path: Path) -> str:
-        """A path as the Typst source names it: absolute from the root."""
-        return "/" + path.resolve().relative_to(self.root).as_posix()
-
-    def key(self, path: Path) -> str:
-        """The path's name in the manifest, as the runner names files (never a machine path)."""
-        if path.resolve() in {p.resolve() for p in REPO_INPUTS}:  # they stay in the repository
-            return f"repo/{path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
-        folders = record_folders(self.data, self.figures, self.tables, paper=self.out.parent)
-        key = record_key(path, folders)
-        if key is None:
-            raise ManuscriptError(f"{path} is outside the paper's input and output folders")
-        return key
+def typst_root(run: RunFolders) -> Path:
+    """Typst reads only below its root: the nearest folder holding source and outputs."""
+    return Path(os.path.commonpath([SOURCE.parent, run.tables, run.figures]))
 
 
-def _resolved(run: Run) -> Run:
-    return Run(run.data.resolve(), run.tables.resolve(), run.figures.resolve(),
-               run.out.resolve())
+def typst_path(run: RunFolders, path: Path) -> str:
+    """A path as the Typst source names it: absolute from the root."""
+    return "/" + path.resolve().relative_to(typst_root(run)).as_posix()
 
 
-def derive(run: Run) -> tuple[dict, list[Path]]:
+def record_key(run: RunFolders, path: Path) -> str:
+    """The path's name in the manifest, as the runner names files (never a machine path); the
+    manuscript's own files stay ``repo/...`` though the default run's ``paper/`` holds them."""
+    if path.resolve() in {p.resolve() for p in REPO_INPUTS}:
+        return f"repo/{path.resolve().relative_to(REPO_ROOT.resolve()).as_posix()}"
+    return run.key(path)
+
+
+def derive(run: RunFolders) -> tuple[dict, list[Path]]:
     """What the source reads besides the outputs themselves, and the files it came from."""
     numbers_path = run.tables / "numbers.json"
     if not numbers_path.exists():
@@ -539,14 +520,9 @@ class Typeset:
     derived: bytes
 
 
-def html_path(run: Run) -> Path:
-    """The HTML edition, beside the PDF: ``paper/paper.html``."""
-    return run.out.with_suffix(editions.HTML_SUFFIX)
-
-
-def typeset(run: Run) -> Typeset:
+def typeset(run: RunFolders) -> Typeset:
     """Both editions of the paper from one source (``editions``), with what they read."""
-    run = _resolved(run)
+    run = run.resolved()
     derived, inputs = derive(run)
     derived_text = json.dumps(derived, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     # What the paper takes from the data itself (code names, coders' roles) is scanned as
@@ -559,20 +535,20 @@ def typeset(run: Run) -> Typeset:
     derived_path = run.tables / DERIVED
     if not derived_path.exists() or derived_path.read_bytes() != derived_bytes:
         staging.write_atomic(derived_path, derived_bytes)
-    sys_inputs = {"tables": run.typst_path(run.tables), "figures": run.typst_path(run.figures),
-                  "derived": run.typst_path(derived_path)}
+    sys_inputs = {"tables": typst_path(run, run.tables), "figures": typst_path(run, run.figures),
+                  "derived": typst_path(run, derived_path)}
     # With the names and allow lists it was scanned with, absent ones too: a list added
     # later makes the paper stale, as it does the notebooks. Recorded before typesetting, so
     # the PDF can carry the record (all but the record's own digest).
-    reads = {run.key(p): staging.file_digest(p)
+    reads = {record_key(run, p): staging.file_digest(p)
              for p in [*inputs, derived_path, *disclosure.list_paths(run.data)]}
     attached = editions.attachments(run.tables)
     record = next(a.path for a in attached if a.name == editions.READS_RECORD)
     editions.write_reads_record(record, reads)
-    reads[run.key(record)] = staging.file_digest(record)
+    reads[record_key(run, record)] = staging.file_digest(record)
     try:
-        pdf, html = editions.typeset(SOURCE, run.root, sys_inputs,
-                                     [(a, run.typst_path(a.path)) for a in attached],
+        pdf, html = editions.typeset(SOURCE, typst_root(run), sys_inputs,
+                                     [(a, typst_path(run, a.path)) for a in attached],
                                      editions.edition_timestamp(CITATION))
     except typst.TypstError as exc:
         raise ManuscriptError(f"{SOURCE.name} did not compile: {exc}") from exc
@@ -583,16 +559,16 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def manifest_entry(run: Run, done: Typeset) -> dict:
+def manifest_entry(run: RunFolders, done: Typeset) -> dict:
     """The paper's manifest entry: its editions' sha256 and every input with sha256."""
-    run = _resolved(run)
-    return {"source": run.key(SOURCE),
-            "outputs": {run.key(run.out): _sha256(done.pdf),
-                        run.key(html_path(run)): _sha256(done.html)},
+    run = run.resolved()
+    return {"source": record_key(run, SOURCE),
+            "outputs": {record_key(run, run.paper_pdf): _sha256(done.pdf),
+                        record_key(run, run.paper_html): _sha256(done.html)},
             "reads": done.reads}
 
 
-def paper(run: Run) -> tuple[Typeset, dict]:
+def paper(run: RunFolders) -> tuple[Typeset, dict]:
     """The paper's editions and its manifest entry, nothing written but ``manuscript.json``
     and the record of reads the PDF attaches; each statement the source does not give is
     warned. The runner writes the editions with ``write_editions`` and records the entry in
@@ -603,26 +579,28 @@ def paper(run: Run) -> tuple[Typeset, dict]:
     return done, manifest_entry(run, done)
 
 
-def write_editions(run: Run, done: Typeset) -> None:
+def write_editions(run: RunFolders, done: Typeset) -> None:
     """Replace each edition only when its bytes change; touch it otherwise, so make sees it
     current."""
-    for out, data in ((run.out.resolve(), done.pdf), (html_path(run).resolve(), done.html)):
+    for out, data in ((run.paper_pdf.resolve(), done.pdf),
+                      (run.paper_html.resolve(), done.html)):
         if not out.exists() or out.read_bytes() != data:
             staging.write_atomic(out, data)
         else:
             os.utime(out)
 
 
-def build(run: Run | None = None) -> dict:
-    """Typeset the paper into ``run.out`` from outputs already built; returns its manifest
-    entry. The runner does this as a build's last step and records the entry; this is the
-    same step alone, for tests and for a paper typeset from another run's outputs."""
-    run = run or Run()
-    inside = outputs_inside(run.data, {"--tables-dir": run.tables, "--out": run.out.parent})
+def build(run: RunFolders | None = None) -> dict:
+    """Typeset the paper into ``run.paper_pdf`` from outputs already built; returns its
+    manifest entry. The runner does this as a build's last step and records the entry; this is
+    the same step alone, for tests and for a paper typeset from another run's outputs."""
+    run = run or RunFolders.of()
+    inside = outputs_inside(run.data, {"tables": run.tables, "paper": run.paper})
     if inside:  # the paper and its derived data would carry other data into the work tree
         raise ManuscriptError(f"data from {display_path(run.data)} is not the repository's "
-                              f"data/, and {' and '.join(inside)} would put its results inside the "
-                              "repository: pass --out-dir, a build's OUT_DIR outside it")
+                              f"data/, and its {' and '.join(inside)} would put its results "
+                              "inside the repository: pass --out-dir, a build's OUT_DIR "
+                              "outside it")
     done, entry = paper(run)
     write_editions(run, done)
     return entry
@@ -630,26 +608,20 @@ def build(run: Run | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Typeset the study's manuscript with Typst.")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
-    parser.add_argument("--figures-dir", type=Path, default=FIGURES_DIR)
-    parser.add_argument("--out", type=Path, default=PDF, help="default: paper/paper.pdf")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the data the outputs were built from; default: data/")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="a build's OUT_DIR: read its tables/ and figures/, write "
-                             "paper/paper.pdf under it")
+                             "paper/paper.pdf under it; default: the repository's")
     args = parser.parse_args(argv)
-    run = Run(args.data_dir, args.tables_dir, args.figures_dir, args.out)
-    if args.out_dir is not None:
-        run = Run(args.data_dir, args.out_dir / "tables", args.out_dir / "figures",
-                  args.out_dir / "paper" / "paper.pdf")
+    run = RunFolders.of(args.data_dir, args.out_dir)
     try:
         entry = build(run)
     except (ManuscriptError, ValueError) as exc:
         print(f"paper failed: {exc}", file=sys.stderr)
         return 1
-    print(f"  paper written: {run.out} (from {len(entry['reads'])} inputs)")
+    print(f"  paper written: {run.paper_pdf} (from {len(entry['reads'])} inputs)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

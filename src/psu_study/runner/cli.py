@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..data_folder import DataDirError, check_data_dir
 from ..paths import DATA_DIR
+from ..run_folders import FoldersError
 from .execute import BuildInterrupted, build
 from .layout import BuildError
 from .verify import verify
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInterrupted as exc:
         print(f"build {exc}", file=sys.stderr)
         return 128 + exc.signum
-    except BuildError as exc:
+    except (BuildError, FoldersError) as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
     if not args.dry_run:

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 from .. import staging
 from ..notebook_files import notebook_paths
 from ..paths import NOTEBOOKS_DIR, display_path
-from ..run_folders import ENV, record_key
+from ..run_folders import ENV, RunFolders
 from . import compat, interrupts, kernel
 from .depfile import write_depfile
 from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
 from .interrupts import BuildInterrupted  # noqa: F401 - the command's import of it
-from .layout import BuildError, Layout, layout
+from .layout import BuildError, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 from .paper import KEY as PAPER_KEY
 from .paper import build_paper
@@ -95,7 +95,7 @@ class Kernel:
     sockets: str
 
 
-async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> Kernel:
+async def start_kernel(path: Path, source: dict, lay: RunFolders, forked: bool) -> Kernel:
     """Launch ``path``'s kernel now, ahead of its turn."""
     from .forked_kernels import FORK_ENV
 
@@ -124,14 +124,14 @@ async def stop_kernel(kernel: Kernel) -> None:
 
 def parameterized(path: Path) -> NotebookNode:
     """The notebook to execute, as written: another run's folders reach the kernel through
-    its environment (``Layout.environment``), so no executed notebook records a path of
+    its environment (``RunFolders.environment``), so no executed notebook records a path of
     this machine."""
     import nbformat
 
     return nbformat.read(path, as_version=4)
 
 
-def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
+def disclosure_problem(nb: NotebookNode, name: str, lay: RunFolders) -> str | None:
     """Why an executed notebook must not be saved: a direct identifier in any of its
     outputs (the writers already scan figures and tables; this catches what cells print)."""
     from .. import disclosure
@@ -147,7 +147,7 @@ def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
 INTERRUPTED = "interrupted"
 
 
-async def execute(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
+async def execute(path: Path, lay: RunFolders, kernel: asyncio.Task[Kernel],
                   slots: asyncio.Semaphore, log: Progress,
                   stopping: Callable[[], bool]) -> Result:
     """Run one notebook in its own (already started) kernel once a core is free."""
@@ -219,7 +219,7 @@ class Progress:
 
 
 @contextlib.contextmanager
-def exclusive(lay: Layout) -> Iterator[None]:
+def exclusive(lay: RunFolders) -> Iterator[None]:
     """One build at a time per output folder: two would stage into and clean up the same
     folder, and race to write the same outputs."""
     lock = lay.stage.with_name(lay.stage.name + ".lock")
@@ -257,14 +257,14 @@ def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int |
         raise BuildError(cannot_write(lay, exc)) from None
 
 
-def cannot_write(lay: Layout, exc: OSError) -> str:
+def cannot_write(lay: RunFolders, exc: OSError) -> str:
     """An operating-system error in one line: the folder, by its role (``tables``,
     ``OUT_DIR/figures``, ``build/failed``), never a machine's path, and the cause."""
     path = exc.filename2 or exc.filename
     if path is None:
         return f"cannot write the outputs: {exc.strerror or exc}"
     folder = Path(os.fsdecode(path)).parent
-    key = record_key(folder / "x", lay.folders)
+    key = lay.find_key(folder / "x")
     if key is None:
         shown = display_path(folder)
     else:
@@ -275,7 +275,7 @@ def cannot_write(lay: Layout, exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
+def _step(lay: RunFolders, what: str, deferred: bool = True) -> Iterator[None]:
     """A step after the notebooks: a signal during it is acted on after it (``deferred``) or
     at once, and an operating-system error is one line that names the step."""
     with interrupts.quiet(what) if deferred else interrupts.doing(what):
@@ -285,7 +285,7 @@ def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
             raise BuildError(f"{cannot_write(lay, exc)} ({what})") from None
 
 
-def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
+def _build(lay: RunFolders, jobs: int | None, force: bool, dry_run: bool,
            make: tuple[Path, Path] | None) -> int:
     paths = notebook_paths()
     if not paths:
@@ -349,7 +349,7 @@ def _made(entry: dict | None) -> dict[str, str]:
 class Run:
     """One build's state: what is recorded, what ran, what failed."""
 
-    lay: Layout
+    lay: RunFolders
     sources: dict[str, dict]
     entries: dict[str, dict]
     force: bool
@@ -527,7 +527,7 @@ class Run:
         nothing: on a full disk or a folder turned read-only the output folders are put
         back as they were, so the manifest always matches what is there. A second signal
         waits for it (milliseconds)."""
-        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks_out]
+        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks]
         with interrupts.committing(), staging.all_or_nothing(folders, self.lay.stage):
             entry = commit(result, self.lay, before, self.sources[result.name])
             write_manifest(self.lay, {**self.entries, result.name: entry}, list(self.sources),

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ..notebook_files import cell_text
 from ..paths import REPO_ROOT
+from ..run_folders import RunFolders
 from ..staging import ABSENT, file_digest
-from .layout import BuildError, Layout
+from .layout import BuildError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = REPO_ROOT / "requirements.lock"
@@ -142,7 +143,7 @@ def module_files(modules: set[str]) -> list[Path]:
     return sorted(files)
 
 
-def code_hashes(nb: dict, lay: Layout) -> dict[str, str]:
+def code_hashes(nb: dict, lay: RunFolders) -> dict[str, str]:
     """What a notebook's results depend on besides its cells and the data it reads: the
     project code it imports and the pinned environment."""
     files = [*project_imports(nb), LOCK_FILE]
@@ -160,7 +161,7 @@ def inputs_digest(cells: str, code: dict[str, str], parameters: dict[str, str],
                                     sorted(reads.items())]).encode())
 
 
-def stale_reason(nb: dict, entry: dict | None, lay: Layout) -> str | None:
+def stale_reason(nb: dict, entry: dict | None, lay: RunFolders) -> str | None:
     """Why a notebook must run again, or None when its recorded inputs and outputs still
     hold. Its inputs are exactly what the dependency file gives make (``write_depfile``)."""
     if entry is None:
