@@ -23,7 +23,7 @@ import pypdf
 import pytest
 import typst
 
-from psu_study import editions, manuscript
+from psu_study import editions, manuscript, manuscript_statements
 from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
 from psu_study.run_folders import RunFolders
 
@@ -98,7 +98,7 @@ def test_the_pdf_declares_pdf_ua_1_and_pdf_a_3b(built):
 
 @pytest.mark.slow
 def test_the_pdf_is_dated_by_the_edition_not_the_clock(built):
-    released = editions.edition_timestamp(manuscript.CITATION)
+    released = editions.edition_timestamp(manuscript_statements.CITATION)
     stamp = dt.datetime.fromtimestamp(released, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     xmp = pypdf.PdfReader(built.paper_pdf).trailer["/Root"]["/Metadata"].get_object().get_data()
     dates = re.findall(rb"<xmp:(?:CreateDate|ModifyDate)>([^<]*)<", xmp)

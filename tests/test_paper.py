@@ -20,7 +20,7 @@ import pandas as pd
 import pypdf
 import pytest
 
-from psu_study import manuscript
+from psu_study import manuscript, manuscript_values
 from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
 from psu_study.run_folders import RunFolders
 from psu_study.runner import paper as runner_paper
@@ -92,12 +92,12 @@ def test_the_scan_reads_names_and_allowed_figures_as_no_number():
     (2, "some"), (3, "several"), (4, "several"), (6, "most"),
 ])
 def test_the_word_follows_the_count(count, word):
-    assert manuscript.quantity_word(count, 8) == word
+    assert manuscript_values.quantity_word(count, 8) == word
 
 
 def test_a_count_no_word_describes_is_an_error():
     with pytest.raises(manuscript.ManuscriptError, match="9 of 8"):
-        manuscript.quantity_word(9, 8)
+        manuscript_values.quantity_word(9, 8)
 
 
 # --- building papers --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from psu_study import agreement, demographics, inference, manuscript
+from psu_study import agreement, demographics, inference, manuscript, manuscript_statements
 from psu_study.paths import TABLES_DIR
 from psu_study.run_folders import RunFolders
 
@@ -185,7 +185,7 @@ def test_each_unstated_item_is_a_warning_of_the_build(tmp_path, capsys):
 
 def test_a_declaration_missing_from_the_statements_stops_the_build(tmp_path, data_copy):
     run = copy_outputs(tmp_path)
-    own = manuscript.STATEMENTS.read_text(encoding="utf-8")
+    own = manuscript_statements.STATEMENTS.read_text(encoding="utf-8")
     (data_copy / "statements.yml").write_text(own.replace("funding:", "funds:"),
                                               encoding="utf-8")
     with pytest.raises(manuscript.ManuscriptError, match="'funding'"):

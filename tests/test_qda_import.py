@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import manuscript, schema, staging
+from psu_study import manuscript_statements, schema, staging
 from psu_study.qda import cli, exporter, importer
 from psu_study.qda.archive import QdaError
 from psu_study.qda.offsets import _detect_offsets, _Span
@@ -445,5 +445,6 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     text = text_of(paper)
     assert glued_marks(text) == []
     assert min(size for _, size, _ in font_sizes(paper)) >= 7 - 1e-6
-    assert text.lower().count("not stated in the source article") >= len(manuscript.STATEMENT_ITEMS)
+    items = manuscript_statements.STATEMENT_ITEMS
+    assert text.lower().count("not stated in the source article") >= len(items)
     assert "warning: paper: funding: not stated" in run.stderr + run.stdout
