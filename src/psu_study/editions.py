@@ -191,9 +191,11 @@ def check(pdf: Path, folders: RunFolders) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Check the evidence a paper's PDF carries against the build's files.")
+        description="Check the evidence a paper's PDF carries against the build's files.",
+        allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", required=True)
-    checking = sub.add_parser("check", help="hold a PDF's attachments against the files")
+    checking = sub.add_parser("check", help="hold a PDF's attachments against the files",
+                              allow_abbrev=False)
     checking.add_argument("pdf", type=Path)
     checking.add_argument("--data-dir", type=Path, default=None,
                           help="the data the build read; default: data/")

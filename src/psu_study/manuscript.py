@@ -156,7 +156,8 @@ def build(run: RunFolders | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Typeset the study's manuscript with Typst.")
+    parser = argparse.ArgumentParser(description="Typeset the study's manuscript with Typst.",
+                                     allow_abbrev=False)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="the data the outputs were built from; default: data/")
     parser.add_argument("--out-dir", type=Path, default=None,

@@ -428,7 +428,8 @@ def build_report(out_dir: Path | None = None, folders: RunFolders | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the study's static HTML report.")
+    parser = argparse.ArgumentParser(description="Build the study's static HTML report.",
+                                     allow_abbrev=False)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="the data the outputs were built from; default: data/")
     parser.add_argument("--out-dir", type=Path, default=None,

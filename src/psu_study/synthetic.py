@@ -330,7 +330,8 @@ def check(data_dir: Path = DATA_DIR, seed: int = SEED) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     allow_abbrev=False)
     parser.add_argument("--out-dir", type=Path, default=DATA_DIR,
                         help="the data folder to write (data/)")
     parser.add_argument("--seed", type=int, default=SEED)

@@ -18,7 +18,8 @@ from .offsets import OFFSET_NAMES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Import a REFI-QDA project (.qdpx or .qde) into data-contract files.")
+        description="Import a REFI-QDA project (.qdpx or .qde) into data-contract files.",
+        allow_abbrev=False)
     parser.add_argument("project", type=Path, help="the .qdpx (or bare .qde) to import")
     parser.add_argument("--out-dir", type=Path, required=True,
                         help="the data folder to write")

@@ -16,7 +16,8 @@ from .verify import verify
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Execute the study's notebooks.")
+    parser = argparse.ArgumentParser(description="Execute the study's notebooks.",
+                                     allow_abbrev=False)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--jobs", "-j", type=int, default=None,
