@@ -34,11 +34,15 @@ endif
 # paper, the PDF's check): --data-dir and --out-dir.
 RUN_FOLDERS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
 
+# The study's notebooks: the glob mirrors psu_study.notebook_files.NOTEBOOK_GLOB, the runner's
+# (tests/test_makefile.py holds the two lists equal).
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 
 # Matplotlib's font cache lives in the environment, so its first-run message never lands
 # in a notebook's output.
 export MPLCONFIGDIR := $(abspath $(VENV))/mplconfig
+# Every interpreter make starts, as every kernel: mirrors psu_study.environment.DETERMINISTIC_ENV
+# (tests/test_makefile.py holds the two equal).
 export PYTHONHASHSEED := 0
 # Python caches compiled bytecode beside the modules it imports, here inside the project's own
 # (git-ignored) environment; uv installs none. With PYTHONDONTWRITEBYTECODE set (some shells

@@ -21,25 +21,25 @@ from pathlib import Path
 import pytest
 
 from psu_study import staging
+from psu_study.environment import KERNEL_ENV, STAGE_ENV
 
 _started: dict[str, int] = {}
 """For each notebook nbval is running: how many staged writes were recorded before it."""
 
 
 def pytest_configure(config):  # noqa: ARG001 - pytest's hook signature
-    os.environ[staging.STAGE_ENV] = tempfile.mkdtemp(prefix="psu-study-nbval-")
-    os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.setdefault("MPLBACKEND", "agg")
+    os.environ[STAGE_ENV] = tempfile.mkdtemp(prefix="psu-study-nbval-")
+    os.environ.update(KERNEL_ENV)
 
 
 def pytest_unconfigure(config):  # noqa: ARG001 - pytest's hook signature
-    stage = os.environ.pop(staging.STAGE_ENV, None)
+    stage = os.environ.pop(STAGE_ENV, None)
     if stage:
         shutil.rmtree(stage, ignore_errors=True)
 
 
 def _moves() -> list[dict[str, str]]:
-    return staging.read_records(Path(os.environ[staging.STAGE_ENV]), staging.MOVES_FILE)
+    return staging.read_records(Path(os.environ[STAGE_ENV]), staging.MOVES_FILE)
 
 
 def _is_notebook_cell(item) -> bool:

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from psu_study.environment import FOLDER_ENV, KERNEL_ENV, PREFIX
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 PY = VENV / "bin" / "python"
@@ -66,9 +68,9 @@ def copy_tree(dest: Path) -> Path:
 
 
 def environ(copy: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
-    env.update(PYTHONPATH=str(copy / "src"), PYTHONHASHSEED="0", MPLBACKEND="agg",
-               MPLCONFIGDIR=str(VENV / "mplconfig"), **extra)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    env.update(PYTHONPATH=str(copy / "src"), **KERNEL_ENV, MPLCONFIGDIR=str(VENV / "mplconfig"),
+               **extra)
     return env
 
 
@@ -131,9 +133,9 @@ def floor(copy: Path, out: Path) -> tuple[float, float]:
 
     waves = notebook_waves(copy)
     imports = import_lines([p for w in waves for p in w])
-    env = environ(copy, PSU_STUDY_DATA_DIR=str(copy / "data"),
-                  PSU_STUDY_FIGURES_DIR=str(out / "figures"),
-                  PSU_STUDY_TABLES_DIR=str(out / "tables"))
+    env = environ(copy, **{FOLDER_ENV["data_dir"]: str(copy / "data"),
+                           FOLDER_ENV["figures_dir"]: str(out / "figures"),
+                           FOLDER_ENV["tables_dir"]: str(out / "tables")})
     starts, works = [], []
     for i, wave in enumerate(waves):
         if i:
@@ -238,7 +240,7 @@ def setup_time(root: Path) -> float:
     clone = root / "setup-clone"
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", "--shared", str(REPO), str(clone)], check=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSU_STUDY_", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith((PREFIX, "VIRTUAL_ENV"))}
     seconds, _ = timed(["make", ".venv/.installed"], clone, env)
     shutil.rmtree(clone, ignore_errors=True)
     return seconds

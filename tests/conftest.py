@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from psu_study.environment import DETERMINISTIC_ENV, PREFIX
 from psu_study.validation import Study, load_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,8 +114,8 @@ def _second_study_command(folder: Path) -> tuple[list[str], Path, dict[str, str]
     real-data run must leave it untouched (tests/test_confidential.py)."""
     folder.mkdir()
     (folder / REPO_BEFORE).write_text(json.dumps(repo_outputs()), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
-    env.setdefault("PYTHONHASHSEED", "0")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    env.update(DETERMINISTIC_ENV)
     return ([sys.executable, "-m", "psu_study.runner", "--data-dir", str(STUDY),
              "--out-dir", str(folder / SECOND_STUDY_OUT)], REPO, env)
 
@@ -217,7 +218,7 @@ def make_command(repo: Path, *args: str) -> list[str]:
 
 
 def copy_env(repo: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
     env["PYTHONPATH"] = str(repo / "src")
     return env
 

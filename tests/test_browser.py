@@ -36,6 +36,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from psu_study import report
+from psu_study.environment import DETERMINISTIC_ENV, FOLDER_ENV, PREFIX
 from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 from psu_study.run_folders import RunFolders
 
@@ -209,12 +210,12 @@ def lab(tmp_path_factory):
 
     out = root / "out"
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PSU_STUDY_", "JUPYTER_"))}  # e.g. the nbval stage folder
+           if not k.startswith((PREFIX, "JUPYTER_"))}  # e.g. the nbval stage folder
     mplconfig = REPO_ROOT / ".venv" / "mplconfig"
     env.update({
-        "PSU_STUDY_FIGURES_DIR": str(out / "figures"),
-        "PSU_STUDY_TABLES_DIR": str(out / "tables"),
-        "PYTHONHASHSEED": "0",
+        FOLDER_ENV["figures_dir"]: str(out / "figures"),
+        FOLDER_ENV["tables_dir"]: str(out / "tables"),
+        **DETERMINISTIC_ENV,
         "JUPYTER_CONFIG_DIR": str(root / "config"),
         "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
         "IPYTHONDIR": str(root / "ipython"),

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from psu_study import claims
+from psu_study.environment import STAGE_ENV
 
 from .conftest import DATA, REPO, executed, run_make
 
@@ -263,7 +264,7 @@ def test_article_inconsistencies_never_fail_the_build(ledger, repo_numbers, repo
 
 
 def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
-    monkeypatch.setenv("PSU_STUDY_STAGE_DIR", str(tmp_path))
+    monkeypatch.setenv(STAGE_ENV, str(tmp_path))
     claims.read_ledger()
     claims.read_numbers(TABLES)
     reads = [json.loads(line)["path"] for line in
@@ -275,7 +276,7 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
 
 def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
     """README, section Running on other data: "notebook 06 merges the others' numbers itself"."""
-    monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
+    monkeypatch.delenv(STAGE_ENV, raising=False)  # as papermill runs it
     # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
     # takes the two and writes numbers.json itself, as a run without the runner needs.
     notebooks = tmp_path / "nb"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from psu_study import demographics, schema
+from psu_study.environment import FOLDER_ENV, STAGE_ENV
 from psu_study.paths import REPO_ROOT
 
 from .conftest import (
@@ -80,7 +81,7 @@ def test_an_allowed_value_passes(data_copy, monkeypatch):
     """An analyst can approve an exact value (here a number that only looks like one)."""
     from psu_study.context import open_study
 
-    monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # write in place, not staged
+    monkeypatch.delenv(STAGE_ENV, raising=False)  # write in place, not staged
     plant(data_copy, "P8", "incredibly therapeutic", f"therapeutic {VALID_NHS_NUMBER}")
     (data_copy / "disclosure").mkdir()
     (data_copy / "disclosure" / "allow.txt").write_text(f"{VALID_NHS_NUMBER}  # test value\n")
@@ -263,7 +264,8 @@ def test_other_data_named_by_the_environment_is_refused_with_the_work_tree_clean
         project, secure_study, tmp_path):
     """README, section Running on other data: "the environment variables keep a server's
     paths out of" the notebook papermill writes (here the refused one it still writes)."""
-    result = papermill(project, tmp_path / "out.ipynb", PSU_STUDY_DATA_DIR=str(secure_study))
+    result = papermill(project, tmp_path / "out.ipynb",
+                       **{FOLDER_ENV["data_dir"]: str(secure_study)})
     assert result.returncode != 0
     assert REFUSED in result.stderr and "(PSU_STUDY_DATA_DIR)" in result.stderr
     assert git_status(project) == ""
@@ -273,7 +275,7 @@ def test_other_data_named_by_the_environment_is_refused_with_the_work_tree_clean
 
 @pytest.mark.slow
 def test_nbval_on_other_data_is_refused(project, secure_study):
-    env = {**copy_env(project), "PSU_STUDY_DATA_DIR": str(secure_study)}
+    env = {**copy_env(project), FOLDER_ENV["data_dir"]: str(secure_study)}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
          "notebooks/02_participants.ipynb"], capture_output=True, text=True, cwd=project,

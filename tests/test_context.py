@@ -14,6 +14,7 @@ from psu_study import themes
 from psu_study.context import open_outputs, open_study
 from psu_study.data_folder import DataDirError
 from psu_study.disclosure import DisclosureError
+from psu_study.environment import FOLDER_ENV
 from psu_study.run_folders import OutputDirError
 
 from .conftest import REPO, STUDY
@@ -53,7 +54,7 @@ def test_the_dagger_note_appears_only_with_a_dagger():
 def other_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the hand-written second study (another study's data) and an environment
     with none of the folder variables set."""
-    for name in ("PSU_STUDY_DATA_DIR", "PSU_STUDY_FIGURES_DIR", "PSU_STUDY_TABLES_DIR"):
+    for name in FOLDER_ENV.values():
         monkeypatch.delenv(name, raising=False)
     return Path(shutil.copytree(STUDY, tmp_path / "study"))
 
@@ -75,8 +76,8 @@ def test_other_data_with_the_repositorys_output_folders_is_refused(other_data):
 
 
 def test_the_refusal_names_the_variable_that_chose_the_data(other_data, monkeypatch):
-    monkeypatch.setenv("PSU_STUDY_DATA_DIR", str(other_data))
-    monkeypatch.setenv("PSU_STUDY_FIGURES_DIR", str(other_data.parent / "figures"))
+    monkeypatch.setenv(FOLDER_ENV["data_dir"], str(other_data))
+    monkeypatch.setenv(FOLDER_ENV["figures_dir"], str(other_data.parent / "figures"))
     with pytest.raises(OutputDirError) as refused:
         open_outputs("06_claims", None, None, None)
     message = str(refused.value)
@@ -106,8 +107,8 @@ def test_the_repositorys_data_through_a_link_or_a_relative_path_keeps_its_folder
         tmp_path, monkeypatch):
     """The repository's own data/, however it is named, writes to figures/ and tables/ as
     make does (opening the writer writes nothing)."""
-    monkeypatch.delenv("PSU_STUDY_FIGURES_DIR", raising=False)
-    monkeypatch.delenv("PSU_STUDY_TABLES_DIR", raising=False)
+    monkeypatch.delenv(FOLDER_ENV["figures_dir"], raising=False)
+    monkeypatch.delenv(FOLDER_ENV["tables_dir"], raising=False)
     (tmp_path / "data").symlink_to(REPO / "data", target_is_directory=True)
     monkeypatch.chdir(REPO / "notebooks")
     for named in (tmp_path / "data", "../data", os.path.relpath(REPO / "data")):

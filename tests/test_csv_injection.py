@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from psu_study.environment import STAGE_ENV
 from psu_study.outputs import Outputs, spreadsheet_safe
-from psu_study.staging import STAGE_ENV
 
 NAMES = ["=1+1 a theme", "@SUM(A1)", "+x", "-x", "\tx", "\rx", "A plain theme", "'=quoted"]
 # What a spreadsheet-safe CSV holds for each, by OWASP's rule: a quote before each of the

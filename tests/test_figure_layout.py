@@ -145,3 +145,28 @@ def test_sixty_interviews_are_split_into_two_panels_of_thirty(plot):
     assert figure_check.problems(fig) == []
     assert [len(ax.get_yticklabels()) for ax in fig.axes] == [30, 30]
     assert fig.get_figwidth() == pytest.approx(style.DOUBLE_COLUMN_IN)
+
+
+def test_a_key_of_long_names_and_a_footnote_share_the_figure_without_overlap():
+    """Issue 19, requirement 8: the matrix heatmap of the large study stopped the build (its
+    names ran into each other, then its key into the small-cell footnote). Ten themes named
+    in sentences and twenty short sub-themes by five training stages, under a two-line
+    footnote: the long names are numbered with a key, and the key, the footnote and the
+    grid do not meet."""
+    from psu_study import matrix
+    from psu_study.outputs import add_footnote
+
+    long = [(f"T{i}", f"Theme {i} named in a whole sentence, as qualitative studies often "
+             f"name them, and longer than any line of a figure can hold") for i in range(10)]
+    short = [(f"S{i}", f"How it showed itself, in part {i}") for i in range(20)]
+    table = pd.DataFrame(long + short, columns=["code_id", "name"])
+    for stage in ("FY1", "FY2", "CT1", "ST3", "ST5"):
+        table[stage] = 3
+    fig = matrix.plot_by_attribute(table, "training_stage")
+    add_footnote(fig, "Small-cell rule: counts below 5 suppressed (shown <5); [c] marks a "
+                 "count withheld so that it cannot be worked out from the row's total. "
+                 "Synthetic data: training stage is synthetic. See data/README.md.")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[:10] == [str(i) for i in range(1, 11)]  # numbered, with a key
+    assert labels[10] == "How it showed itself, in part 0"
+    assert figure_check.problems(fig) == []

@@ -19,9 +19,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from psu_study import agreement, demographics, figure_check, style
+from psu_study.environment import STAGE_ENV
 from psu_study.outputs import Outputs
 from psu_study.provenance import label_files, synthetic_inputs, uses
-from psu_study.staging import STAGE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = REPO / "figures"

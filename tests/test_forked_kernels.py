@@ -22,7 +22,8 @@ import psutil
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from psu_study.runner import compat, execute, kernel
+from psu_study.environment import KERNEL_ENV, PLAIN_KERNELS_ENV
+from psu_study.runner import compat, kernel, kernels
 
 PROBE = """
 import os
@@ -36,7 +37,7 @@ print(os.getcwd(), os.environ["PSU_PROBE"], sys.path[0] == os.getcwd())
 print(IPKernelApp.instance().parent_handle == int(os.environ.get("JPY_PARENT_PID", -1)))
 """
 
-ENV = {"PSU_PROBE": "probe value", "PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
+ENV = {"PSU_PROBE": "probe value", **KERNEL_ENV}
 
 
 async def _run(km: AsyncKernelManager, cwd: Path, code: str, interrupt: bool = False
@@ -77,7 +78,7 @@ def fresh() -> AsyncKernelManager:
 
 
 def forked() -> AsyncKernelManager:
-    return execute.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
+    return kernels.kernel_manager(kernel.NAME, tempfile.mkdtemp(prefix="psu-kernel-"))
 
 
 @pytest.mark.slow  # starts a kernel
@@ -142,7 +143,7 @@ def test_a_forked_kernel_that_dies_is_seen_dead_with_its_exit_code():
 def test_versions_outside_those_written_for_turn_forking_off(monkeypatch):
     """README, section Layout: "`compat` (every use of another library's internals, guarded by
     version)"."""
-    monkeypatch.delenv(compat.PLAIN_KERNELS_ENV, raising=False)
+    monkeypatch.delenv(PLAIN_KERNELS_ENV, raising=False)
     assert compat.forking_problem() is None, "the locked versions are the ones written for"
     real = compat._version
     monkeypatch.setattr(compat, "_version",

@@ -161,7 +161,7 @@ def test_an_interrupt_while_outputs_are_committed_lets_the_commit_finish(repo_co
     _stale(repo_copy, "interviews")
     assert would_run(repo_copy) == ["03_interviews"]
     log = tmp_path / "commit.log"
-    code = SIGNAL_SELF.format(module="runner.execute", function="commit", signal="SIGINT")
+    code = SIGNAL_SELF.format(module="runner.build", function="commit", signal="SIGINT")
     process = _start(repo_copy, log, ["-c", code, *RUNNER[2:]])
     output = _ended(process, repo_copy, log, signal.SIGINT, within=600)
     assert "interrupted by SIGINT while running the commit of 03_interviews's outputs" \

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from jupyter_client.manager import AsyncKernelManager
 
-from psu_study.runner import execute
+from psu_study.runner import kernels
 
 pytestmark = pytest.mark.slow  # starts the runner's kernels
 
@@ -34,7 +34,7 @@ def test_runner_kernels_use_ipc_and_open_no_tcp_port():
     seen: list[dict] = []
 
     async def start_and_inspect() -> tuple[dict, list, list[Path], dict]:
-        km = execute.kernel_manager("psu-study", sockets)
+        km = kernels.kernel_manager("psu-study", sockets)
         await km.start_kernel()
         try:
             client = km.client()

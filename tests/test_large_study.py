@@ -29,6 +29,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from psu_study.environment import DETERMINISTIC_ENV, PREFIX
+
 from .conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -168,8 +170,8 @@ def out(tmp_path_factory) -> Path:
     """The runner on this study, as `make DATA_DIR=... OUT_DIR=...` runs it, to the paper."""
     root = tmp_path_factory.mktemp("large_study")
     data = write_study(root / "data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
-    env.setdefault("PYTHONHASHSEED", "0")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    env.update(DETERMINISTIC_ENV)
     run = subprocess.run([sys.executable, "-m", "psu_study.runner", "--data-dir", str(data),
                           "--out-dir", str(root / "out")], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=900)

@@ -1,7 +1,8 @@
 """The Makefile's own promises, each in a scratch folder holding the Makefile and what its
 environment rule reads (never this repository's environment): Python 3.11 checked by
 version, the environment reinstalled only when what an install reads changes, ``make clean``
-and ``make lint``. (DATA_DIR/OUT_DIR from the environment: tests/test_build.py.)"""
+and ``make lint``; and, from the repository's own Makefile, its two mirrors of the package's
+constants. (DATA_DIR/OUT_DIR from the environment: tests/test_build.py.)"""
 
 from __future__ import annotations
 
@@ -126,3 +127,31 @@ def test_paper_and_report_honour_data_dir_and_out_dir(scratch: Path):
     # The same two options, spelt as the runner's, name the run whose outputs are reported.
     assert report.endswith(' -m psu_study.report --data-dir "/secure/study" '
                            '--out-dir "/secure/out"'), report
+
+
+def _made_by_make(expression: str) -> str:
+    """``expression`` as the repository's Makefile expands it in a recipe (so an exported
+    variable is seen as every command make starts sees it), from an empty environment."""
+    result = subprocess.run(["make", "--no-print-directory", "-s", "-C", str(REPO), "--eval",
+                             f'shown-by-test: ; @echo "{expression}"', "shown-by-test"],
+                            env={"PATH": os.environ["PATH"]}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_makefile_exports_the_packages_deterministic_environment():
+    """The Makefile's export mirrors ``environment.DETERMINISTIC_ENV``: one value, two
+    spellings (make cannot import it), held equal here."""
+    from psu_study.environment import DETERMINISTIC_ENV
+
+    for name, value in DETERMINISTIC_ENV.items():
+        assert _made_by_make(f"$${name}") == value, name
+
+
+def test_the_makefile_names_the_notebooks_the_runner_runs():
+    """The Makefile's notebook glob mirrors ``notebook_files.NOTEBOOK_GLOB``: the same list."""
+    from psu_study.notebook_files import notebook_paths
+
+    listed = _made_by_make("$(NOTEBOOKS)").split()
+    assert listed == [p.relative_to(REPO).as_posix() for p in notebook_paths()]

@@ -8,7 +8,7 @@ import ast
 import functools
 from pathlib import Path
 
-from psu_study.runner.graph import project_imports, read_source
+from psu_study.runner.graph import cell_imports, module_files, read_source
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "psu_study"
@@ -95,10 +95,10 @@ def test_the_circle_finder_finds_a_hand_made_circle():
 
 def test_imports_are_read_as_python_resolves_them():
     """Relative imports, ``from package import module``, and ``TYPE_CHECKING`` imports: the
-    edges that made runner.execute and runner.manifest a circle."""
+    edges that made the runner's build loop and runner.manifest a circle."""
     graph = import_graph()
     assert {"psu_study.runner.result", "psu_study.runner.manifest",
-            "psu_study.staging"} <= graph["psu_study.runner.execute"]
+            "psu_study.staging"} <= graph["psu_study.runner.build"]
     assert "psu_study.runner.result" in graph["psu_study.runner.manifest"]
     assert graph["psu_study.qda.__main__"] == {"psu_study.qda.cli"}
 
@@ -107,7 +107,7 @@ def test_notebook_05_runs_the_exporter_and_not_the_importer_or_the_explorer():
     """What the runner records as notebook 05's code (an edit to any of it reruns 05): the
     QDA exporter, never the importer, and none of the analysts' exploration helpers."""
     files = {str(p.relative_to(PACKAGE)) for p in
-             project_imports(read_source(REPO / "notebooks" / "05_agreement.ipynb"))}
+             module_files(cell_imports(read_source(REPO / "notebooks" / "05_agreement.ipynb")))}
     assert {"qda/__init__.py", "qda/exporter.py", "agreement.py", "outputs.py"} <= files
     assert not files & {"qda/importer.py", "qda/archive.py", "qda/project.py",
                         "qda/offsets.py", "qda/cli.py", "explore.py"}

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from psu_study.environment import FOLDER_ENV
 from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
 
 pytestmark = pytest.mark.slow  # runs nbval, which starts kernels
@@ -21,9 +22,9 @@ def nbval(notebook: str, data_dir, out) -> subprocess.CompletedProcess[str]:
     committed figures and tables, which the root conftest.py compares the writes with."""
     shutil.copytree(FIGURES_DIR, out / "figures")
     shutil.copytree(TABLES_DIR, out / "tables")
-    env = {**os.environ, "PSU_STUDY_DATA_DIR": str(data_dir),
-           "PSU_STUDY_FIGURES_DIR": str(out / "figures"),
-           "PSU_STUDY_TABLES_DIR": str(out / "tables")}
+    env = {**os.environ, FOLDER_ENV["data_dir"]: str(data_dir),
+           FOLDER_ENV["figures_dir"]: str(out / "figures"),
+           FOLDER_ENV["tables_dir"]: str(out / "tables")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
          "--nbval-sanitize-with", str(REPO_ROOT / "tests" / "nbval_sanitize.cfg"),

@@ -23,8 +23,11 @@ import nbformat
 import pytest
 
 from psu_study import staging
-from psu_study.runner import execute
+from psu_study.environment import STAGE_ENV
+from psu_study.runner.build import Run
 from psu_study.runner.layout import layout
+from psu_study.runner.notebook import Progress
+from psu_study.runner.result import Result
 
 from .conftest import REPO, copy_env
 from .test_build import manifest, would_run
@@ -60,7 +63,7 @@ def _matches_manifest(out: Path) -> None:
     assert there - combined == set(outputs) - {f"notebooks/{NAME}.ipynb"}
 
 
-def _run(tmp_path: Path) -> tuple[execute.Run, execute.Result, Path]:
+def _run(tmp_path: Path) -> tuple[Run, Result, Path]:
     """A build of one notebook that has run and whose outputs wait in the stage, over the
     outputs and manifest of its previous run (written by the same commit)."""
     data = tmp_path / "data"
@@ -68,12 +71,12 @@ def _run(tmp_path: Path) -> tuple[execute.Run, execute.Result, Path]:
     out = tmp_path / "out"
     lay = layout(data, out)
     source = nbformat.v4.new_notebook()
-    run = execute.Run(lay, {NAME: source}, {}, False, execute.Progress(1))
+    run = Run(lay, {NAME: source}, {}, False, Progress(1))
 
-    def finished(files: dict[str, bytes]) -> execute.Result:
+    def finished(files: dict[str, bytes]) -> Result:
         stage = lay.stage / "run"
         stage.mkdir(parents=True, exist_ok=True)
-        result = execute.Result(NAME, 1.0, nbformat.v4.new_notebook())
+        result = Result(NAME, 1.0, nbformat.v4.new_notebook())
         for index, (key, data) in enumerate(files.items()):
             staged = stage / f"{index}-{Path(key).name}"
             staged.write_bytes(data)
@@ -171,7 +174,7 @@ def test_a_notebook_that_cannot_stage_a_file_names_it_as_outputs_do(tmp_path, mo
     """In a notebook under the runner, a full disk while staging names the output (relative
     to the repository, as the notebook's error is printed), not the staging folder's
     temporary file."""
-    monkeypatch.setenv(staging.STAGE_ENV, str(tmp_path))
+    monkeypatch.setenv(STAGE_ENV, str(tmp_path))
     _failing_once(monkeypatch, "open", 0, errno.ENOSPC)
     with pytest.raises(OSError) as raised:
         staging.write_bytes(REPO / "tables" / "stages.csv", b"x")

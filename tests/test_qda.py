@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psu_study import schema, staging
+from psu_study import schema
+from psu_study.environment import STAGE_ENV
 from psu_study.qda import cli, exporter, importer
 from psu_study.qda.archive import QdaError
 from psu_study.qda.project import PARTICIPANT_IN_NAME
@@ -30,7 +31,7 @@ TEXT_B = "Interviewer: go on.\r\nP12: Talking to a stranger was easier."
 def outside_the_runner(monkeypatch):
     """The root conftest stages every output for nbval's kernels; these tests call the
     functions as a user would, so exports land at their targets (under tmp_path)."""
-    monkeypatch.delenv(staging.STAGE_ENV, raising=False)
+    monkeypatch.delenv(STAGE_ENV, raising=False)
 
 
 def g(n: int) -> str:

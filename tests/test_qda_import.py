@@ -21,7 +21,8 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import manuscript_statements, schema, staging
+from psu_study import manuscript_statements, schema
+from psu_study.environment import STAGE_ENV
 from psu_study.qda import cli, exporter, importer
 from psu_study.qda.archive import QdaError
 from psu_study.qda.offsets import _detect_offsets, _Span
@@ -39,7 +40,7 @@ BOM = b"\xef\xbb\xbf"
 @pytest.fixture(autouse=True)
 def outside_the_runner(monkeypatch):
     """Imports land where they are told (the root conftest stages outputs for nbval)."""
-    monkeypatch.delenv(staging.STAGE_ENV, raising=False)
+    monkeypatch.delenv(STAGE_ENV, raising=False)
 
 
 def g(n: int) -> str:
@@ -413,7 +414,7 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
         (data / name).write_text(text, encoding="utf-8")
     (data / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k != staging.STAGE_ENV}
+    env = {k: v for k, v in os.environ.items() if k != STAGE_ENV}
     run = subprocess.run([sys.executable, "-m", "psu_study.runner", "--data-dir", str(data),
                           "--out-dir", str(out)], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=900)

@@ -236,10 +236,11 @@ print(json.dumps([scanned, sorted(m for m in heavy if m in sys.modules)]))
 
 
 def test_heavy_imports_wait_until_they_are_used():
-    """README, section Performance: "the fork server imports only what the notebooks it runs
-    need (no seaborn, which nothing imports; no pyplot), scipy.stats and statsmodels load only
-    where they are used, the runner scans executed notebooks without importing pandas", and
-    "the runner does not import `rfc3987_syntax`". In a fresh interpreter: the runner's scan
+    """docs/performance.md: "the fork server imports only what the notebooks it runs need (no
+    seaborn and no pyplot: the two heatmaps import seaborn, and pyplot with it, when they
+    draw), scipy.stats and statsmodels load only where they are used, the runner scans
+    executed notebooks without importing pandas", and "the runner does not import
+    `rfc3987_syntax`". In a fresh interpreter: the runner's scan
     of an executed notebook (validated as nbformat validates it), then every module of the
     package imported, without calling them."""
     result = subprocess.run([sys.executable, "-c", IMPORTS,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from psu_study.run_folders import ENV, FoldersError, RunFolders
+from psu_study.environment import FOLDER_ENV
+from psu_study.run_folders import FoldersError, RunFolders
 from psu_study.runner.layout import BuildError, layout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def test_records_name_files_by_the_role_of_their_folder(tmp_path):
 
 def test_a_notebooks_folders_come_from_its_parameters_then_the_environment(tmp_path,
                                                                          monkeypatch):
-    for name in ENV.values():
+    for name in FOLDER_ENV.values():
         monkeypatch.delenv(name, raising=False)
     assert RunFolders.from_parameters() == RunFolders.of()
     monkeypatch.setenv("PSU_STUDY_TABLES_DIR", str(tmp_path / "out" / "tables"))

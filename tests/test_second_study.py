@@ -34,6 +34,8 @@ from pathlib import Path
 
 import pytest
 
+from psu_study.environment import DETERMINISTIC_ENV, STAGE_ENV
+
 from .conftest import REPO, STUDY
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -167,8 +169,8 @@ CLAIMS = {"fixture.interviewed": ("6", "holds"), "fixture.most_asked": ("5 of 6"
 def _environment() -> dict[str, str]:
     """This process's environment without the stage folder conftest sets for nbval: these
     runs write their outputs in place, under the temporary folders they are given."""
-    env = {k: v for k, v in os.environ.items() if k != "PSU_STUDY_STAGE_DIR"}
-    env.setdefault("PYTHONHASHSEED", "0")
+    env = {k: v for k, v in os.environ.items() if k != STAGE_ENV}
+    env.update(DETERMINISTIC_ENV)
     return env
 
 

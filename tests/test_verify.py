@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from psu_study.runner.compat import PLAIN_KERNELS_ENV
+from psu_study.environment import PLAIN_KERNELS_ENV, PREFIX
 
 pytestmark = pytest.mark.slow  # rebuilds in fresh clones
 
@@ -30,7 +30,7 @@ def git(folder: Path, *args: str) -> str:
 def runner(folder: Path, *args: str, plain: bool = False) -> subprocess.CompletedProcess[str]:
     """The runner of ``folder``'s own package, as ``make`` would start it there (``plain``:
     with plainly started kernels, as outside the library versions it forks for)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSU_STUDY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
     env["PYTHONPATH"] = str(folder / "src")
     if plain:
         env[PLAIN_KERNELS_ENV] = "1"

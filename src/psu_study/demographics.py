@@ -25,6 +25,32 @@ ALPHA = inference.ALPHA
 """The project's convention (``inference``): two-sided, intervals at 95%."""
 
 
+def base_rate(psu_users: pd.DataFrame) -> float:
+    """The PSU users' share of women (259/397 in the article): the rate at which a
+    participant drawn from them would be a woman, for every test of the female share."""
+    n_users, n_users_female = user_counts(psu_users)
+    if n_users == 0:
+        raise DataError("psu_users.csv", "the row 'all' counts 0 users: there is no base rate",
+                        column="count")
+    return n_users_female / n_users
+
+
+def female_tail_one_sided(n: int, rate: float, k: int | None = None) -> float:
+    """The one-sided binomial tail P(X >= k), X ~ Binomial(n, rate): the chance of a sample
+    at least this female if participants were drawn independently from users at ``rate``
+    (``k`` defaults to ``n``: all female, P = rate**n). One-sided, the direction seen: the
+    paper's p is two-sided (``inference``); this tail is kept beside it for comparison, and
+    is what the analysts' explorer shows."""
+    if n < 1 or not 0 <= rate <= 1:
+        raise ValueError(f"need n >= 1 and 0 <= rate <= 1; got n={n}, rate={rate}")
+    k = n if k is None else k
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n; got k={k}, n={n}")
+    from scipy.stats import binom  # see female_share
+
+    return float(binom.sf(k - 1, n, rate))
+
+
 def _two_sided_hypergeom(k: int, population: int, successes: int, n: int) -> float:
     """Two-sided exact p of the hypergeometric, as scipy's binomial test defines two-sided:
     the total probability of every count no more likely than the one observed."""
@@ -53,11 +79,10 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
 
     n_users, n_users_female = user_counts(psu_users)
     n = len(participants)
-    if n == 0 or n_users == 0:
-        raise ValueError("the female share needs at least one participant and one PSU user")
+    if n == 0:
+        raise ValueError("the female share needs at least one participant")
     k = int((participants["gender"] == "female").sum())
-    base = n_users_female / n_users
-    greater = binomtest(k, n, base, alternative="greater")
+    base = base_rate(psu_users)
     two_sided = binomtest(k, n, base)
     ci = binomtest(k, n).proportion_ci(confidence_level=1 - ALPHA, method="exact")
     lower = binomtest(k, n, alternative="greater").proportion_ci(confidence_level=1 - ALPHA,
@@ -72,7 +97,7 @@ def female_share(participants: pd.DataFrame, psu_users: pd.DataFrame) -> dict[st
         "n_psu_users": n_users,
         "n_psu_users_female": n_users_female,
         "pct_psu_users_female": 100 * base,
-        "p_sample_female_at_least_observed": float(greater.pvalue),
+        "p_sample_female_at_least_observed": female_tail_one_sided(n, base, k),
         "p_female_binomial_two_sided": float(two_sided.pvalue),
         "p_female_hypergeometric_at_least_observed": float(
             hypergeom(n_users, n_users_female, n).sf(k - 1)),

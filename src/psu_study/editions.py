@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import io
 import json
 import sys
@@ -137,10 +136,6 @@ def declared_standards(pdf: Path) -> dict[str, str]:
     return found
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _recorded(manifest: dict) -> dict[str, str]:
     """Every file the manifest records with its sha256: the notebooks' outputs, the merged
     numbers, and what the paper read."""
@@ -164,9 +159,10 @@ def check(pdf: Path, folders: RunFolders) -> list[str]:
         elif not attachment.path.is_file():
             problems.append(f"{attachment.name}: {attachment.path} is missing")
         elif files[attachment.name] != attachment.path.read_bytes():
+            attached, current = files[attachment.name], attachment.path.read_bytes()
             problems.append(f"{attachment.name}: the attached copy differs from "
-                            f"{attachment.path.name} (sha256 {_digest(files[attachment.name])}"
-                            f" against {_digest(attachment.path.read_bytes())})")
+                            f"{attachment.path.name} (sha256 {staging.digest(attached)}"
+                            f" against {staging.digest(current)})")
     if READS_RECORD not in files:
         return problems
     try:
@@ -176,7 +172,7 @@ def check(pdf: Path, folders: RunFolders) -> list[str]:
     recorded = _recorded(json.loads(folders.manifest.read_text(encoding="utf-8")))
     for name in ("numbers.json", "claims.csv"):
         key = f"tables/{name}"
-        if name in files and reads.get(key) != _digest(files[name]):
+        if name in files and reads.get(key) != staging.digest(files[name]):
             problems.append(f"{name}: the attached copy is not the one the paper read "
                             f"({READS_RECORD} records {reads.get(key)})")
     for key, digest in sorted(reads.items()):

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import style
-from .demographics import ALPHA, user_counts
+from .demographics import ALPHA, base_rate, female_tail_one_sided
 from .outputs import InlineFigure, Note, Table
 from .schema import participant_number
 from .themes import ancestors, codes_under, prevalence_coder
@@ -144,25 +144,7 @@ def per_theme(segments: pd.DataFrame, codebook: pd.DataFrame, participant_id: st
 
 
 # --- how surprising is an all-female sample ------------------------------------------------
-
-
-def base_rate(psu_users: pd.DataFrame) -> float:
-    """The PSU users' share of women (259/397 in the article)."""
-    n_users, n_female = user_counts(psu_users)
-    return n_female / n_users
-
-
-def female_tail(n: int, rate: float, k: int | None = None) -> float:
-    """P(X >= k) for X ~ Binomial(n, rate): the chance of a sample at least this female if
-    participants were drawn independently from users at ``rate``. k defaults to n (all)."""
-    if n < 1 or not 0 <= rate <= 1:
-        raise ValueError(f"need n >= 1 and 0 <= rate <= 1; got n={n}, rate={rate}")
-    k = n if k is None else k
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n; got k={k}, n={n}")
-    from scipy.stats import binom  # ~0.5 s to import: only this function needs it
-
-    return float(binom.sf(k - 1, n, rate))
+# The base rate and the tail are demographics' (notebook 02's): one definition, one-sided here.
 
 
 def smallest_surprising_n(rate: float, alpha: float = ALPHA) -> int | None:
@@ -177,14 +159,15 @@ def smallest_surprising_n(rate: float, alpha: float = ALPHA) -> int | None:
 
 def tail_table(rates: list[float] | tuple[float, ...], sizes: list[int] | range) -> pd.DataFrame:
     """P(all n female) for each base rate (columns, as %) and sample size (rows)."""
-    data = {f"{100 * r:.1f}%": [female_tail(n, r) for n in sizes] for r in rates}
+    data = {f"{100 * r:.1f}%": [female_tail_one_sided(n, r) for n in sizes] for r in rates}
     return pd.DataFrame(data, index=pd.Index(list(sizes), name="n")).reset_index()
 
 
 def tail_summary(n: int, rate: float, k: int | None = None, alpha: float = ALPHA) -> dict:
-    """The numbers an analyst reads off for one base rate and sample size."""
+    """The numbers an analyst reads off for one base rate and sample size; the tail is the
+    one-sided one (``female_tail_one_sided``), not the paper's two-sided p."""
     k = n if k is None else k
-    p = female_tail(n, rate, k)
+    p = female_tail_one_sided(n, rate, k)
     return {
         "n": n,
         "k_female": k,
@@ -204,20 +187,21 @@ def plot_tail(rate: float, n: int, max_n: int = 20,
     fig = style.figure(style.SINGLE_COLUMN_IN, 2.8)
     ax = fig.subplots()
     sizes = np.arange(1, max(max_n, n) + 1)
+    tail = female_tail_one_sided
     for ref in reference_rates:
-        ax.plot(sizes, [female_tail(int(s), ref) for s in sizes], color="0.7", lw=0.8)
-        ax.text(sizes[-1] + 0.3, female_tail(int(sizes[-1]), ref), f"{100 * ref:.0f}%",
+        ax.plot(sizes, [tail(int(s), ref) for s in sizes], color="0.7", lw=0.8)
+        ax.text(sizes[-1] + 0.3, tail(int(sizes[-1]), ref), f"{100 * ref:.0f}%",
                 fontsize=style.MIN_FONT_PT, color="0.45", va="center")
-    ax.plot(sizes, [female_tail(int(s), rate) for s in sizes], color=style.PALETTE[0], lw=1.6,
+    ax.plot(sizes, [tail(int(s), rate) for s in sizes], color=style.PALETTE[0], lw=1.6,
             label=f"base rate {100 * rate:.1f}%")
-    p = female_tail(n, rate)
+    p = tail(n, rate)
     ax.plot([n], [p], "o", color=style.PALETTE[5], ms=5, label=f"n = {n}: P = {p:.3g}")
     ax.axhline(alpha, color=style.PALETTE[1], lw=0.8, ls="--")
     ax.text(1, alpha * 1.15, f"{alpha:g}", fontsize=style.MIN_FONT_PT, color=style.PALETTE[1],
             va="bottom")
     ax.set_yscale("log")
-    ax.set_ylim(max(1e-6, min(female_tail(int(sizes[-1]), min((*reference_rates, rate))),
-                              p) / 2), 1.3)
+    ax.set_ylim(max(1e-6, min(tail(int(sizes[-1]), min((*reference_rates, rate))), p) / 2),
+                1.3)
     ax.set_xlim(0.5, sizes[-1] + 0.5)
     ax.set_xlabel("Sample size n (all female)")
     ax.set_ylabel("P(all n female)")

@@ -16,7 +16,6 @@ repository's outputs; ``--data-dir`` and ``--out-dir`` (a build's OUT_DIR) build
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -104,16 +103,12 @@ def typeset(run: RunFolders) -> Typeset:
     return Typeset(pdf, html, dict(sorted(reads.items())), derived_bytes)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def manifest_entry(run: RunFolders, done: Typeset) -> dict:
     """The paper's manifest entry: its editions' sha256 and every input with sha256."""
     run = run.resolved()
     return {"source": record_key(run, SOURCE),
-            "outputs": {record_key(run, run.paper_pdf): _sha256(done.pdf),
-                        record_key(run, run.paper_html): _sha256(done.html)},
+            "outputs": {record_key(run, run.paper_pdf): staging.digest(done.pdf),
+                        record_key(run, run.paper_html): staging.digest(done.html)},
             "reads": done.reads}
 
 

@@ -11,7 +11,6 @@ participant-by-node presence ``themes.matrix`` gives. On the study's own records
 from __future__ import annotations
 
 import re
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from matplotlib.patches import Rectangle
 
 from . import disclosure, provenance, schema, style
 from .codebook_summary import tree_order
-from .themes import WRAP_CHARS, lineage, matrix, numbers_key
+from .themes import add_key, figure_labels, lineage, matrix, numbers_key
 
 NOT_ATTRIBUTES = ("participant_id", "provenance")
 """The columns of participants.csv that are not attributes of a participant."""
@@ -159,15 +158,23 @@ def numbers(by_attr: dict[str, pd.DataFrame], cooc: pd.DataFrame,
 def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     """A heatmap of a matrix table: shade by count, each cell labelled with its count (so no
     colour bar), a withheld cell hatched grey and labelled as the table shows it."""
+    # seaborn brings pyplot and scipy.stats, ~0.8 s of CPU: imported when a heatmap is
+    # drawn, never by importing the package (the fork server does not preload it).
+    import seaborn as sns
+
     values = [c for c in table.columns if c not in LABELS]
     shown = table[values].apply(pd.to_numeric, errors="coerce")
-    labels = [textwrap.fill(n, WRAP_CHARS) for n in table["name"]]
+    labels, key = figure_labels(list(table["name"]))  # names too long for a row: a key
     lines = sum(label.count("\n") + 1 for label in labels)
-    fig = style.figure(style.DOUBLE_COLUMN_IN, 1.0 + 0.13 * lines)
+    height = 1.0 + 0.13 * lines
+    fig = style.figure(style.DOUBLE_COLUMN_IN, height)
+    key_in = add_key(fig, key)
+    if key_in:
+        fig.set_size_inches(style.DOUBLE_COLUMN_IN, height + key_in)
     ax = fig.subplots()
     top = max(1.0, float(np.nanmax(shown.to_numpy())) if shown.notna().any().any() else 1.0)
-    ax.pcolormesh(np.ma.masked_invalid(shown.to_numpy(dtype=float)), cmap="Blues",
-                         vmin=0, vmax=top, edgecolors="white", linewidth=0.8)
+    sns.heatmap(shown, vmin=0, vmax=top, cmap="Blues", cbar=False, linewidths=0.8,
+                linecolor="white", xticklabels=values, yticklabels=labels, ax=ax)
     for (i, j), cell in np.ndenumerate(table[values].to_numpy()):
         dark = pd.notna(shown.iat[i, j]) and shown.iat[i, j] > 0.6 * top
         if pd.isna(shown.iat[i, j]):  # withheld: hatched grey, never the colour of a count
@@ -175,14 +182,8 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
                                    hatch="///", linewidth=0.8))
         ax.text(j + 0.5, i + 0.5, str(cell), ha="center", va="center",
                 fontsize=style.MIN_FONT_PT, color="white" if dark else "black")
-    ax.set_xticks(np.arange(len(values)) + 0.5, values)
-    ax.set_yticks(np.arange(len(table)) + 0.5, labels)
-    ax.set_xlim(0, len(values))
-    ax.set_ylim(len(table), 0)
     ax.set_xlabel(attribute.replace("_", " ").capitalize())
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    ax.tick_params(length=0, labelrotation=0)  # not seaborn's turn by its overlap test
     withheld = int(shown.isna().to_numpy().sum())
     largest = shown.max().max()
     said = [f"the largest count shown is {int(largest)}"] if pd.notna(largest) else []

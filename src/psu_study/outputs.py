@@ -112,7 +112,15 @@ def add_footnote(fig: Figure, footnote: str) -> None:
     new_h = old_h + band
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set") and "rect" in engine.get():
-        engine.set(rect=(0, band / new_h, 1, 1 - band / new_h))
+        # A legend outside the axes at the bottom (a key of long names) is drawn from the
+        # figure's edge, not the layout's: anchor it on the band and keep its room above.
+        fig.draw_without_rendering()
+        below = [leg for leg in fig.legends if getattr(leg, "_outside_loc", None) == "lower"]
+        held = max((leg.get_window_extent().height / fig.dpi for leg in below), default=0.0)
+        for leg in below:
+            leg.set_bbox_to_anchor((0, band / new_h), transform=fig.transFigure)
+        bottom = (band + held) / new_h
+        engine.set(rect=(0, bottom, 1, 1 - bottom))
     else:  # placed by hand: keep every axes and figure text where it was, in inches
         for ax in fig.axes:
             box = ax.get_position(original=True)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .environment import FOLDER_ENV
 from .paths import (
     DATA_DIR,
     FIGURES_DIR,
@@ -22,11 +23,6 @@ from .paths import (
     inside_repository,
     is_repository_data,
 )
-
-ENV = {"data_dir": "PSU_STUDY_DATA_DIR", "figures_dir": "PSU_STUDY_FIGURES_DIR",
-       "tables_dir": "PSU_STUDY_TABLES_DIR"}
-"""Each folder parameter and the environment variable that sets it when the parameter is
-left as None (JupyterLab, nbval, and the runner, which hands its folders to the kernels so)."""
 
 
 class FoldersError(ValueError):
@@ -62,9 +58,10 @@ class RunFolders:
     ) -> RunFolders:
         """A notebook's folders from its parameters: explicit value, then environment, then
         the repository's; its other outputs lie beside its tables (as a build's do)."""
-        tables = _pick(tables_dir, ENV["tables_dir"], TABLES_DIR)
-        return cls(_pick(data_dir, ENV["data_dir"], DATA_DIR),
-                   _pick(figures_dir, ENV["figures_dir"], FIGURES_DIR), tables, tables.parent)
+        tables = _pick(tables_dir, FOLDER_ENV["tables_dir"], TABLES_DIR)
+        return cls(_pick(data_dir, FOLDER_ENV["data_dir"], DATA_DIR),
+                   _pick(figures_dir, FOLDER_ENV["figures_dir"], FIGURES_DIR), tables,
+                   tables.parent)
 
     def resolved(self) -> RunFolders:
         """The same folders with links and relative parts resolved."""
@@ -159,7 +156,7 @@ class RunFolders:
             return {}
         folders = {"data_dir": self.data, "figures_dir": self.figures,
                    "tables_dir": self.tables}
-        return {ENV[name]: str(folder) for name, folder in folders.items()}
+        return {FOLDER_ENV[name]: str(folder) for name, folder in folders.items()}
 
 
 def _given(value: str | os.PathLike[str] | None) -> bool:
@@ -194,10 +191,10 @@ def check_output_dirs(dirs: RunFolders, data_dir: str | os.PathLike[str] | None 
     inside = outputs_inside(dirs.data, {"figures_dir": dirs.figures, "tables_dir": dirs.tables})
     if not inside:
         return
-    named = "parameter data_dir" if _given(data_dir) else ENV["data_dir"]
+    named = "parameter data_dir" if _given(data_dir) else FOLDER_ENV["data_dir"]
     raise OutputDirError(
         f"data from {display_path(dirs.data)} ({named}) is not the repository's data/, and "
         f"{' and '.join(inside)} would write its outputs inside the repository: set "
         f"{' and '.join(inside)} (papermill -p, or "
-        f"{' and '.join(ENV[name] for name in inside)}) to folders outside it, or build with "
-        "make DATA_DIR=... OUT_DIR=...")
+        f"{' and '.join(FOLDER_ENV[name] for name in inside)}) to folders outside it, or "
+        "build with make DATA_DIR=... OUT_DIR=...")

@@ -20,7 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-STAGE_ENV = "PSU_STUDY_STAGE_DIR"
+from .environment import STAGE_ENV
+
 MOVES_FILE = "moves.jsonl"
 READS_FILE = "reads.jsonl"
 ABSENT = "absent"
@@ -28,10 +29,16 @@ ABSENT = "absent"
 list): creating it later makes what read it stale."""
 
 
+def digest(data: bytes) -> str:
+    """The project's one digest (sha256, hexadecimal): of every output, input and piece of
+    code the build's records name."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_digest(path: Path) -> str:
-    """What the record holds for a file a notebook or the paper read: its sha256, or
-    ``ABSENT``."""
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ABSENT
+    """What the record holds for a file: its ``digest``, or ``ABSENT`` for a file a notebook
+    or the paper looked for and did not find."""
+    return digest(path.read_bytes()) if path.is_file() else ABSENT
 
 
 def stage_dir() -> Path | None:

@@ -247,6 +247,9 @@ def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: 
     """The heatmap drawn with its participants in ``panels`` rows of panels, stacked; given
     ``upright_in`` (their length in inches), the participants' labels stand upright, so each
     takes a line's width, not a label's."""
+    # seaborn brings pyplot and scipy.stats, ~0.8 s of CPU: imported when a heatmap is
+    # drawn, never by importing the package (the fork server does not preload it).
+    import seaborn as sns
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -261,17 +264,13 @@ def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: 
     chunks = np.array_split(np.arange(presence.shape[0]), panels)
     width = max(len(c) for c in chunks)  # every panel at one scale, the last one's too
     for ax, chunk in zip(np.atleast_1d(fig.subplots(panels, 1)), chunks, strict=True):
-        part = presence.iloc[chunk]
-        ax.pcolormesh(part.T.to_numpy(), cmap=ListedColormap(colours), vmin=0, vmax=1,
-                      edgecolors="white", linewidth=0.8)
-        ax.set_xticks(np.arange(part.shape[0]) + 0.5, part.index,
-                      **({"rotation": 90} if upright_in is not None else {}))
-        ax.set_yticks(np.arange(presence.shape[1]) + 0.5, labels)
-        ax.set_xlim(0, width if panels > 1 else part.shape[0])
-        ax.set_ylim(presence.shape[1], 0)
-        ax.tick_params(length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        sns.heatmap(presence.iloc[chunk].T, cmap=ListedColormap(colours), vmin=0, vmax=1,
+                    cbar=False, linewidths=0.8, linecolor="white", xticklabels=True,
+                    yticklabels=labels, ax=ax)
+        # seaborn turns tick labels by its own overlap test; plot_heatmap decides here.
+        ax.tick_params(axis="y", length=0, labelrotation=0)
+        ax.tick_params(axis="x", length=0, labelrotation=0 if upright_in is None else 90)
+        ax.set(xlim=(0, width if panels > 1 else len(chunk)), xlabel="", ylabel="")
     ax.set_xlabel("Participant")
     fig.legend([Patch(facecolor=c, edgecolor="0.6", lw=0.5) for c in colours],
               ["not coded", "coded"], loc="outside right upper", frameon=False)

@@ -9,8 +9,10 @@ at once, and moves a notebook's outputs into place only when the whole notebook 
 - ``depfile``: that graph written for make, as ``gcc -MMD -MP`` does;
 - ``manifest``: the build's record of every output and what made it, from each notebook's
   ``result``;
-- ``execute``: kernels, notebooks and the build itself; ``forked_kernels`` forks them from
-  one warm process; ``kernel`` is the project's Jupyter kernel;
+- ``build``: the build itself (which notebooks run, in what order, their outputs committed,
+  then the paper); ``notebook``: one notebook run in its kernel; ``kernels``: each
+  notebook's kernel started and stopped; ``forked_kernels`` forks them from one warm
+  process; ``kernel`` is the project's Jupyter kernel;
 - ``interrupts``: SIGINT and SIGTERM at any moment, one line and no process left behind;
 - ``compat``: every use of another library's internals, guarded by version;
   ``pytest_startup`` makes the tests' pytest skip what the runner skips at start-up;

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..data_folder import DataDirError, check_data_dir
 from ..paths import DATA_DIR
 from ..run_folders import FoldersError
-from .execute import BuildInterrupted, build
+from .build import build
+from .interrupts import BuildInterrupted
 from .layout import BuildError
 from .verify import verify
 

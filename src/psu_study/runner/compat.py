@@ -15,6 +15,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from ..environment import PLAIN_KERNELS_ENV
+
 WRITTEN_FOR = {
     "ipykernel": ((7, 0), (8, 0)),
     "jupyter_client": ((8, 0), (9, 0)),
@@ -24,10 +26,6 @@ WRITTEN_FOR = {
 """Each library whose internals are used here: the versions (from, up to but excluding) the
 code below was written and tested for (ipykernel 7.4, jupyter_client 8.10, pandas 3.1,
 nbclient 0.11)."""
-
-PLAIN_KERNELS_ENV = "PSU_STUDY_PLAIN_KERNELS"
-"""Set (to anything) to start plain kernels even within the versions above."""
-
 
 def _version(name: str) -> tuple[int, ...] | None:
     try:

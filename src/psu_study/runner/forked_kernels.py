@@ -23,12 +23,8 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from ..environment import KERNEL_ENV
 from . import compat, kernel
-
-FORK_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}
-"""Every kernel's: a fixed hash seed (set ordering) and a backend that opens no window. Both
-are read once, when an interpreter starts or matplotlib is imported, so the fork server
-starts with them too."""
 
 WARM_MODULES = ("pandas", "matplotlib", "ipykernel.kernelapp", kernel.MODULE)
 """Imported by the fork server whatever the notebooks name: what every notebook imports (the
@@ -68,8 +64,8 @@ def start(modules: Iterable[str] = (), shared: bool = False) -> None:
     _started = True
     _context.set_forkserver_preload(sorted({*modules, *WARM_MODULES,
                                             *(SHARED_MODULES if shared else ())}))
-    saved = {name: os.environ.get(name) for name in FORK_ENV}
-    os.environ.update(FORK_ENV)
+    saved = {name: os.environ.get(name) for name in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
     from multiprocessing import forkserver, resource_tracker
 
     resource_tracker.ensure_running()  # first: it unblocks both signals when it is done
@@ -140,10 +136,10 @@ class ForkProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         start()
         # As jupyter_client's launcher tells a kernel it started (not ``independent``).
-        env = {**os.environ, **FORK_ENV, **(kwargs.get("env") or {}),
+        env = {**os.environ, **KERNEL_ENV, **(kwargs.get("env") or {}),
                "JPY_PARENT_PID": str(os.getpid())}
-        if any(env.get(name) != value for name, value in FORK_ENV.items()):
-            raise RuntimeError(f"a forked kernel runs with {FORK_ENV}")
+        if any(env.get(name) != value for name, value in KERNEL_ENV.items()):
+            raise RuntimeError(f"a forked kernel runs with {KERNEL_ENV}")
         process = _context.Process(
             target=_run, args=([kernel.MODULE, *cmd[3:]], env, str(kwargs.get("cwd") or ".")),
             daemon=False)  # a daemonic process may not start processes, and cells may

@@ -12,30 +12,18 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..notebook_files import cell_text
 from ..paths import REPO_ROOT
 from ..run_folders import RunFolders
-from ..staging import ABSENT, file_digest
+from ..staging import ABSENT, digest, file_digest
 from .layout import BuildError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = REPO_ROOT / "requirements.lock"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_source(path: Path) -> dict:
@@ -53,7 +41,7 @@ def cells_fingerprint(nb: dict) -> str:
     cells = [(c["cell_type"], cell_text(c["source"]), sorted(c.get("metadata", {}).get("tags", [])))
              for c in nb["cells"]]
     kernel = nb.get("metadata", {}).get("kernelspec", {}).get("name", "")
-    return sha256_bytes(json.dumps([cells, kernel]).encode())
+    return digest(json.dumps([cells, kernel]).encode())
 
 
 def _imported(tree: ast.AST, package: str) -> set[str]:
@@ -109,16 +97,12 @@ def _source_imports(source: str, package: str) -> frozenset[str]:
     return frozenset(_imported(ast.parse(source), package))
 
 
-def project_imports(nb: dict) -> list[Path]:
-    """The project's files a notebook runs: the modules its cells import, the modules those
-    import, transitively (their packages' ``__init__`` included), and the package data they
-    name. Read from the source (``ast``), never from a kernel's ``sys.modules``, which in a
-    forked kernel also holds what the fork server preloaded for other notebooks."""
-    return module_files(cell_imports(nb))
-
-
 def module_files(modules: set[str]) -> list[Path]:
-    """The project's files behind ``modules``, transitively (see ``project_imports``)."""
+    """The project's files that run when ``modules`` (a notebook's ``cell_imports``, say) are
+    imported: theirs, those of the modules they import, transitively (their packages'
+    ``__init__`` included), and the package data they name. Read from the source (``ast``),
+    never from a kernel's ``sys.modules``, which in a forked kernel also holds what the fork
+    server preloaded for other notebooks."""
     todo = set(modules)
     seen: set[str] = set()
     files: set[Path] = set()
@@ -143,11 +127,12 @@ def module_files(modules: set[str]) -> list[Path]:
     return sorted(files)
 
 
-def code_hashes(nb: dict, lay: RunFolders) -> dict[str, str]:
-    """What a notebook's results depend on besides its cells and the data it reads: the
-    project code it imports and the pinned environment."""
-    files = [*project_imports(nb), LOCK_FILE]
-    return {lay.key(p): sha256_file(p) for p in files if p.exists()}
+def code_hashes(modules: Iterable[str], lay: RunFolders) -> dict[str, str]:
+    """What results depend on besides the files they read: the project code behind
+    ``modules`` (a notebook's ``cell_imports``, or the paper's module), transitively, and the
+    pinned environment."""
+    files = [*module_files(set(modules)), LOCK_FILE]
+    return {lay.key(p): file_digest(p) for p in files if p.exists()}
 
 
 def after_numbers(nb: dict) -> bool:
@@ -157,31 +142,35 @@ def after_numbers(nb: dict) -> bool:
 
 def inputs_digest(cells: str, code: dict[str, str], parameters: dict[str, str],
                   reads: dict[str, str]) -> str:
-    return sha256_bytes(json.dumps([cells, sorted(code.items()), parameters,
+    return digest(json.dumps([cells, sorted(code.items()), parameters,
                                     sorted(reads.items())]).encode())
 
 
-def stale_reason(nb: dict, entry: dict | None, lay: RunFolders) -> str | None:
-    """Why a notebook must run again, or None when its recorded inputs and outputs still
-    hold. Its inputs are exactly what the dependency file gives make (``write_depfile``)."""
-    if entry is None:
+def stale_reason(entry: dict | None, code: dict[str, str], lay: RunFolders,
+                 cells: str | None = None) -> str | None:
+    """Why an output must be made again (a notebook's, or the paper's), or None when what
+    made it still holds: the files it read, its code (``code_hashes``), for a notebook its
+    cells and parameters (``cells``: its ``cells_fingerprint``), and its outputs, each as
+    ``entry`` records them. These are exactly what the dependency file gives make
+    (``write_depfile``)."""
+    if not entry:
         return "never built here"
     if entry.get("failed"):
         return f"{entry['failed']} last time"
-    reads = {}
-    for key, recorded in entry.get("reads", {}).items():
-        reads[key] = file_digest(lay.resolve(key))
+    recorded_reads = entry.get("reads", {})
+    reads = {key: file_digest(lay.resolve(key)) for key in recorded_reads}
+    for key, recorded in recorded_reads.items():
         if reads[key] == ABSENT and recorded != ABSENT:
             return f"{key} is gone"
-    code = code_hashes(nb, lay)
-    digest = inputs_digest(cells_fingerprint(nb), code, lay.parameters(), reads)
-    if digest != entry.get("inputs_sha256"):
-        recorded = {**entry.get("code", {}), **entry["reads"]}
-        changed = [k for k, v in {**code, **reads}.items() if recorded.get(k) != v]
-        changed += [k for k in entry.get("code", {}) if k not in code]
-        return ("changed: " + ", ".join(changed)) if changed else "cells or parameters changed"
+    recorded = {**entry.get("code", {}), **recorded_reads}
+    changed = [k for k, v in {**code, **reads}.items() if recorded.get(k) != v]
+    changed += [k for k in entry.get("code", {}) if k not in code]
+    if changed:
+        return "changed: " + ", ".join(changed)
+    if cells is not None and (inputs_digest(cells, code, lay.parameters(), reads)
+                              != entry.get("inputs_sha256")):
+        return "cells or parameters changed"
     for key, expected in entry.get("outputs", {}).items():
-        path = lay.resolve(key)
-        if not path.exists() or sha256_file(path) != expected:
+        if file_digest(lay.resolve(key)) != expected:
             return f"{key} is missing or was edited"
     return None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .. import numbers, staging
 from ..run_folders import RunFolders
-from .graph import cells_fingerprint, code_hashes, inputs_digest, sha256_bytes, sha256_file
+from .graph import cell_imports, cells_fingerprint, code_hashes, inputs_digest
 from .layout import BuildError
 from .paper import KEY as PAPER_KEY
 
@@ -42,15 +42,15 @@ def commit(result: Result, lay: RunFolders, entry: dict | None, source: dict) ->
                              f"{lay.tables}")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
-        outputs[lay.key(target)] = sha256_file(target)
+        outputs[lay.key(target)] = staging.file_digest(target)
     for key in set((entry or {}).get("outputs", {})) - set(outputs):
         if not key.startswith("notebooks/"):
             lay.resolve(key).unlink(missing_ok=True)  # no longer made: not left stale
     target = lay.notebooks / f"{result.name}.ipynb"
     data = notebook_bytes(result.nb)
     staging.write_atomic(target, data)
-    outputs[lay.key(target)] = sha256_bytes(data)
-    code = code_hashes(source, lay)
+    outputs[lay.key(target)] = staging.digest(data)
+    code = code_hashes(cell_imports(source), lay)
     return {
         "notebook": f"notebooks/{result.name}.ipynb",
         "parameters": lay.parameters(),
@@ -77,7 +77,7 @@ def environment() -> dict[str, object]:
 def write_numbers(lay: RunFolders, names: list[str]) -> dict[str, str]:
     """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
     merged = numbers.merge(numbers.fragments(lay.tables, names))
-    return {lay.key(target): sha256_bytes(data)
+    return {lay.key(target): staging.digest(data)
             for target, data in numbers.write_combined(lay.tables, merged).items()}
 
 

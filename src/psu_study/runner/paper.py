@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..paths import PAPER_SOURCE
 from ..run_folders import RunFolders
-from .graph import LOCK_FILE, file_digest, module_files, sha256_file
+from .graph import code_hashes, stale_reason
 from .layout import BuildError
 
 MODULE = "psu_study.manuscript"
@@ -16,37 +16,17 @@ KEY = "paper"
 """The paper's entry in the manifest, beside ``notebooks``."""
 
 
-def code_hashes(lay: RunFolders) -> dict[str, str]:
-    """The project code the paper runs (the manuscript module and what it imports) and the
-    lock, as for a notebook."""
-    files = [*module_files({MODULE}), LOCK_FILE]
-    return {lay.key(p): sha256_file(p) for p in files}
-
-
-def stale_reason(lay: RunFolders, entry: dict | None, changed: list[str]) -> str | None:
-    """Why the paper must be typeset again, or None when what it read, its code and the PDF
-    are as recorded. ``changed`` names the notebooks this build ran whose figures or tables
-    differ from last time's: among them may be one the paper has not read yet (a new
-    figure), so they make it stale even where no recorded read changed."""
-    if changed:
-        return "outputs of " + ", ".join(changed) + " changed"
-    if not entry:
-        return "never built here"
-    if entry.get("code") != code_hashes(lay):
-        return "its code changed"
-    for key, digest in {**entry["reads"], **entry["outputs"]}.items():
-        if file_digest(lay.resolve(key)) != digest:
-            return f"changed: {key}"
-    return None
-
-
 def build_paper(lay: RunFolders, entry: dict | None, changed: list[str]) -> dict | None:
     """Typeset the paper if it is stale and return its manifest entry (None for a project
     copy that holds no manuscript source, as some tests make)."""
     if not PAPER_SOURCE.exists():
         print(f"  no manuscript source ({PAPER_SOURCE.name}): no paper typeset", flush=True)
         return None
-    reason = stale_reason(lay, entry, changed)
+    # ``changed`` names the notebooks this build ran whose figures or tables differ from last
+    # time's: among them may be one the paper has not read yet (a new figure), so they make
+    # it stale even where no recorded read changed.
+    reason = ("outputs of " + ", ".join(changed) + " changed" if changed
+              else stale_reason(entry, code_hashes({MODULE}, lay), lay))
     if reason is None:
         return entry
     from .. import manuscript
@@ -58,4 +38,4 @@ def build_paper(lay: RunFolders, entry: dict | None, changed: list[str]) -> dict
         raise BuildError(f"the paper failed: {exc}") from None
     manuscript.write_editions(lay, done)
     print(f"  typeset {lay.key(lay.paper_pdf)} ({reason})", flush=True)
-    return {**new, "code": code_hashes(lay)}
+    return {**new, "code": code_hashes({MODULE}, lay)}

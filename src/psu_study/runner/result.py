@@ -1,5 +1,5 @@
-"""One notebook's run as the build loop (``execute``) hands it to the record (``manifest``):
-its own module, so neither of those two imports the other."""
+"""One notebook's run as ``notebook`` returns it and the build loop (``build``) hands it to
+the record (``manifest``): its own module, so none of those imports another for it."""
 
 from __future__ import annotations
 

@@ -15,10 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..environment import FOLDER_ENV
 from ..paths import REPO_ROOT
-from ..staging import ABSENT, file_digest
-from .execute import ENV_OVERRIDES
-from .graph import sha256_bytes
+from ..staging import ABSENT, digest, file_digest
 from .layout import layout
 from .manifest import load_manifest
 from .paper import KEY as PAPER_KEY
@@ -80,7 +79,7 @@ def rebuild(jobs: int | None = None) -> list[str]:
                         str(clone)], check=True)
         _git(clone, "checkout", "--quiet", "--detach", head)
         print(f"verify: rebuilding {head[:12]} in {clone}", flush=True)
-        env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
+        env = {k: v for k, v in os.environ.items() if k not in FOLDER_ENV.values()}
         env["PYTHONPATH"] = str(clone / "src")
         command = [sys.executable, "-m", "psu_study.runner", "--force"]
         if jobs:
@@ -110,7 +109,7 @@ def _difference(clone: Path, code: str, name: str) -> str:
     try:
         old_lines, new_lines = old.decode().splitlines(), new.decode().splitlines()
     except UnicodeDecodeError:
-        return f"{name}: differs (sha256 {sha256_bytes(old)[:12]} -> {sha256_bytes(new)[:12]})"
+        return f"{name}: differs (sha256 {digest(old)[:12]} -> {digest(new)[:12]})"
     for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1):
         if a != b:
             return f"{name}: line {number}: {a.strip()[:70]!r} -> {b.strip()[:70]!r}"

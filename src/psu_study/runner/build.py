@@ -1,10 +1,6 @@
-"""Execute the study's notebooks: only those whose inputs changed, several kernels at once,
-each notebook's outputs moved into place only when the whole notebook succeeded.
-
-Nothing a notebook writes holds a date, a timing or a random id, so a rebuild gives the
-same bytes and a committed notebook only changes when its results do. Its kernels are forks
-of one process that has already imported the notebooks' libraries (``forked_kernels``), or,
-outside the library versions that was written for (``compat``), plainly started ones.
+"""Bring every output up to date: only the notebooks whose inputs changed, several kernels
+at once, each notebook's outputs moved into place only when the whole notebook succeeded,
+then the paper; and the build's records (manifest, dependency file, make's stamp).
 """
 
 from __future__ import annotations
@@ -15,9 +11,7 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,197 +19,27 @@ from typing import TYPE_CHECKING
 from .. import staging
 from ..notebook_files import notebook_paths
 from ..paths import NOTEBOOKS_DIR, display_path
-from ..run_folders import ENV, RunFolders
-from . import compat, interrupts, kernel
+from ..run_folders import RunFolders
+from . import compat, interrupts
 from .depfile import write_depfile
-from .graph import after_numbers, cell_imports, file_digest, read_source, stale_reason
-from .interrupts import BuildInterrupted  # noqa: F401 - the command's import of it
+from .graph import (
+    after_numbers,
+    cell_imports,
+    cells_fingerprint,
+    code_hashes,
+    read_source,
+    stale_reason,
+)
+from .kernels import Kernel, forking, preload_modules, start_kernel, stop_kernel
 from .layout import BuildError, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
+from .notebook import INTERRUPTED, Progress, run_notebook
 from .paper import KEY as PAPER_KEY
 from .paper import build_paper
 from .result import Result
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    from jupyter_client.manager import AsyncKernelManager
-    from nbformat import NotebookNode
-
-CELL_TIMEOUT_S = 600
-ENV_OVERRIDES = tuple(ENV.values())
-
-
-def _failure(nb: NotebookNode, exc: BaseException) -> str:
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
-    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc) else ''}"
-
-
-def kernel_manager(kernel: str, sockets: str, forked: bool = True) -> AsyncKernelManager:
-    """A kernel that talks to the runner over IPC sockets in ``sockets``, never TCP ports:
-    on a shared server no other user can connect to a kernel holding confidential data.
-    Forked from the warm server, or (``forked=False``) started as JupyterLab starts it."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    from .forked_kernels import ForkedKernelManager
-
-    manager = ForkedKernelManager if forked else AsyncKernelManager
-    return manager(kernel_name=kernel, transport="ipc",
-                   connection_file=str(Path(sockets) / "kernel.json"))
-
-
-def forking() -> bool:
-    """Whether kernels fork from a warm process; if not, say why, once, in one line."""
-    problem = compat.forking_problem()
-    if problem is not None:
-        print(f"  warning: plain kernels (slower, same outputs): {problem}", flush=True)
-    return problem is None
-
-
-def preload_modules(nb: dict) -> list[str]:
-    """The modules a notebook's cells import: the fork server imports those of the notebooks
-    a build runs once, for every kernel (a build that runs one notebook pays for its imports
-    alone)."""
-    return sorted(cell_imports(nb))
-
-
-KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
-"""No input history: no SQLite file shared by concurrent kernels."""
-
-
-@dataclass
-class Kernel:
-    """A kernel started ahead of its turn, with the folders its notebook writes through."""
-
-    km: AsyncKernelManager
-    stage: Path
-    sockets: str
-
-
-async def start_kernel(path: Path, source: dict, lay: RunFolders, forked: bool) -> Kernel:
-    """Launch ``path``'s kernel now, ahead of its turn."""
-    from .forked_kernels import FORK_ENV
-
-    lay.stage.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))
-    # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
-    sockets = tempfile.mkdtemp(prefix="psu-kernel-")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
-    env.update({staging.STAGE_ENV: str(stage), **FORK_ENV, **lay.environment()})
-    name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
-    km = kernel_manager(name, sockets, forked)
-    try:
-        await km.start_kernel(env=env, cwd=str(path.parent), extra_arguments=KERNEL_ARGUMENTS)
-    except BaseException:  # stopped half-way (an interrupt): no socket folder left behind
-        await stop_kernel(Kernel(km, stage, sockets))
-        raise
-    return Kernel(km, stage, sockets)
-
-
-async def stop_kernel(kernel: Kernel) -> None:
-    with contextlib.suppress(Exception):
-        if await kernel.km.is_alive():
-            await kernel.km.shutdown_kernel(now=True)
-    shutil.rmtree(kernel.sockets, ignore_errors=True)
-
-
-def parameterized(path: Path) -> NotebookNode:
-    """The notebook to execute, as written: another run's folders reach the kernel through
-    its environment (``RunFolders.environment``), so no executed notebook records a path of
-    this machine."""
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
-
-
-def disclosure_problem(nb: NotebookNode, name: str, lay: RunFolders) -> str | None:
-    """Why an executed notebook must not be saved: a direct identifier in any of its
-    outputs (the writers already scan figures and tables; this catches what cells print)."""
-    from .. import disclosure
-
-    names, allow = disclosure.disclosure_lists(lay.data)
-    try:
-        disclosure.scan_notebook(nb, f"notebooks/{name}.ipynb", names, allow)
-    except disclosure.DisclosureError as exc:
-        return str(exc)
-    return None
-
-
-INTERRUPTED = "interrupted"
-
-
-async def execute(path: Path, lay: RunFolders, kernel: asyncio.Task[Kernel],
-                  slots: asyncio.Semaphore, log: Progress,
-                  stopping: Callable[[], bool]) -> Result:
-    """Run one notebook in its own (already started) kernel once a core is free."""
-    from nbclient import NotebookClient
-
-    nb = parameterized(path)
-    result = Result(path.stem, 0.0, nb)
-    try:
-        warm = await kernel
-    except Exception as exc:  # noqa: BLE001 - reported like any failing notebook
-        result.error = (INTERRUPTED if stopping()
-                        else f"the kernel did not start: {type(exc).__name__}: {exc}")
-        log.end(result)
-        return result
-    try:
-        async with slots:
-            if stopping():
-                result.error = INTERRUPTED
-                return result
-            client = NotebookClient(nb, km=warm.km, timeout=CELL_TIMEOUT_S,
-                                    record_timing=False, store_widget_state=False,
-                                    startup_timeout=120, shutdown_kernel="immediate",
-                                    resources={"metadata": {"path": str(path.parent)}})
-            log.start(path.stem)
-            result.started = True
-            started = time.perf_counter()
-            try:
-                await client.async_execute(cleanup_kc=True)
-            except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
-                result.error = INTERRUPTED if stopping() else _failure(nb, exc)
-            finally:
-                compat.drop_exit_cleanup(client)
-            result.seconds = time.perf_counter() - started
-    finally:
-        await stop_kernel(warm)
-    if result.error is None:
-        result.error = disclosure_problem(nb, path.stem, lay)
-    if result.error is None:
-        for record in staging.read_records(warm.stage, staging.MOVES_FILE):
-            result.moves.append((Path(record["staged"]), Path(record["target"])))
-        for record in staging.read_records(warm.stage, staging.READS_FILE):
-            read = Path(record["path"])
-            result.reads[lay.key(read)] = file_digest(read)
-    log.end(result)
-    return result
-
-
-class Progress:
-    """One line as each notebook starts and ends, so a person can follow a build."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.running: set[str] = set()
-
-    def say(self, text: str) -> None:
-        print(text, flush=True)
-
-    def start(self, name: str) -> None:
-        self.running.add(name)
-        self.say(f"  start  {name}")
-
-    def end(self, result: Result) -> None:
-        self.running.discard(result.name)
-        self.done += 1
-        status = ("stopped" if result.error == INTERRUPTED else
-                  "FAILED" if result.error else "done  ")
-        self.say(f"  {status} {result.name}  {result.seconds:5.1f} s  [{self.done}/{self.total}]")
+    from collections.abc import Iterator
 
 
 @contextlib.contextmanager
@@ -302,7 +126,7 @@ def _build(lay: RunFolders, jobs: int | None, force: bool, dry_run: bool,
         return 0
     compat.skip_slow_optional_imports()
     try:
-        run.execute(first, late, jobs or os.cpu_count() or 1)
+        run.run_notebooks(first, late, jobs or os.cpu_count() or 1)
     finally:
         shutil.rmtree(lay.stage, ignore_errors=True)
     if run.seconds:
@@ -369,7 +193,7 @@ class Run:
     committing: str | None = None
     launched: list[asyncio.Task[Kernel]] = field(default_factory=list)
 
-    def execute(self, first: list[Path], late: list[Path], jobs: int) -> None:
+    def run_notebooks(self, first: list[Path], late: list[Path], jobs: int) -> None:
         """Run the notebooks' event loop in a thread of its own, so SIGINT and SIGTERM reach
         this (main) thread and stop the build cleanly. nbclient installs signal handlers
         only in the main thread: there, on Ctrl-C, its handler shut the kernel down under the
@@ -435,7 +259,10 @@ class Run:
     def is_stale(self, path: Path) -> str | None:
         if self.force:
             return "forced"
-        return stale_reason(self.sources[path.stem], self.entries.get(path.stem), self.lay)
+        source = self.sources[path.stem]
+        code = code_hashes(cell_imports(source), self.lay)
+        return stale_reason(self.entries.get(path.stem), code, self.lay,
+                            cells_fingerprint(source))
 
     def stale(self, wave: list[Path]) -> list[Path]:
         todo = []
@@ -480,8 +307,8 @@ class Run:
 
             async def go() -> Result:
                 try:
-                    return await execute(path, self.lay, task, slots, self.progress,
-                                         self.stopping)
+                    return await run_notebook(path, self.lay, task, slots, self.progress,
+                                              self.stopping)
                 finally:
                     self.running.discard(path.stem)
                     alive.release()
@@ -591,3 +418,4 @@ class Run:
             if _made(self.entries[result.name]) != _made(before):
                 self.changed.append(result.name)
             self.seconds[result.name] = round(result.seconds, 2)
+
