@@ -30,8 +30,11 @@ only make's command line switches to other data: make DATA_DIR=... OUT_DIR=...)
 $(foreach name,$(FROM_ENVIRONMENT),$(eval override $(name) :=))
 unexport $(FROM_ENVIRONMENT)
 endif
+# A run's folders as every command of the project spells them (the runner, the report, the
+# paper, the PDF's check): --data-dir and --out-dir.
+RUN_FOLDERS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
 
-# The study's notebooks: the glob mirrors psu_study.paths.NOTEBOOK_GLOB, the runner's
+# The study's notebooks: the glob mirrors psu_study.notebook_files.NOTEBOOK_GLOB, the runner's
 # (tests/test_makefile.py holds the two lists equal).
 NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 
@@ -56,7 +59,7 @@ ifeq ($(strip $(DATA_DIR)$(OUT_DIR)),)
 all: $(BUILT) ## Build the environment and every figure, table and executed notebook
 else
 all: $(STAMP) ## (with DATA_DIR=... OUT_DIR=...: run on other data, write under OUT_DIR)
-	$(PY) -m psu_study.runner $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(OUT_DIR),--out-dir "$(OUT_DIR)")
+	$(PY) -m psu_study.runner $(RUN_FOLDERS)
 endif
 
 # The environment: uv, from PyPI at the version pinned here, installs exactly the lock
@@ -137,11 +140,8 @@ lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened 
 # git-ignored, and its recipe writes nothing outside report/ (OUT_DIR/report/ for a run with
 # OUT_DIR, from that run's outputs: nothing of other data lands in the work tree).
 .PHONY: report
-REPORT_FOLDERS = $(if $(OUT_DIR),--out "$(OUT_DIR)/report" --figures-dir "$(OUT_DIR)/figures" \
-	--tables-dir "$(OUT_DIR)/tables" --notebooks-dir "$(OUT_DIR)/notebooks",--out report) \
-	$(if $(DATA_DIR),--data-dir "$(DATA_DIR)")
 report: all ## Build the static HTML report into report/ (open report/index.html)
-	$(PY) -m psu_study.report $(REPORT_FOLDERS)
+	$(PY) -m psu_study.report $(RUN_FOLDERS)
 
 # verify checks the work tree's outputs against the manifest and rebuilds HEAD in a fresh
 # clone under /tmp; bench works on a copy of the work tree: neither writes into this

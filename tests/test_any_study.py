@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from psu_study import agreement, claims, demographics, explore, ledger_entries, themes
-from psu_study.paths import DataDirError, check_data_dir
+from psu_study.data_folder import DataDirError, check_data_dir
 from psu_study.validation import DataError, load_study
 
 from .conftest import DATA

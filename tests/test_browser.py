@@ -38,6 +38,7 @@ import pytest
 from psu_study import report
 from psu_study.environment import DETERMINISTIC_ENV, FOLDER_ENV, PREFIX
 from psu_study.paths import FIGURES_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+from psu_study.run_folders import RunFolders
 
 pytestmark = pytest.mark.slow  # a browser, JupyterLab and the report's server
 
@@ -434,7 +435,7 @@ def test_the_html_edition_renders_with_every_figures_alt_text(browser, tmp_path)
     figure the paper shows carries its alt text (its sidecar's, figures/<name>.meta.json)."""
     from psu_study import manuscript
 
-    html = manuscript.html_path(manuscript.Run())
+    html = RunFolders.of().paper_html
     shown = json.loads((TABLES_DIR / manuscript.DERIVED).read_text(encoding="utf-8"))["figures"]
     alts = {name: json.loads((FIGURES_DIR / f"{name}.meta.json").read_text())["alt"]
             for name in shown}

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from psu_study.paths import REPO_ROOT, notebook_paths
+from psu_study.notebook_files import notebook_paths
+from psu_study.paths import REPO_ROOT
 from psu_study.runner.layout import BuildError, layout
 
 from .conftest import DATA, copy_env, executed, make_command, run_make

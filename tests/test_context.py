@@ -13,9 +13,10 @@ import pytest
 
 from psu_study import themes
 from psu_study.context import open_outputs, open_study
+from psu_study.data_folder import DataDirError
 from psu_study.disclosure import DisclosureError
 from psu_study.environment import FOLDER_ENV
-from psu_study.paths import DataDirError, OutputDirError
+from psu_study.run_folders import OutputDirError
 
 from .conftest import REPO, STUDY
 

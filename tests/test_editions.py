@@ -23,8 +23,9 @@ import pypdf
 import pytest
 import typst
 
-from psu_study import editions, manuscript
-from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR, record_folders
+from psu_study import editions, manuscript, manuscript_statements
+from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
+from psu_study.run_folders import RunFolders
 
 # --- the edition's date (fast) ------------------------------------------------------------------
 
@@ -73,21 +74,16 @@ def test_a_file_that_is_no_pdf_is_refused_by_the_check(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> manuscript.Run:
+def built(tmp_path_factory) -> RunFolders:
     target = tmp_path_factory.mktemp("editions")
     shutil.copytree(TABLES_DIR, target / "tables")
     shutil.copytree(FIGURES_DIR, target / "figures")
-    run = manuscript.Run(DATA_DIR, target / "tables", target / "figures",
-                         target / "paper" / "paper.pdf")
+    run = RunFolders.of(DATA_DIR, target)
     manuscript.build(run)
     return run
 
 
-def folders(run: manuscript.Run) -> dict[str, Path]:
-    return record_folders(run.data, run.figures, run.tables, paper=run.out.parent)
-
-
-def check_command(pdf: Path, run: manuscript.Run) -> subprocess.CompletedProcess:
+def check_command(pdf: Path, run: RunFolders) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "psu_study.editions", "check", str(pdf), "--data-dir",
          str(run.data), "--out-dir", str(run.tables.parent)],
@@ -96,22 +92,22 @@ def check_command(pdf: Path, run: manuscript.Run) -> subprocess.CompletedProcess
 
 @pytest.mark.slow
 def test_the_pdf_declares_pdf_ua_1_and_pdf_a_3b(built):
-    assert editions.declared_standards(built.out) == {
+    assert editions.declared_standards(built.paper_pdf) == {
         "pdfuaid:part": "1", "pdfaid:part": "3", "pdfaid:conformance": "B"}
 
 
 @pytest.mark.slow
 def test_the_pdf_is_dated_by_the_edition_not_the_clock(built):
-    released = editions.edition_timestamp(manuscript.CITATION)
+    released = editions.edition_timestamp(manuscript_statements.CITATION)
     stamp = dt.datetime.fromtimestamp(released, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    xmp = pypdf.PdfReader(built.out).trailer["/Root"]["/Metadata"].get_object().get_data()
+    xmp = pypdf.PdfReader(built.paper_pdf).trailer["/Root"]["/Metadata"].get_object().get_data()
     dates = re.findall(rb"<xmp:(?:CreateDate|ModifyDate)>([^<]*)<", xmp)
     assert dates and all(d.decode().startswith(stamp) for d in dates), dates
 
 
 @pytest.mark.slow
 def test_the_pdf_carries_its_evidence(built):
-    files = editions.attached_files(built.out)
+    files = editions.attached_files(built.paper_pdf)
     assert set(files) == {"numbers.json", "claims.csv", editions.READS_RECORD}
     assert files["numbers.json"] == (built.tables / "numbers.json").read_bytes()
     assert files["claims.csv"] == (built.tables / "claims.csv").read_bytes()
@@ -140,20 +136,20 @@ def tampered(pdf: Path, target: Path, name: str, old: bytes, new: bytes) -> Path
 
 @pytest.mark.slow
 def test_the_check_holds_on_the_built_pdf_and_fails_on_a_tampered_attachment(built, tmp_path):
-    assert editions.check(built.out, folders(built), built.tables / "manifest.json") == []
-    done = check_command(built.out, built)
+    assert editions.check(built.paper_pdf, built) == []
+    done = check_command(built.paper_pdf, built)
     assert done.returncode == 0, done.stderr
     # Methods > Participants and recruitment: 20 contacted. Attached as 21, the check fails
     # naming the attachment.
-    forged = tampered(built.out, tmp_path / "forged.pdf", "numbers.json",
+    forged = tampered(built.paper_pdf, tmp_path / "forged.pdf", "numbers.json",
                       b'"n_contacted": 20', b'"n_contacted": 21')
     done = check_command(forged, built)
     assert done.returncode == 1
     assert "numbers.json: the attached copy differs" in done.stderr, done.stderr
     # A tampered record of reads: a digest the manifest does not hold.
-    record = json.loads(editions.attached_files(built.out)[editions.READS_RECORD])["reads"]
+    record = json.loads(editions.attached_files(built.paper_pdf)[editions.READS_RECORD])["reads"]
     digest = record["tables/claims.csv"].encode()
-    forged = tampered(built.out, tmp_path / "forged-reads.pdf", editions.READS_RECORD,
+    forged = tampered(built.paper_pdf, tmp_path / "forged-reads.pdf", editions.READS_RECORD,
                       digest, b"0" * len(digest))
     done = check_command(forged, built)
     assert done.returncode == 1
@@ -166,8 +162,8 @@ def test_a_changed_file_fails_the_check(built, tmp_path):
     shutil.copytree(built.tables, copy)
     claims_csv = copy / "claims.csv"
     claims_csv.write_bytes(claims_csv.read_bytes().replace(b"holds", b"holdz", 1))
-    run = manuscript.Run(built.data, copy, built.figures, built.out)
-    problems = editions.check(built.out, folders(run), copy / "manifest.json")
+    run = RunFolders(built.data, built.figures, copy, built.root)
+    problems = editions.check(built.paper_pdf, run)
     assert any(p.startswith("claims.csv: the attached copy differs") for p in problems)
     assert any(p.startswith("tables/claims.csv: the paper read") for p in problems)
 
@@ -175,8 +171,8 @@ def test_a_changed_file_fails_the_check(built, tmp_path):
 @pytest.mark.slow
 def test_two_builds_give_the_same_editions(built):
     again = manuscript.typeset(built)
-    assert again.pdf == built.out.read_bytes()
-    assert again.html == manuscript.html_path(built).read_bytes()
+    assert again.pdf == built.paper_pdf.read_bytes()
+    assert again.html == built.paper_html.read_bytes()
 
 
 # --- the claims appendix, read from the PDF (slow) ----------------------------------------------
@@ -188,7 +184,7 @@ INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 def appendix(built) -> tuple[str, list[tuple[str, float]]]:
     """The claims appendix's text (from its heading to the COREQ appendix) and each text run
     with its size in points."""
-    reader = pypdf.PdfReader(built.out)
+    reader = pypdf.PdfReader(built.paper_pdf)
     runs: list[tuple[str, float]] = []
 
     def visit(text, cm, tm, font, size) -> None:  # noqa: ARG001 - pypdf's visitor signature
@@ -268,7 +264,7 @@ def test_claim_ids_are_set_at_seven_points_or_more(appendix, claims_rows):
 
 @pytest.mark.slow
 def test_the_abstract_counts_holds_by_evidence(built, claims_rows):
-    text = flat(" ".join(p.extract_text() for p in pypdf.PdfReader(built.out).pages[:1]))
+    text = flat(" ".join(p.extract_text() for p in pypdf.PdfReader(built.paper_pdf).pages[:1]))
     held = [r["evidence"] for r in claims_rows if r["status"] == "holds"]
     for evidence, words in (("published", "on published data"),
                             ("derived", "by arithmetic on published data"),

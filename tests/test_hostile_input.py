@@ -599,7 +599,7 @@ def test_an_output_folder_that_cannot_be_written_is_refused(tmp_path):
                             "this checkout's package (is the checkout in a private folder?)")
             python, env = found
             done = subprocess.run(
-                [python, "-m", "psu_study.qda", str(path), "--out", str(locked / "out")],
+                [python, "-m", "psu_study.qda", str(path), "--out-dir", str(locked / "out")],
                 capture_output=True, text=True, timeout=120, check=False, cwd=parent, env=env,
                 user=65534, group=65534, extra_groups=[])
             lines = done.stderr.strip().splitlines()
@@ -699,10 +699,10 @@ def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path, monkeyp
     here = tmp_path / "study"
     here.mkdir()
     (here / "participants.csv").write_text(PARTICIPANTS, encoding="utf-8")
-    done = cli(str(path), "--out", ".", cwd=here, monkeypatch=monkeypatch, capsys=capsys)
+    done = cli(str(path), "--out-dir", ".", cwd=here, monkeypatch=monkeypatch, capsys=capsys)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "pass overwrite=True (--overwrite)" in done.stderr
-    done = cli(str(path), "--out", ".", "--overwrite", cwd=here, monkeypatch=monkeypatch,
+    done = cli(str(path), "--out-dir", ".", "--overwrite", cwd=here, monkeypatch=monkeypatch,
                capsys=capsys)
     assert done.returncode == 0, done.stderr
     assert (here / "participants.csv").read_text(encoding="utf-8") == PARTICIPANTS
@@ -726,7 +726,7 @@ def test_cli_prints_one_line_and_fails(tmp_path, monkeypatch, capsys, make, proc
         path = project(tmp_path, qde(source(50, "P1"), codes="<Code>" * 500 + "</Code>" * 500))
     else:
         out.write_text("mine", encoding="utf-8")
-    args = (str(path), "--out", str(out))
+    args = (str(path), "--out-dir", str(out))
     done = (cli_process(*args, cwd=tmp_path) if process
             else cli(*args, cwd=tmp_path, monkeypatch=monkeypatch, capsys=capsys))
     assert done.returncode == 2
@@ -780,7 +780,7 @@ def test_cli_last_guard_is_one_line(tmp_path, monkeypatch, capsys, raised, code)
         raise raised
 
     monkeypatch.setattr(qda_cli, "import_project", fail)
-    assert qda_cli.main([str(good_project(tmp_path)), "--out", str(tmp_path / "out")]) == code
+    assert qda_cli.main([str(good_project(tmp_path)), "--out-dir", str(tmp_path / "out")]) == code
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
 
@@ -865,7 +865,7 @@ def test_a_killed_import_leaves_no_hidden_folder_and_the_old_files(tmp_path):
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     (printed, printing), (errors, erring) = os.pipe(), os.pipe()
     child = multiprocessing.get_context("fork").Process(target=_import_until_killed, args=(
-        [str(path), "--out", str(out), "--overwrite"], printing, erring))
+        [str(path), "--out-dir", str(out), "--overwrite"], printing, erring))
     child.start()
     os.close(printing)
     os.close(erring)

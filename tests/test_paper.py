@@ -22,6 +22,7 @@ import pytest
 
 from psu_study import manuscript, quantifiers
 from psu_study.paths import DATA_DIR, FIGURES_DIR, TABLES_DIR
+from psu_study.run_folders import RunFolders
 from psu_study.runner import paper as runner_paper
 
 SOURCE = manuscript.SOURCE
@@ -101,12 +102,11 @@ def test_a_count_no_word_describes_is_an_error():
 
 # --- building papers --------------------------------------------------------------------------
 
-def copy_outputs(target: Path) -> manuscript.Run:
+def copy_outputs(target: Path) -> RunFolders:
     """Copies of the committed tables and figures under ``target``, as an OUT_DIR holds them."""
     shutil.copytree(TABLES_DIR, target / "tables")
     shutil.copytree(FIGURES_DIR, target / "figures")
-    return manuscript.Run(DATA_DIR, target / "tables", target / "figures",
-                          target / "paper" / "paper.pdf")
+    return RunFolders.of(DATA_DIR, target)
 
 
 def text_of(pdf: Path) -> str:
@@ -121,16 +121,16 @@ def has(text: str, shown: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[manuscript.Run, str, dict]:
+def built(tmp_path_factory) -> tuple[RunFolders, str, dict]:
     run = copy_outputs(tmp_path_factory.mktemp("out"))
-    assert manuscript.main(["--out-dir", str(run.out.parents[1])]) == 0
-    return run, text_of(run.out), json.loads((run.tables / "numbers.json").read_text())
+    assert manuscript.main(["--out-dir", str(run.root)]) == 0
+    return run, text_of(run.paper_pdf), json.loads((run.tables / "numbers.json").read_text())
 
 
 @pytest.mark.slow  # typesets the paper
 def test_a_run_writes_its_paper_under_out_dir(built):
     run, _, _ = built
-    assert run.out.exists() and run.out.read_bytes().startswith(b"%PDF")
+    assert run.paper_pdf.exists() and run.paper_pdf.read_bytes().startswith(b"%PDF")
     assert (run.tables / manuscript.DERIVED).exists()
 
 
@@ -261,7 +261,7 @@ def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
 def test_two_builds_give_the_same_bytes(built):
     """README, section The paper: "Two builds give the same bytes"."""
     run, _, _ = built
-    first = run.out.read_bytes()
+    first = run.paper_pdf.read_bytes()
     second = manuscript.typeset(run).pdf
     assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
     # PDF/A needs a date: the edition's, never the clock (tests/test_editions.py).
@@ -273,7 +273,7 @@ def test_the_manifest_records_the_paper_with_its_inputs():
     # The build's own record: the runner typesets the paper last and the committed manifest
     # names the committed PDF, every file it read and the code it ran, each with its sha256.
     entry = json.loads((TABLES_DIR / "manifest.json").read_text())[runner_paper.KEY]
-    editions = (manuscript.PDF, manuscript.html_path(manuscript.Run()))
+    editions = (RunFolders.of().paper_pdf, RunFolders.of().paper_html)
     assert entry["outputs"] == {f"paper/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
                                 for p in editions}
     reads = entry["reads"]
@@ -306,7 +306,7 @@ def test_changed_data_change_the_numbers_and_the_words(tmp_path, built):
     numbers["n_contacted"] = 21                      # one more trainee contacted
     numbers_path.write_text(json.dumps(numbers))
     manuscript.build(run)
-    text = text_of(run.out)
+    text = text_of(run.paper_pdf)
     assert re.search(r"All \(8 of 8\)[a-z]*: Feeling a failure", text)
     assert not re.search(r"Most \(6 of 8\)[a-z]*: Feeling a failure", text)
     assert "Of the 21 trainees contacted" in text
@@ -333,9 +333,9 @@ def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
         meta["footnote"] = synthetic.sub("", meta.get("footnote", ""))
         sidecar.write_text(json.dumps(meta), encoding="utf-8")
-    run = manuscript.Run(data_copy, run.tables, run.figures, run.out)
+    run = RunFolders(data_copy, run.figures, run.tables, run.root)
     manuscript.build(run)
-    text = text_of(run.out)
+    text = text_of(run.paper_pdf)
     assert "Synthetic data" not in text
     numbers = json.loads((run.tables / "numbers.json").read_text())
     low, high = numbers["duration_min_minutes"], numbers["duration_max_minutes"]
@@ -345,15 +345,15 @@ def test_on_real_data_the_synthetic_marks_disappear(tmp_path, data_copy):
 @pytest.mark.slow  # typesets the paper
 def test_a_missing_number_fails_the_build_naming_it_and_keeps_the_old_paper(tmp_path):
     run = copy_outputs(tmp_path)
-    run.out.parent.mkdir(parents=True)
-    shutil.copyfile(manuscript.PDF, run.out)  # the paper of an earlier, good build
-    before = run.out.read_bytes()
+    run.paper_pdf.parent.mkdir(parents=True)
+    shutil.copyfile(RunFolders.of().paper_pdf, run.paper_pdf)  # the paper of an earlier, good build
+    before = run.paper_pdf.read_bytes()
     numbers = json.loads((run.tables / "numbers.json").read_text())
     del numbers["duration_mean_minutes"]
     (run.tables / "numbers.json").write_text(json.dumps(numbers))
     with pytest.raises(manuscript.ManuscriptError, match="duration_mean_minutes"):
         manuscript.build(run)
-    assert run.out.read_bytes() == before
+    assert run.paper_pdf.read_bytes() == before
 
 
 @pytest.mark.slow  # typesets the paper
@@ -367,7 +367,7 @@ def test_the_report_links_to_the_paper(tmp_path):
     index = BeautifulSoup((site / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = [a["href"] for a in index.find_all("a") if a["href"].endswith(".pdf")]
     assert "paper/paper.pdf" in links
-    assert (site / "paper" / "paper.pdf").read_bytes() == manuscript.PDF.read_bytes()
+    assert (site / "paper" / "paper.pdf").read_bytes() == RunFolders.of().paper_pdf.read_bytes()
 
 
 @pytest.mark.slow  # typesets the paper
@@ -380,8 +380,8 @@ def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, dat
     (data_copy / "disclosure").mkdir()
     (data_copy / "disclosure" / "names.txt").write_text("Alice Jones\n")
     with pytest.raises(manuscript.disclosure.DisclosureError, match="manuscript.json"):
-        manuscript.build(manuscript.Run(data_copy, run.tables, run.figures, run.out))
-    assert not run.out.exists()
+        manuscript.build(RunFolders(data_copy, run.figures, run.tables, run.root))
+    assert not run.paper_pdf.exists()
 
 
 def test_the_paper_of_other_data_is_refused_inside_the_repository(tmp_path):
@@ -394,7 +394,6 @@ def test_the_paper_of_other_data_is_refused_inside_the_repository(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (TABLES_DIR / "manuscript.json",
                                                 DATA_DIR.parent / "paper" / "paper.pdf")}
     assert manuscript.main(["--data-dir", str(other)]) == 1
-    with pytest.raises(manuscript.ManuscriptError, match="--tables-dir would put its"):
-        manuscript.build(manuscript.Run(other, TABLES_DIR, FIGURES_DIR,
-                                        tmp_path / "paper.pdf"))
+    with pytest.raises(manuscript.ManuscriptError, match="its tables would put its"):
+        manuscript.build(RunFolders(other, FIGURES_DIR, TABLES_DIR, tmp_path))
     assert {p: p.stat().st_mtime_ns for p in before} == before

@@ -21,6 +21,7 @@ import pypdf
 import pytest
 
 from psu_study import manuscript
+from psu_study.run_folders import RunFolders
 
 from .conftest import STUDY
 
@@ -148,16 +149,15 @@ def test_the_studys_own_ledger_is_the_appendix(text):
 
 
 def test_two_builds_of_this_studys_paper_give_the_same_bytes(out):
-    run = manuscript.Run(STUDY, out / "tables", out / "figures", out / "paper" / "paper.pdf")
+    run = RunFolders.of(STUDY, out)
     again = manuscript.typeset(run).pdf
-    assert hashlib.sha256(again).digest() == hashlib.sha256(run.out.read_bytes()).digest()
+    assert hashlib.sha256(again).digest() == hashlib.sha256(run.paper_pdf.read_bytes()).digest()
 
 
-def _copy(out: Path, target: Path) -> manuscript.Run:
+def _copy(out: Path, target: Path) -> RunFolders:
     shutil.copytree(out / "tables", target / "tables")
     shutil.copytree(out / "figures", target / "figures")
-    return manuscript.Run(target / "data", target / "tables", target / "figures",
-                          target / "paper" / "paper.pdf")
+    return RunFolders.of(target / "data", target)
 
 
 def test_one_coder_gives_a_sentence_and_no_agreement_table_or_figure(out, tmp_path):
@@ -176,7 +176,7 @@ def test_one_coder_gives_a_sentence_and_no_agreement_table_or_figure(out, tmp_pa
     numbers["n_coder_pairs_compared"] = 0
     (run.tables / "numbers.json").write_text(json.dumps(numbers))
     manuscript.build(run)
-    text = text_of(run.out)
+    text = text_of(run.paper_pdf)
     assert ("Agreement between coders was not computed: only AB coded the transcripts, so "
             "there is no second coding to compare.") in text
     assert "Krippendorff’s alpha on the same" not in text
@@ -187,11 +187,11 @@ def test_one_coder_gives_a_sentence_and_no_agreement_table_or_figure(out, tmp_pa
 
 def test_a_table_the_data_allow_but_the_outputs_lack_is_an_error(out, tmp_path):
     run = _copy(out, tmp_path)
-    run = manuscript.Run(STUDY, run.tables, run.figures, run.out)
+    run = RunFolders(STUDY, run.figures, run.tables, run.root)
     (run.tables / "agreement_participant.csv").unlink()
     with pytest.raises(manuscript.ManuscriptError, match="agreement_participant.csv is missing"):
         manuscript.build(run)
-    assert not run.out.exists()
+    assert not run.paper_pdf.exists()
 
 
 def test_the_manuscripts_rules_hold_on_this_study(out, text):

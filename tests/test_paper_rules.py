@@ -20,8 +20,9 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from psu_study import agreement, demographics, inference, manuscript
+from psu_study import agreement, demographics, inference, manuscript, manuscript_statements
 from psu_study.paths import TABLES_DIR
+from psu_study.run_folders import RunFolders
 
 from .test_paper import copy_outputs, text_of
 
@@ -34,14 +35,14 @@ def squeezed(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[manuscript.Run, str, dict]:
+def built(tmp_path_factory) -> tuple[RunFolders, str, dict]:
     run = copy_outputs(tmp_path_factory.mktemp("out"))
     manuscript.build(run)
     derived = json.loads((run.tables / manuscript.DERIVED).read_text(encoding="utf-8"))
-    return run, text_of(run.out), derived
+    return run, text_of(run.paper_pdf), derived
 
 
-def planted(tmp_path: Path, monkeypatch, source: str) -> manuscript.Run:
+def planted(tmp_path: Path, monkeypatch, source: str) -> RunFolders:
     """A run whose manuscript source is ``source``, beside copies of the outputs and of the
     source's own files (the bibliography)."""
     run = copy_outputs(tmp_path)
@@ -82,7 +83,7 @@ def test_a_planted_one_sided_p_without_its_label_stops_the_build(tmp_path, monke
     run = planted(tmp_path, monkeypatch, source)
     with pytest.raises(manuscript.ManuscriptError, match="one-sided p-value.*name it"):
         manuscript.build(run)
-    assert not run.out.exists()
+    assert not run.paper_pdf.exists()
 
 
 def test_a_one_sided_p_named_in_its_sentence_is_typeset(tmp_path, monkeypatch):
@@ -92,7 +93,7 @@ def test_a_one_sided_p_named_in_its_sentence_is_typeset(tmp_path, monkeypatch):
     manuscript.build(run)
     # (259/397)^8 = 0.0328 by hand: eight women drawn at the users' rate (Methods >
     # Participants and recruitment: "65% (259/397) of PSU users").
-    assert "Planted: one-sided p = 0.033." in text_of(run.out)
+    assert "Planted: one-sided p = 0.033." in text_of(run.paper_pdf)
 
 
 def test_a_planted_raw_p_value_or_one_sided_interval_stops_the_build(tmp_path, monkeypatch):
@@ -184,11 +185,11 @@ def test_each_unstated_item_is_a_warning_of_the_build(tmp_path, capsys):
 
 def test_a_declaration_missing_from_the_statements_stops_the_build(tmp_path, data_copy):
     run = copy_outputs(tmp_path)
-    own = manuscript.STATEMENTS.read_text(encoding="utf-8")
+    own = manuscript_statements.STATEMENTS.read_text(encoding="utf-8")
     (data_copy / "statements.yml").write_text(own.replace("funding:", "funds:"),
                                               encoding="utf-8")
     with pytest.raises(manuscript.ManuscriptError, match="'funding'"):
-        manuscript.build(manuscript.Run(data_copy, run.tables, run.figures, run.out))
+        manuscript.build(RunFolders(data_copy, run.figures, run.tables, run.root))
 
 
 def test_data_availability_follows_the_provenance(built):
@@ -328,7 +329,7 @@ def font_sizes(pdf: Path) -> list[tuple[int, float, str]]:
 
 def test_nothing_is_set_under_7_pt(built):
     run, _, _ = built
-    sizes = font_sizes(run.out)
+    sizes = font_sizes(run.paper_pdf)
     assert sizes and max(s for _, s, _ in sizes) >= 10
     assert [(p, round(s, 2), t) for p, s, t in sizes if s < 7 - 1e-6] == []
 

@@ -292,11 +292,11 @@ def test_refuses_a_coded_source_nobody_can_place(tmp_path):
 
 def test_cli_reports_and_fails_cleanly(tmp_path, capsys):
     path = write_zip(tmp_path / "p.qdpx", nvivo_entries())
-    assert cli.main([str(path), "--out", str(tmp_path / "out")]) == 0
+    assert cli.main([str(path), "--out-dir", str(tmp_path / "out")]) == 0
     assert "offsets: utf16" in capsys.readouterr().out
     bad = tmp_path / "bad.qdpx"
     bad.write_bytes(b"nope")
-    assert cli.main([str(bad), "--out", str(tmp_path / "out2")]) == 2
+    assert cli.main([str(bad), "--out-dir", str(tmp_path / "out2")]) == 2
     assert "bad.qdpx: not a zip archive" in capsys.readouterr().err
 
 

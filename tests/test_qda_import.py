@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 import pytest
 
-from psu_study import manuscript, schema
+from psu_study import manuscript_statements, schema
 from psu_study.environment import STAGE_ENV
 from psu_study.qda import cli, exporter, importer
 from psu_study.qda.archive import QdaError
@@ -239,7 +239,7 @@ def test_a_forced_reading_is_used_as_asked(tmp_path):
     path = qdpx(tmp_path / "p.qdpx", [Src(1, TEXT_EMOJI.encode("utf-8"),
                                           [(s, e, None) for s, e in UTF16_EMOJI], name="P2")])
     out = tmp_path / "out"
-    assert cli.main([str(path), "--out", str(out), "--offsets", "codepoint"]) == 0
+    assert cli.main([str(path), "--out-dir", str(out), "--offsets", "codepoint"]) == 0
     # UTF-16 positions read as code points: "Talking to a stranger" at 15..36 cuts one
     # character later than its code points 14..35.
     seg = read_table(out, schema.TABLES["segments"])
@@ -256,7 +256,7 @@ def test_refuses_positions_that_fit_no_reading(tmp_path, capsys):
     with pytest.raises(QdaError, match="no reading of the selection positions fits"):
         importer.import_project(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    assert cli.main([str(path), "--out", str(tmp_path / "out")]) == 2
+    assert cli.main([str(path), "--out-dir", str(tmp_path / "out")]) == 2
     assert "--offsets" in capsys.readouterr().err
 
 
@@ -293,7 +293,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
-    assert cli.main([str(path), "--out", str(out)]) == 0
+    assert cli.main([str(path), "--out-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     # The two coded sources in document order; the uncoded memo is left out.
     assert "'Interview Smith.docx' -> P1" in printed
@@ -305,7 +305,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
     # over the same folder with it, as the README shows.
     table["participant_id"] = ["P2", "P1"]
     table.to_csv(out / "sources.csv", index=False)
-    assert cli.main([str(path), "--out", str(out), "--overwrite", "--participants",
+    assert cli.main([str(path), "--out-dir", str(out), "--overwrite", "--participants",
                      str(out / "sources.csv")]) == 0
     assert "'Interview Smith.docx' -> P2" in capsys.readouterr().out
     assert imported(out) == [("P2", 3, 7, "Fine"), ("P1", 3, 7, "Good")]
@@ -446,5 +446,6 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
     text = text_of(paper)
     assert glued_marks(text) == []
     assert min(size for _, size, _ in font_sizes(paper)) >= 7 - 1e-6
-    assert text.lower().count("not stated in the source article") >= len(manuscript.STATEMENT_ITEMS)
+    items = manuscript_statements.STATEMENT_ITEMS
+    assert text.lower().count("not stated in the source article") >= len(items)
     assert "warning: paper: funding: not stated" in run.stderr + run.stdout

@@ -30,7 +30,8 @@ import pytest
 from psu_study import codebook_summary, matrix, style, text_search
 from psu_study.disclosure import SECONDARY_MARK
 from psu_study.figure_check import drawn_texts
-from psu_study.paths import NOTEBOOK_GLOB, NOTEBOOKS_DIR, TABLES_DIR
+from psu_study.notebook_files import NOTEBOOK_GLOB
+from psu_study.paths import NOTEBOOKS_DIR, TABLES_DIR
 from psu_study.validation import load_study
 
 from .conftest import STUDY

@@ -22,6 +22,7 @@ from bs4 import BeautifulSoup
 
 from psu_study import report
 from psu_study.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT, TABLES_DIR
+from psu_study.run_folders import RunFolders
 
 EXTERNAL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
 """A URL naming a host (http://, https:// or protocol-relative //host.tld)."""
@@ -52,9 +53,8 @@ def manifest() -> dict:
 
 @pytest.mark.slow  # builds the report site
 def test_an_index_a_datasheet_and_a_page_per_notebook(site):
-    """README, section Exploring and reading the report: "`python -m psu_study.report --out
-    DIR` writes elsewhere" (``site`` is built by ``build_report``, which ``--out`` calls, into
-    a temporary folder)."""
+    """The report of the repository's outputs, built by ``build_report`` (which
+    ``python -m psu_study.report`` calls) into a temporary folder."""
     assert (site / "index.html").is_file()
     assert (site / "data" / "index.html").is_file()
     for path in sorted(NOTEBOOKS_DIR.glob(report.NOTEBOOK_GLOB)):
@@ -164,7 +164,7 @@ def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
         frame.assign(provenance="study").to_csv(csv, index=False, lineterminator="\n")
     out = tmp_path / "report"
-    report.build_report(out, report.Sources(data=data))
+    report.build_report(out, RunFolders.of(data))
     assert soup(out / "index.html").find(class_="psu-banner-site") is None
 
 
@@ -244,7 +244,7 @@ def test_a_folder_the_report_did_not_make_is_refused(tmp_path):
 
 def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
     with pytest.raises(report.ReportError, match="outside the repository"):
-        report.build_report(REPO_ROOT / "report-of-other-data", report.Sources(data=tmp_path))
+        report.build_report(REPO_ROOT / "report-of-other-data", RunFolders.of(tmp_path))
     assert not (REPO_ROOT / "report-of-other-data").exists()
 
 

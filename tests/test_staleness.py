@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from psu_study.run_folders import RunFolders
 from psu_study.runner.graph import stale_reason
-from psu_study.runner.layout import Layout, layout
+from psu_study.runner.layout import layout
 
 CODE = {"repo/src/psu_study/themes.py": "1" * 64, "repo/requirements.lock": "2" * 64}
 """The code an entry was built with (digests never read from disk: code is the caller's)."""
@@ -21,7 +22,7 @@ def _sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> tuple[Layout, dict]:
+def built(tmp_path: Path) -> tuple[RunFolders, dict]:
     """A run with one data file read and one figure made, and the entry that records them
     (a paper's entry: no cells)."""
     lay = layout(tmp_path / "data", tmp_path / "out")

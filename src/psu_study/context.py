@@ -7,8 +7,10 @@ import datetime as dt
 import os
 
 from . import disclosure, numbers, provenance, staging
+from .data_folder import check_data_dir
+from .notebook_files import notebook_paths
 from .outputs import Outputs
-from .paths import StudyDirs, check_data_dir, check_output_dirs, notebook_paths, resolve_dirs
+from .run_folders import RunFolders, check_output_dirs
 from .validation import Study, load_study
 
 
@@ -45,7 +47,7 @@ def read_study(
     return _load(dirs, tables, None)
 
 
-def _load(dirs: StudyDirs, tables: list[str] | None,
+def _load(dirs: RunFolders, tables: list[str] | None,
           study_window: tuple[dt.date, dt.date] | None) -> Study:
     study = load_study(dirs.data, tables=tables, study_window=study_window)
     provenance.label_files(study.frames)
@@ -57,11 +59,11 @@ def open_outputs(
     data_dir: str | os.PathLike[str] | None,
     figures_dir: str | os.PathLike[str] | None,
     tables_dir: str | os.PathLike[str] | None,
-) -> tuple[Outputs, StudyDirs]:
+) -> tuple[Outputs, RunFolders]:
     """An output writer for a notebook that reads other notebooks' numbers, not the data
     files: its outputs still go through the names-list and allow-list check. Outside the
-    runner (papermill, JupyterLab) it first merges those numbers (if any) into ``numbers.json`` and
-    ``numbers.tex``, which the runner otherwise writes itself after each wave."""
+    runner (papermill, JupyterLab) it first merges those numbers (if any) into ``numbers.json``
+    and ``numbers.tex``, which the runner otherwise writes itself after each wave."""
     dirs = study_dirs(data_dir, figures_dir, tables_dir)
     names = [path.stem for path in notebook_paths()]
     if staging.stage_dir() is None and numbers.fragments(dirs.tables, names):
@@ -73,17 +75,17 @@ def study_dirs(
     data_dir: str | os.PathLike[str] | None,
     figures_dir: str | os.PathLike[str] | None,
     tables_dir: str | os.PathLike[str] | None,
-) -> StudyDirs:
+) -> RunFolders:
     """The notebook's folders, checked before anything is read or written: a data folder
     that is one, and other data's outputs outside the repository, whichever route (runner,
     papermill, nbval, JupyterLab, environment variables) named them."""
-    dirs = resolve_dirs(data_dir, figures_dir, tables_dir)
+    dirs = RunFolders.from_parameters(data_dir, figures_dir, tables_dir)
     check_data_dir(dirs.data)
     check_output_dirs(dirs, data_dir)
     return dirs
 
 
-def writer(notebook: str, dirs: StudyDirs) -> Outputs:
+def writer(notebook: str, dirs: RunFolders) -> Outputs:
     """The notebook's output writer, scanning with the study's own names and allow lists."""
     names, allow = disclosure.disclosure_lists(dirs.data)
     return Outputs(dirs.figures, dirs.tables, notebook, names, allow)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import staging
-from .paths import cell_text
+from .notebook_files import cell_text
 
 if TYPE_CHECKING:  # nbformat costs a kernel ~1 s to import, pandas the runner ~0.9 s (it
     # scans executed notebooks, which needs neither): only their types are needed here

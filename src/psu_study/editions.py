@@ -26,14 +26,7 @@ import typst
 import yaml
 
 from . import staging
-from .paths import (
-    DATA_DIR,
-    FIGURES_DIR,
-    PAPER_DIR,
-    TABLES_DIR,
-    record_folders,
-    resolve_record_key,
-)
+from .run_folders import RunFolders
 
 STANDARDS = ("ua-1", "a-3b")
 """What the PDF declares and Typst checks at export."""
@@ -41,8 +34,6 @@ DATE_FIELD = "date-released"
 READS_RECORD = "paper_reads.json"
 """Beside ``numbers.json``: every file the paper read, with its sha256, as the manifest
 records it (written before typesetting, so it cannot hold its own digest)."""
-HTML_SUFFIX = ".html"
-MANIFEST = "manifest.json"
 
 
 class EditionError(ValueError):
@@ -156,14 +147,13 @@ def _recorded(manifest: dict) -> dict[str, str]:
     return recorded
 
 
-def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
+def check(pdf: Path, folders: RunFolders) -> list[str]:
     """What does not hold between a PDF's attachments and the files of its build: each
     attachment must be there and equal to its file, and every digest the attached record holds
     must be the file's and the manifest's. Empty when all holds."""
     files = attached_files(pdf)
     problems = []
-    tables = folders["tables"]
-    for attachment in attachments(tables):
+    for attachment in attachments(folders.tables):
         if attachment.name not in files:
             problems.append(f"{pdf.name} carries no {attachment.name}")
         elif not attachment.path.is_file():
@@ -179,14 +169,14 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
         reads = json.loads(files[READS_RECORD])["reads"]
     except (ValueError, KeyError, TypeError):
         return [*problems, f"{READS_RECORD}: not a record of reads"]
-    recorded = _recorded(json.loads(manifest.read_text(encoding="utf-8")))
+    recorded = _recorded(json.loads(folders.manifest.read_text(encoding="utf-8")))
     for name in ("numbers.json", "claims.csv"):
         key = f"tables/{name}"
         if name in files and reads.get(key) != staging.digest(files[name]):
             problems.append(f"{name}: the attached copy is not the one the paper read "
                             f"({READS_RECORD} records {reads.get(key)})")
     for key, digest in sorted(reads.items()):
-        actual = staging.file_digest(resolve_record_key(key, folders))
+        actual = staging.file_digest(folders.resolve(key))
         if actual != digest:
             problems.append(f"{key}: the paper read sha256 {digest}, the file is now {actual}")
         if key in recorded and recorded[key] != digest:
@@ -197,22 +187,21 @@ def check(pdf: Path, folders: dict[str, Path], manifest: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Check the evidence a paper's PDF carries against the build's files.")
+        description="Check the evidence a paper's PDF carries against the build's files.",
+        allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", required=True)
-    checking = sub.add_parser("check", help="hold a PDF's attachments against the files")
+    checking = sub.add_parser("check", help="hold a PDF's attachments against the files",
+                              allow_abbrev=False)
     checking.add_argument("pdf", type=Path)
-    checking.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    checking.add_argument("--data-dir", type=Path, default=None,
+                          help="the data the build read; default: data/")
     checking.add_argument("--out-dir", type=Path, default=None,
                           help="the build's OUT_DIR (its tables/ and figures/); default: the "
                                "repository's outputs")
     args = parser.parse_args(argv)
-    if args.out_dir is None:
-        folders = record_folders(args.data_dir, FIGURES_DIR, TABLES_DIR, paper=PAPER_DIR)
-    else:
-        folders = record_folders(args.data_dir, args.out_dir / "figures",
-                                 args.out_dir / "tables", paper=args.out_dir / "paper")
+    folders = RunFolders.of(args.data_dir, args.out_dir)
     try:
-        problems = check(args.pdf, folders, folders["tables"] / MANIFEST)
+        problems = check(args.pdf, folders)
     except (OSError, ValueError) as exc:
         print(f"{args.pdf}: cannot be checked: {exc}", file=sys.stderr)
         return 1

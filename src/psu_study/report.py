@@ -26,29 +26,18 @@ import pandas as pd
 
 from . import numbers as numbers_mod
 from . import sentences as results
+from .notebook_files import NOTEBOOK_GLOB, cell_text
 from .outputs import output_meta
-from .paths import (
-    DATA_DIR,
-    FIGURES_DIR,
-    NOTEBOOK_GLOB,
-    NOTEBOOKS_DIR,
-    PAPER_DIR,
-    REPO_ROOT,
-    TABLES_DIR,
-    cell_text,
-    record_folders,
-    resolve_record_key,
-)
 from .provenance import synthetic_columns
+from .run_folders import RunFolders, outputs_inside
 
 if TYPE_CHECKING:  # nbconvert is imported only when pages are rendered
     from nbconvert.exporters import HTMLExporter
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-REPORT_DIR = REPO_ROOT / "report"
 MARKER = ".psu-study-report"
 """Written into every report folder: only a folder holding it (or an empty one) is cleared
-before a rebuild, so a mistyped ``--out`` never deletes someone's files."""
+before a rebuild, so a mistyped ``--out-dir`` never deletes someone's files."""
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -186,34 +175,6 @@ def data_provenance(path: Path) -> tuple[list[str], str]:
     return [], "unknown"
 
 
-@dataclass(frozen=True)
-class Sources:
-    """The folders a report is built from: by default the repository's."""
-
-    figures: Path = FIGURES_DIR
-    tables: Path = TABLES_DIR
-    notebooks: Path = NOTEBOOKS_DIR
-    data: Path = DATA_DIR
-    paper: Path | None = None
-
-    @property
-    def default(self) -> bool:
-        return self.data.resolve() == DATA_DIR.resolve()
-
-    @property
-    def paper_pdf(self) -> Path:
-        """The manuscript of these outputs: the repository's, or the one a run on other data
-        wrote under its OUT_DIR (beside its tables/)."""
-        if self.paper is not None:
-            return self.paper
-        folder = PAPER_DIR if self.default else self.tables.parent / "paper"
-        return folder / "paper.pdf"
-
-    def resolve(self, key: str) -> Path:
-        return resolve_record_key(key, record_folders(self.data, self.figures, self.tables,
-                                                      self.notebooks))
-
-
 def _find_cell(nb: dict, name: str) -> str | None:
     """The id of the code cell that wrote output ``name``, for a link to it."""
     for cell in nb.get("cells", []):
@@ -223,7 +184,7 @@ def _find_cell(nb: dict, name: str) -> str | None:
     return None
 
 
-def collect(src: Sources) -> tuple[list[Section], dict]:
+def collect(src: RunFolders) -> tuple[list[Section], dict]:
     """Every notebook's section of the report, from the manifest and the files it names."""
     manifest_path = src.tables / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) \
@@ -355,13 +316,14 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-def build_report(out_dir: Path = REPORT_DIR, sources: Sources | None = None) -> list[Path]:
-    """Write the site into ``out_dir``; returns the HTML pages written."""
-    src = sources or Sources()
-    out = Path(out_dir).resolve()
-    if not src.default and out.is_relative_to(REPO_ROOT.resolve()):
+def build_report(out_dir: Path | None = None, folders: RunFolders | None = None) -> list[Path]:
+    """Write the site of ``folders``' outputs (default: the repository's) into ``out_dir``
+    (default: their ``report/``); returns the HTML pages written."""
+    src = folders or RunFolders.of()
+    out = Path(out_dir or src.report).resolve()
+    if outputs_inside(src.data, {"report": out}):
         raise ReportError(f"a report of data from {src.data} must be written outside the "
-                          f"repository ({REPO_ROOT}), like every other output of such data")
+                          "repository, like every other output of such data")
     sections, manifest = collect(src)
     if not sections:
         raise ReportError(f"no notebooks matching {NOTEBOOK_GLOB} in {src.notebooks}")
@@ -413,25 +375,22 @@ def build_report(out_dir: Path = REPORT_DIR, sources: Sources | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the study's static HTML report.")
-    parser.add_argument("--out", type=Path, default=REPORT_DIR, help="default: report/")
-    parser.add_argument("--figures-dir", type=Path, default=FIGURES_DIR)
-    parser.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
-    parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR)
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--paper", type=Path, default=None,
-                        help="default: paper/paper.pdf (OUT_DIR/paper/paper.pdf for other data)")
+    parser = argparse.ArgumentParser(description="Build the study's static HTML report.",
+                                     allow_abbrev=False)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the data the outputs were built from; default: data/")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="a build's OUT_DIR: report its outputs into OUT_DIR/report; "
+                             "default: the repository's outputs, into report/")
     args = parser.parse_args(argv)
-    sources = Sources(args.figures_dir, args.tables_dir, args.notebooks_dir, args.data_dir,
-                      args.paper)
+    folders = RunFolders.of(args.data_dir, args.out_dir)
     try:
-        pages = build_report(args.out, sources)
+        pages = build_report(folders=folders)
     except ReportError as exc:
         print(f"report failed: {exc}", file=sys.stderr)
         return 1
-    print(f"  {len(pages)} page(s) written; open {args.out / 'index.html'}")
+    print(f"  {len(pages)} page(s) written; open {folders.report / 'index.html'}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

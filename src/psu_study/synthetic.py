@@ -330,17 +330,19 @@ def check(data_dir: Path = DATA_DIR, seed: int = SEED) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DATA_DIR, help="folder to write (data/)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     allow_abbrev=False)
+    parser.add_argument("--out-dir", type=Path, default=DATA_DIR,
+                        help="the data folder to write (data/)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--check", action="store_true",
                         help="compare the folder with a fresh generation instead of writing")
     args = parser.parse_args(argv)
     if args.check:
-        problems = check(args.out, args.seed)
-        print("\n".join(problems) or f"{args.out}: identical to the generator's output")
+        problems = check(args.out_dir, args.seed)
+        print("\n".join(problems) or f"{args.out_dir}: identical to the generator's output")
         return 1 if problems else 0
-    for path in write(args.out, args.seed):
+    for path in write(args.out_dir, args.seed):
         print(path)
     return 0
 

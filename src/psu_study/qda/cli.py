@@ -1,4 +1,4 @@
-"""``python -m psu_study.qda PROJECT --out FOLDER``: import a project from the shell, one
+"""``python -m psu_study.qda PROJECT --out-dir FOLDER``: import a project from the shell, one
 line on any failure."""
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from .offsets import OFFSET_NAMES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Import a REFI-QDA project (.qdpx or .qde) into data-contract files.")
+        description="Import a REFI-QDA project (.qdpx or .qde) into data-contract files.",
+        allow_abbrev=False)
     parser.add_argument("project", type=Path, help="the .qdpx (or bare .qde) to import")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    parser.add_argument("--out-dir", type=Path, required=True,
+                        help="the data folder to write")
     parser.add_argument("--participants", type=Path, default=None,
                         help="CSV source_name,participant_id (or an import's sources.csv) "
                         "overriding the naming rules")
@@ -31,21 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offsets", choices=OFFSET_NAMES, default=None,
                         help="read selection positions this way instead of detecting it")
     parser.add_argument("--overwrite", action="store_true",
-                        help="write into a non-empty --out, replacing what an import writes "
+                        help="write into a non-empty --out-dir, replacing what an import writes "
                         "there and keeping every other file")
     args = parser.parse_args(argv)
     # A kill (SIGTERM) unwinds like Ctrl-C, so the staged files are removed and an
     # interrupted swap puts the old ones back.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = import_project(args.project, args.out, args.participants,
+        report = import_project(args.project, args.out_dir, args.participants,
                                 overwrite=args.overwrite, auto_map=args.auto_map,
                                 offsets=args.offsets)
     except QdaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"error: {display_path(args.out)}: import interrupted; nothing was written",
+        print(f"error: {display_path(args.out_dir)}: import interrupted; nothing was written",
               file=sys.stderr)
         return 130
     except Exception as exc:  # the last guard: whatever the input, one line, no traceback

@@ -155,7 +155,7 @@ def _output_folder(out_dir: Path, overwrite: bool) -> Path:
     out = Path(os.path.abspath(out_dir))
     where = display_path(out)
     if out.exists() and not out.is_dir():
-        raise QdaError(where, "is a file, not a folder; choose a folder for --out")
+        raise QdaError(where, "is a file, not a folder; choose a folder for --out-dir")
     ancestor = out
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent

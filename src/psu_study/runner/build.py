@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import numbers, staging
-from ..paths import NOTEBOOKS_DIR, display_path, notebook_paths, record_key
+from ..notebook_files import notebook_paths
+from ..paths import NOTEBOOKS_DIR, display_path
+from ..run_folders import RunFolders
 from . import compat, interrupts
 from .depfile import write_depfile
 from .graph import (
@@ -29,7 +31,7 @@ from .graph import (
     stale_reason,
 )
 from .kernels import Kernel, forking, preload_modules, start_kernel, stop_kernel
-from .layout import BuildError, Layout, layout
+from .layout import BuildError, layout
 from .manifest import commit, load_manifest, notebook_bytes, write_manifest, write_numbers
 from .notebook import INTERRUPTED, Progress, run_notebook
 from .paper import KEY as PAPER_KEY
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 
 @contextlib.contextmanager
-def exclusive(lay: Layout) -> Iterator[None]:
+def exclusive(lay: RunFolders) -> Iterator[None]:
     """One build at a time per output folder: two would stage into and clean up the same
     folder, and race to write the same outputs."""
     lock = lay.stage.with_name(lay.stage.name + ".lock")
@@ -79,14 +81,14 @@ def build(data_dir: Path | None = None, out_dir: Path | None = None, jobs: int |
         raise BuildError(cannot_write(lay, exc)) from None
 
 
-def cannot_write(lay: Layout, exc: OSError) -> str:
+def cannot_write(lay: RunFolders, exc: OSError) -> str:
     """An operating-system error in one line: the folder, by its role (``tables``,
     ``OUT_DIR/figures``, ``build/failed``), never a machine's path, and the cause."""
     path = exc.filename2 or exc.filename
     if path is None:
         return f"cannot write the outputs: {exc.strerror or exc}"
     folder = Path(os.fsdecode(path)).parent
-    key = record_key(folder / "x", lay.folders)
+    key = lay.find_key(folder / "x")
     if key is None:
         shown = display_path(folder)
     else:
@@ -97,7 +99,7 @@ def cannot_write(lay: Layout, exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
+def _step(lay: RunFolders, what: str, deferred: bool = True) -> Iterator[None]:
     """A step after the notebooks: a signal during it is acted on after it (``deferred``) or
     at once, and an operating-system error is one line that names the step."""
     with interrupts.quiet(what) if deferred else interrupts.doing(what):
@@ -107,7 +109,7 @@ def _step(lay: Layout, what: str, deferred: bool = True) -> Iterator[None]:
             raise BuildError(f"{cannot_write(lay, exc)} ({what})") from None
 
 
-def _build(lay: Layout, jobs: int | None, force: bool, dry_run: bool,
+def _build(lay: RunFolders, jobs: int | None, force: bool, dry_run: bool,
            make: tuple[Path, Path] | None) -> int:
     paths = notebook_paths()
     if not paths:
@@ -171,7 +173,7 @@ def _made(entry: dict | None) -> dict[str, str]:
 class Run:
     """One build's state: what is recorded, what ran, what failed."""
 
-    lay: Layout
+    lay: RunFolders
     sources: dict[str, dict]
     entries: dict[str, dict]
     force: bool
@@ -352,7 +354,7 @@ class Run:
         nothing: on a full disk or a folder turned read-only the output folders are put
         back as they were, so the manifest always matches what is there. A second signal
         waits for it (milliseconds)."""
-        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks_out]
+        folders = [self.lay.figures, self.lay.tables, self.lay.notebooks]
         with interrupts.committing(), staging.all_or_nothing(folders, self.lay.stage):
             entry = commit(result, self.lay, before, self.sources[result.name])
             write_manifest(self.lay, {**self.entries, result.name: entry}, list(self.sources),

@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..paths import DATA_DIR, DataDirError, check_data_dir
+from ..data_folder import DataDirError, check_data_dir
+from ..paths import DATA_DIR
+from ..run_folders import FoldersError
 from .build import build
 from .interrupts import BuildInterrupted
 from .layout import BuildError
@@ -15,7 +17,8 @@ from .verify import verify
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Execute the study's notebooks.")
+    parser = argparse.ArgumentParser(description="Execute the study's notebooks.",
+                                     allow_abbrev=False)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--out-dir", type=Path, default=None)
     parser.add_argument("--jobs", "-j", type=int, default=None,
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInterrupted as exc:
         print(f"build {exc}", file=sys.stderr)
         return 128 + exc.signum
-    except BuildError as exc:
+    except (BuildError, FoldersError) as exc:
         print(f"build failed: {exc}", file=sys.stderr)
         return 1
     if not args.dry_run:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import staging
 from ..paths import REPO_ROOT
-from .layout import Layout
+from ..run_folders import RunFolders
 from .paper import KEY as PAPER_KEY
 
 
@@ -18,7 +18,7 @@ def existing(path: Path) -> Path:
     return path
 
 
-def write_depfile(lay: Layout, manifest: dict, target: Path, depfile: Path) -> None:
+def write_depfile(lay: RunFolders, manifest: dict, target: Path, depfile: Path) -> None:
     """What make must know, as ``gcc -MMD -MP`` writes it: ``target`` depends on every file a
     notebook (or the paper) read or imported when it last ran, and on every file the build
     wrote (figures, tables, numbers, executed notebooks, the paper, the manifest), so a

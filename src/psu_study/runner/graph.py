@@ -16,9 +16,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..paths import REPO_ROOT, cell_text
+from ..notebook_files import cell_text
+from ..paths import REPO_ROOT
+from ..run_folders import RunFolders
 from ..staging import ABSENT, digest, file_digest
-from .layout import BuildError, Layout
+from .layout import BuildError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = REPO_ROOT / "requirements.lock"
@@ -125,7 +127,7 @@ def module_files(modules: set[str]) -> list[Path]:
     return sorted(files)
 
 
-def code_hashes(modules: Iterable[str], lay: Layout) -> dict[str, str]:
+def code_hashes(modules: Iterable[str], lay: RunFolders) -> dict[str, str]:
     """What results depend on besides the files they read: the project code behind
     ``modules`` (a notebook's ``cell_imports``, or the paper's module), transitively, and the
     pinned environment."""
@@ -144,7 +146,7 @@ def inputs_digest(cells: str, code: dict[str, str], parameters: dict[str, str],
                                     sorted(reads.items())]).encode())
 
 
-def stale_reason(entry: dict | None, code: dict[str, str], lay: Layout,
+def stale_reason(entry: dict | None, code: dict[str, str], lay: RunFolders,
                  cells: str | None = None) -> str | None:
     """Why an output must be made again (a notebook's, or the paper's), or None when what
     made it still holds: the files it read, its code (``code_hashes``), for a notebook its

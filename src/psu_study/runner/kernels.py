@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..environment import FOLDER_ENV, KERNEL_ENV, STAGE_ENV
+from ..run_folders import RunFolders
 from . import compat, kernel
 from .graph import cell_imports
-from .layout import Layout
 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
@@ -64,7 +64,7 @@ class Kernel:
     sockets: str
 
 
-async def start_kernel(path: Path, source: dict, lay: Layout, forked: bool) -> Kernel:
+async def start_kernel(path: Path, source: dict, lay: RunFolders, forked: bool) -> Kernel:
     """Launch ``path``'s kernel now, ahead of its turn."""
     lay.stage.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))

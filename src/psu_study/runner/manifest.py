@@ -9,8 +9,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from .. import numbers, staging
+from ..run_folders import RunFolders
 from .graph import cell_imports, cells_fingerprint, code_hashes, inputs_digest
-from .layout import BuildError, Layout
+from .layout import BuildError
 from .paper import KEY as PAPER_KEY
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def notebook_bytes(nb: NotebookNode) -> bytes:
     return (nbformat.writes(nb) + "\n").encode("utf-8")
 
 
-def commit(result: Result, lay: Layout, entry: dict | None, source: dict) -> dict:
+def commit(result: Result, lay: RunFolders, entry: dict | None, source: dict) -> dict:
     """Move a succeeded notebook's outputs into place and return its manifest entry."""
     allowed = (lay.figures, lay.tables)
     outputs: dict[str, str] = {}
@@ -45,7 +46,7 @@ def commit(result: Result, lay: Layout, entry: dict | None, source: dict) -> dic
     for key in set((entry or {}).get("outputs", {})) - set(outputs):
         if not key.startswith("notebooks/"):
             lay.resolve(key).unlink(missing_ok=True)  # no longer made: not left stale
-    target = lay.notebooks_out / f"{result.name}.ipynb"
+    target = lay.notebooks / f"{result.name}.ipynb"
     data = notebook_bytes(result.nb)
     staging.write_atomic(target, data)
     outputs[lay.key(target)] = staging.digest(data)
@@ -73,13 +74,13 @@ def environment() -> dict[str, object]:
     return {"python": sys.version.split()[0], "packages": packages}
 
 
-def write_numbers(lay: Layout, names: list[str]) -> dict[str, str]:
+def write_numbers(lay: RunFolders, names: list[str]) -> dict[str, str]:
     """Merge the notebooks' numbers into ``numbers.json`` and ``numbers.tex``."""
     return {lay.key(target): staging.digest(data)
             for target, data in numbers.write_numbers(lay.tables, names).items()}
 
 
-def load_manifest(lay: Layout) -> dict:
+def load_manifest(lay: RunFolders) -> dict:
     """The last build's record; none (every notebook runs, and the record is written again)
     when it is missing or was edited into something that is not JSON."""
     if not lay.manifest.exists():
@@ -92,7 +93,7 @@ def load_manifest(lay: Layout) -> dict:
         return {}
 
 
-def write_manifest(lay: Layout, entries: dict[str, dict], names: list[str],
+def write_manifest(lay: RunFolders, entries: dict[str, dict], names: list[str],
                    paper: dict | None = None) -> dict:
     """Rewrite the manifest when its bytes change (also when nothing ran: a notebook was
     removed); otherwise only touch it. ``paper`` is the manuscript's entry, if it is built."""

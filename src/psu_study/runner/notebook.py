@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import staging
+from ..run_folders import RunFolders
 from . import compat
 from .kernels import Kernel, stop_kernel
-from .layout import Layout
 from .result import Result
 
 if TYPE_CHECKING:
@@ -37,14 +37,14 @@ def _failure(nb: NotebookNode, exc: BaseException) -> str:
 
 def parameterized(path: Path) -> NotebookNode:
     """The notebook to execute, as written: another run's folders reach the kernel through
-    its environment (``Layout.environment``), so no executed notebook records a path of
+    its environment (``RunFolders.environment``), so no executed notebook records a path of
     this machine."""
     import nbformat
 
     return nbformat.read(path, as_version=4)
 
 
-def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
+def disclosure_problem(nb: NotebookNode, name: str, lay: RunFolders) -> str | None:
     """Why an executed notebook must not be saved: a direct identifier in any of its
     outputs (the writers already scan figures and tables; this catches what cells print)."""
     from .. import disclosure
@@ -60,7 +60,7 @@ def disclosure_problem(nb: NotebookNode, name: str, lay: Layout) -> str | None:
 INTERRUPTED = "interrupted"
 
 
-async def run_notebook(path: Path, lay: Layout, kernel: asyncio.Task[Kernel],
+async def run_notebook(path: Path, lay: RunFolders, kernel: asyncio.Task[Kernel],
                        slots: asyncio.Semaphore, log: Progress,
                        stopping: Callable[[], bool]) -> Result:
     """Run one notebook in its own (already started) kernel once a core is free."""

@@ -4,14 +4,10 @@ the manifest beside the notebooks, and given to make through the same dependency
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..paths import PAPER_SOURCE
+from ..run_folders import RunFolders
 from .graph import code_hashes, stale_reason
-from .layout import BuildError, Layout
-
-if TYPE_CHECKING:
-    from .. import manuscript
+from .layout import BuildError
 
 MODULE = "psu_study.manuscript"
 """Imported only when the paper is typeset: it takes a second or more (typst, the analysis
@@ -20,15 +16,7 @@ KEY = "paper"
 """The paper's entry in the manifest, beside ``notebooks``."""
 
 
-def run_for(lay: Layout) -> manuscript.Run:
-    """Where this build's paper reads and writes: its own tables and figures, and
-    ``paper/paper.pdf`` beside them (in the repository, or under OUT_DIR)."""
-    from .. import manuscript
-
-    return manuscript.Run(lay.data, lay.tables, lay.figures, lay.paper_pdf)
-
-
-def build_paper(lay: Layout, entry: dict | None, changed: list[str]) -> dict | None:
+def build_paper(lay: RunFolders, entry: dict | None, changed: list[str]) -> dict | None:
     """Typeset the paper if it is stale and return its manifest entry (None for a project
     copy that holds no manuscript source, as some tests make)."""
     if not PAPER_SOURCE.exists():
@@ -44,11 +32,10 @@ def build_paper(lay: Layout, entry: dict | None, changed: list[str]) -> dict | N
     from .. import manuscript
     from ..disclosure import DisclosureError
 
-    run = run_for(lay)
     try:
-        done, new = manuscript.paper(run)
+        done, new = manuscript.paper(lay)
     except (manuscript.ManuscriptError, DisclosureError, ValueError) as exc:
         raise BuildError(f"the paper failed: {exc}") from None
-    manuscript.write_editions(run, done)
-    print(f"  typeset {lay.key(run.out)} ({reason})", flush=True)
+    manuscript.write_editions(lay, done)
+    print(f"  typeset {lay.key(lay.paper_pdf)} ({reason})", flush=True)
     return {**new, "code": code_hashes({MODULE}, lay)}
