@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from psu_study import interviews, provenance, recruitment
+from psu_study.notebook_files import NOTEBOOK_GLOB
 from psu_study.outputs import Outputs, SavedTable
-from psu_study.paths import NOTEBOOK_GLOB, NOTEBOOKS_DIR
+from psu_study.paths import NOTEBOOKS_DIR
 
 from .conftest import REPO
 

@@ -32,7 +32,8 @@ from .ledger_entries import (
     within,
     written_number,
 )
-from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path, notebook_paths
+from .notebook_files import notebook_paths
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, display_path
 
 LEDGER_FILE = REPO_ROOT / "claims" / "ledger.yaml"
 DATA_LEDGER_NAME = "claims.yaml"
