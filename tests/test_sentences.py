@@ -15,6 +15,7 @@ import pytest
 
 from psu_study import report, sentences
 from psu_study.paths import PAPER_DIR
+from psu_study.run_folders import RunFolders
 
 CROSS_REFERENCE = re.compile(r" \((?:Figure|Table) \d+(?:, (?:Figure|Table) \d+)*\)")
 """The paper's own cross-references ("(Figure 1)"): the report shows each figure in place."""
@@ -29,7 +30,7 @@ def paper_text() -> str:
 
 @pytest.fixture(scope="module")
 def said_by_the_report() -> list[str]:
-    sections, _ = report.collect(report.Sources())
+    sections, _ = report.collect(RunFolders.of())
     return [sentence for section in sections for sentence in section.sentences]
 
 
