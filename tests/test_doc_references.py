@@ -1,5 +1,6 @@
 """Every test that holds a claim of the documentation names it as
-``README, section <S>: "<quote>"`` or ``docs/<file>.md, section <S>: "<quote>"``: this file
+``README, section <S>: "<quote>"`` or ``docs/<file>.md, section <S>: "<quote>"`` (or
+``README, introduction: "<quote>"``, the text before the first section): this file
 checks that each such reference still points at a heading of that document and that the quote
 is in that section, so a rewritten README cannot leave tests naming claims it no longer makes
 (issue 19, requirement 10). Fast: it reads text only."""
@@ -14,7 +15,8 @@ import pytest
 from psu_study.paths import REPO_ROOT
 
 TESTS = Path(__file__).parent
-REFERENCE = re.compile(r'(README|docs/[\w.-]+\.md), section ([^:"]+?): "([^"]+)"')
+REFERENCE = re.compile(r'(README|docs/[\w.-]+\.md), (?:section ([^:"]+?)|introduction): "([^"]+)"')
+INTRODUCTION = ""  # the section name of a reference to the text before the first section
 HEADING = re.compile(r"^(#{1,3}) +(.+?) *$")
 WILDCARD = re.compile(r"\.\.\.|…")
 
@@ -34,7 +36,8 @@ def references(source: str) -> list[tuple[str, str, str]]:
 
 def sections(document: str) -> dict[str, str]:
     """Each heading (levels 1 to 3, outside fenced code) with its text: up to the next heading
-    of the same or a higher level, so a section holds its sub-sections."""
+    of the same or a higher level, so a section holds its sub-sections; under INTRODUCTION, the
+    text before the first heading below the title."""
     lines = document.splitlines()
     headings, fenced = [], False
     for number, line in enumerate(lines):
@@ -42,7 +45,8 @@ def sections(document: str) -> dict[str, str]:
         found = None if fenced else HEADING.match(line)
         if found:
             headings.append((number, len(found[1]), found[2]))
-    result = {}
+    below_title = [n for n, level, _ in headings if level > 1]
+    result = {INTRODUCTION: "\n".join(lines[:below_title[0] if below_title else len(lines)])}
     for index, (start, level, title) in enumerate(headings):
         end = next((n for n, lv, _ in headings[index + 1:] if lv <= level), len(lines))
         result[title] = "\n".join(lines[start + 1:end])
@@ -53,7 +57,8 @@ def problem(document: str, section: str, quote: str) -> str | None:
     """Why the quote is not in the named section of the document (None when it is): the
     section is the first heading that starts with the name, case ignored; ``...`` or ``…``
     in the quote stands for any text."""
-    titles = [t for t in sections(document) if t.lower().startswith(section.lower())]
+    titles = [t for t in sections(document) if t.lower().startswith(section.lower())
+              and (t == INTRODUCTION) == (section == INTRODUCTION)]
     if not titles:
         return f"no heading {section!r}"
     body = normalised(sections(document)[titles[0]])
@@ -88,6 +93,8 @@ def test_every_reference_quotes_its_section(test_file, doc, section, quote):
 
 HAND_WRITTEN = """# Title
 
+An opening claim.
+
 ## Two commands
 
 Run `make` and then
@@ -113,6 +120,7 @@ def test_the_matcher_finds_quotes_wrapped_elided_and_in_subsections():
     assert problem(HAND_WRITTEN, "Two commands", "Run … test`.") is None
     assert problem(HAND_WRITTEN, "Two commands", "A deeper claim") is None
     assert problem(HAND_WRITTEN, "Sub part", "A deeper claim") is None
+    assert problem(HAND_WRITTEN, INTRODUCTION, "An opening claim") is None
 
 
 def test_the_matcher_refuses_a_wrong_quote_section_or_heading():
@@ -122,14 +130,18 @@ def test_the_matcher_refuses_a_wrong_quote_section_or_heading():
     assert problem(HAND_WRITTEN, "Sub part", "Run `make`") is not None
     assert problem(HAND_WRITTEN, "not a heading", "x") == "no heading 'not a heading'"
     assert problem(HAND_WRITTEN, "Two commands", "Run make and") is not None  # backticks kept
+    assert problem(HAND_WRITTEN, INTRODUCTION, "Run `make`") is not None
+    assert problem(HAND_WRITTEN, "Two commands", "An opening claim") is not None
 
 
 def test_references_are_read_from_docstrings_and_wrapped_comments():
     source = ('    """README, section Two commands: "Run `make` and\n'
               '    then `make test`"."""\n'
               '    # docs/development.md, section Two test tiers: "a\n'
-              '    # quote" and \\\\newcommand\n')
+              '    # quote" and \\\\newcommand\n'
+              '    # README, introduction: "An opening claim".\n')
     assert references(source) == [
         ("README", "Two commands", "Run `make` and then `make test`"),
         ("docs/development.md", "Two test tiers", "a quote"),
+        ("README", INTRODUCTION, "An opening claim"),
     ]
