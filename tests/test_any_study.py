@@ -72,6 +72,8 @@ def test_a_coder_with_no_segments_gives_no_counts():
 
 
 def test_a_listed_coder_who_coded_nothing_has_a_count_of_none():
+    """README, section Running on your own data: "a coder who coded nothing is reported as
+    such"."""
     # XY coded P21-P23, QR P21, ZZ is listed and coded nothing: every listed coder gets a
     # count (0 is a count: 0 of 3 transcripts), and n_coders counts the two who coded.
     listed = coders(("XY", "a"), ("QR", "b"), ("ZZ", "c"))

@@ -163,7 +163,10 @@ def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
 
 def test_the_lock_reruns_every_notebook(repo_copy):
     """docs/architecture.md, section How a build runs: "the project's modules it imports ... and
-    the lock"."""
+    the lock".
+
+    README, section Two commands: "a notebook whose cells, data, imported modules or lock
+    changed"."""
     path = repo_copy / "requirements.lock"
     path.write_text(path.read_text() + "\n")
     assert would_run(repo_copy) == NOTEBOOKS
@@ -202,7 +205,10 @@ def test_deleted_and_edited_outputs_are_made_again_by_their_writers_alone(built_
     """The cases issue 19 reports as "Nothing to be done": a figure, the merged numbers and
     the paper deleted, a table one byte longer. A plain ``make`` asks the runner, which runs
     the figure's writer (01_recruitment) and the table's (03_interviews), no other notebook,
-    merges the numbers again and typesets the paper, each file the committed bytes."""
+    merges the numbers again and typesets the paper, each file the committed bytes.
+
+    README, section Two commands: "or one of whose outputs is missing or was edited (it is
+    rebuilt byte-identical to the committed file)"."""
     for name in ("figures/recruitment_flow.png", "tables/numbers.json", "paper/paper.pdf"):
         (repo_copy / name).unlink()
     with open(repo_copy / "tables" / "interviews.csv", "ab") as handle:
@@ -260,7 +266,11 @@ def test_data_dir_and_out_dir_from_the_environment_switch_nothing(repo_copy, dat
                                                                   tmp_path, exported):
     """A cluster profile's exported OUT_DIR (or DATA_DIR) is not followed: a plain ``make``
     stays the repository's build, with nothing to do, and says in one line that it ignored
-    them and how to pass them; typed on make's command line they still count."""
+    them and how to pass them; typed on make's command line they still count.
+
+    README, section Running on your own data: "Only what you type switches modes: `DATA_DIR` and
+    `OUT_DIR` exported in the environment are ignored by a plain `make`, which says so in one
+    line"."""
     values = {"DATA_DIR": str(data_copy), "OUT_DIR": str(tmp_path / "out")}
     env = {**copy_env(repo_copy), **{k: values[k] for k in exported}}
     before = outputs(repo_copy)

@@ -149,7 +149,11 @@ def test_no_output_holds_a_path_of_the_machine(second_study_build):
     notebook, table, sidecar, the manifest or the paper (its bytes and its inflated streams)
     holds that name, the output folder's absolute path, the data folder's or the repository's.
     The folders are named by role (``<data_dir>``, ``<out_dir>/tables``) or relative to the
-    repository (issue 19, requirement 6)."""
+    repository (issue 19, requirement 6).
+
+    README, section Running on your own data: "Executed notebooks, the manifest, sidecars and
+    the paper name folders by role (`<data_dir>`, `<out_dir>/tables`) or relative to the
+    repository, never by a path of your machine"."""
     out, _ = second_study_build
     assert SECOND_STUDY_OUT in str(out)
     machine = [SECOND_STUDY_OUT, str(out), str(out.resolve()), str(STUDY), str(REPO),

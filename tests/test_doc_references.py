@@ -145,3 +145,15 @@ def test_references_are_read_from_docstrings_and_wrapped_comments():
         ("docs/development.md", "Two test tiers", "a quote"),
         ("README", INTRODUCTION, "An opening claim"),
     ]
+
+
+def test_every_file_a_document_links_exists():
+    """README, section More documentation: "[`docs/architecture.md`](docs/architecture.md)":
+    every relative link of README.md and docs/*.md (images too) names a file that exists."""
+    broken = []
+    for document in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text(encoding="utf-8")):
+            path = target.split("#")[0]
+            if path and "://" not in path and not (document.parent / path).exists():
+                broken.append(f"{document.name}: {target}")
+    assert broken == []

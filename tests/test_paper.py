@@ -60,7 +60,9 @@ def typed_numbers(source: str) -> list[tuple[int, str]]:
 
 
 def test_the_source_types_no_number():
-    """docs/architecture.md, section How a build runs: "No number is typed in the source"."""
+    """docs/architecture.md, section How a build runs: "No number is typed in the source".
+
+    README, section The paper: "no number is typed in it"."""
     assert typed_numbers(SOURCE.read_text(encoding="utf-8")) == []
 
 

@@ -62,7 +62,9 @@ def test_make_lab_starts_jupyterlab_on_loopback_opened_on_the_notebooks():
 
 def test_make_test_runs_pytest_over_two_xdist_workers_file_by_file():
     """README, section Tests: pytest "with pytest-xdist (`-n auto --dist loadfile`: ... each
-    file stays on one worker)" and "prints the ten slowest tests"; ruff first."""
+    file stays on one worker)" and "prints the ten slowest tests"; ruff first.
+
+    README, section Two commands: "ruff, the whole test suite, nbval on every notebook"."""
     command = make_dry("test")
     assert command.index("ruff check") < command.index("-m pytest")
     assert re.search(r"-m pytest -n auto --dist loadfile\b", command)
@@ -129,7 +131,9 @@ def test_each_notebook_writes_the_outputs_the_readme_names():
 def test_the_manifest_records_what_the_readme_says():
     """docs/architecture.md, section How a build runs: "`tables/manifest.json` records, for every
     output, its sha256, the notebook that wrote it, the data files it read (with their sha256), its
-    parameters and the versions of Python and the key packages"."""
+    parameters and the versions of Python and the key packages"; README, section What it
+    computes: "`tables/manifest.json` records, for every output, its sha256, the notebook that
+    wrote it, the data files it read and the versions of the key packages"."""
     for notebook, entry in MANIFEST["notebooks"].items():
         assert entry["notebook"] == f"notebooks/{notebook}.ipynb"
         assert entry["parameters"] == {}  # the default run: the notebooks as committed
@@ -209,8 +213,8 @@ def test_the_paper_has_the_parts_the_readme_lists():
 
 def test_explore_keeps_interactive_off_and_shows_the_binomial_tail():
     """README, section Exploring and reading the report: "vary the base rate and sample size to see
-    how surprising an all-female sample is"; "the committed notebook keeps it `False`"
-    (``interactive``)."""
+    how surprising an all-female sample is"; README, section Exploring and reading the report:
+    "the committed notebook keeps it `False`" (``interactive``)."""
     nb = nbformat.read(NOTEBOOKS_DIR / "07_explore.ipynb", as_version=4)
     parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assert re.search(r"^interactive = False$", parameters.source, re.MULTILINE)
@@ -270,3 +274,13 @@ def test_editing_the_papers_source_retypesets_it_and_reruns_no_notebook(repo_cop
     assert executed(result) == []
     assert "typeset paper/paper.pdf" in result.stdout, result.stdout
     assert (repo_copy / "paper" / "paper.pdf").read_bytes() != before
+
+
+def test_make_test_fast_runs_the_tests_not_marked_slow_in_one_process():
+    """README, section More documentation: "the test tiers (`make test-fast`)";
+    docs/development.md, section Make targets: "`make test-fast` | the fast tier: unit and
+    property tests, no kernel, browser or build"."""
+    command = make_dry("test-fast")
+    assert re.search(r'-m pytest -p no:xdist -p no:nbval -m "not slow" .*tests$', command,
+                     re.MULTILINE), command
+    assert "ruff" not in command and "--nbval" not in command

@@ -292,6 +292,8 @@ def test_what_the_data_lack_is_skipped_with_a_note(out):
 
 @pytest.mark.slow
 def test_a_listed_coder_who_coded_nothing_is_reported_so(out):
+    """README, section Running on your own data: "a coder who coded nothing is reported as
+    such"."""
     # GH: in coders.csv, no segment. The themes notebook counts GH's transcripts (0), the
     # agreement notebook says GH is left out of every comparison; no pair names GH.
     themes_nb = (out / "notebooks" / "04_themes.ipynb").read_text(encoding="utf-8")
