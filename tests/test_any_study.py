@@ -43,8 +43,8 @@ def test_the_coder_of_every_transcript_is_found():
 
 
 def test_two_complete_coders_need_a_declaration():
-    """README, section Running on other data: "`data/README.md` says how the coder whose coding
-    counts for prevalence is found, and how to declare it"."""
+    """The coder whose coding counts for prevalence is found as data/README.md says, and can be
+    declared."""
     both = pd.concat([CODED, segments([("P22", "QR", "A"), ("P23", "QR", "B")])])
     listed = coders(("XY", "coder"), ("QR", "coder"))
     with pytest.raises(themes.CodingError, match="XY and QR each coded every transcript: "
@@ -72,6 +72,8 @@ def test_a_coder_with_no_segments_gives_no_counts():
 
 
 def test_a_listed_coder_who_coded_nothing_has_a_count_of_none():
+    """README, section Running on your own data: "a coder who coded nothing is reported as
+    such"."""
     # XY coded P21-P23, QR P21, ZZ is listed and coded nothing: every listed coder gets a
     # count (0 is a count: 0 of 3 transcripts), and n_coders counts the two who coded.
     listed = coders(("XY", "a"), ("QR", "b"), ("ZZ", "c"))
@@ -106,8 +108,8 @@ def test_nested_codes_and_themes_coded_directly_count_by_hand():
 # --- what agreement the data allow -------------------------------------------------------------
 
 def test_one_coder_has_nothing_to_compare():
-    """README, section Running on other data: "a study with one coder ... is computed as far as it
-    goes with a note"."""
+    """README, section Running on your own data: "a study with one coder ... is computed as far as
+    it goes with a note"."""
     alone = CODED[CODED["coder"] == "XY"]
     result = agreement.compare(alone, CODEBOOK, coders(("XY", "a"), ("QR", "b")), None, n_boot=10)
     assert result.pairs == [] and result.tables == {}
@@ -123,7 +125,7 @@ def test_coders_who_share_no_transcript_have_nothing_to_compare():
 
 
 def test_without_transcripts_only_participants_are_compared():
-    """README, section Running on other data: "or without `transcripts/`"."""
+    """README, section Running on your own data: "or without `transcripts/`"."""
     result = agreement.compare(CODED, CODEBOOK, coders(("XY", "a"), ("QR", "b")), None,
                                n_boot=10)
     assert list(result.tables) == ["participant"]
@@ -137,7 +139,7 @@ def test_without_transcripts_only_participants_are_compared():
 
 
 def test_three_coders_are_compared_pairwise_and_all_at_once():
-    """README, section Running on other data: "every pair of coders who share transcripts is
+    """README, section Running on your own data: "every pair of coders who share transcripts is
     compared"."""
     # P21 coded by XY, QR and ST; A: XY 1, QR 1, ST 0; B: all 0.
     three = pd.concat([CODED, segments([("P21", "ST", "B"), ("P22", "ST", "A")])])

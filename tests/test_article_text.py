@@ -6,7 +6,8 @@ from psu_study import themes
 
 
 def test_every_published_quotation_is_verbatim_in_the_article(study, article):
-    """README, section Tests: "every quotation is checked verbatim against the article's text"."""
+    """docs/development.md, section What the suite holds: "every quotation is checked verbatim
+    against the article's text"."""
     published = study.segments[study.segments["provenance"].str.startswith("published")]
     assert len(published) >= 20
     missing = [t for t in published["text"] if t not in article]

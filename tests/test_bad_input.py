@@ -165,9 +165,9 @@ def test_negative_duration(data: Path) -> None:
 
 
 def test_absurd_duration(data: Path) -> None:
-    """README, section The data contract: "one error naming the file, row and column, for
-    example `data/interviews.csv, row 3, column 'duration_min': expected a number of at most
-    300; got '480'`" (a copy outside the repository shows only the file's name)."""
+    """README, section Running on your own data: "one error naming the file, row and column, for
+    example `data/interviews.csv, row 3, column 'duration_min': expected a number of at most 300;
+    got '480'`" (a copy outside the repository shows only the file's name)."""
     set_cell(data, "interviews.csv", 2, "duration_min", "301")
     error = refused(data)
     check(error, "interviews.csv", 2, "duration_min")
@@ -205,7 +205,8 @@ def test_big_sparse_file_refused_before_reading(
 ) -> None:
     """A 200 MB file (sparse: made in milliseconds) is refused from its size alone.
 
-    README, section Security notes: "The loader refuses any file over 128 MiB before reading it"."""
+    docs/security.md, section Security: "The loader refuses any file over 128 MiB before reading
+    it"."""
     with open(data / "segments.csv", "r+b") as handle:
         handle.truncate(200 * 2**20)
     read_bytes = pathlib.Path.read_bytes

@@ -139,7 +139,8 @@ def status(url: str, method: str = "GET") -> int:
 
 def test_report_pages_load_cleanly_with_every_image_and_link(browser, served_report,
                                                              tmp_path):
-    """README, section Exploring and reading the report: "both tested in a real browser"."""
+    """README, section Exploring and reading the report: "The browser tests drive the system's
+    Chromium over the report and a JupyterLab on a loopback port"."""
     site, base = served_report
     page_paths = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert "index.html" in page_paths and len(page_paths) > 2
@@ -396,7 +397,7 @@ def search_in_lab(page, screenshot: Path) -> None:
 @pytest.mark.slow
 def test_jupyterlab_runs_notebooks_like_the_build(browser, lab, tmp_path):
     """README, section Exploring and reading the report: "Running any notebook top to bottom there
-    gives the same results as `make` ... byte-identical to the build's"."""
+    gives the same results as `make`"."""
     page = browser.new_page()
     elsewhere = watch_requests(page)
     page.set_default_timeout(60_000)

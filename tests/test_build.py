@@ -54,13 +54,14 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_out_dir_inside_the_repository_is_refused():
-    """README, section Running on other data: "An `OUT_DIR` inside the repository is refused"."""
+    """README, section Running on your own data: "whose output folders are inside the repository is
+    refused before anything is written"."""
     with pytest.raises(BuildError, match="inside the repository"):
         layout(DATA, REPO_ROOT / "out")
 
 
 def test_other_data_without_out_dir_is_refused(data_copy):
-    """README, section Running on other data: "other data without an `OUT_DIR` is refused"."""
+    """Other data without an OUT_DIR is refused."""
     with pytest.raises(BuildError, match="needs OUT_DIR"):
         layout(data_copy, None)
 
@@ -70,7 +71,7 @@ def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
     conftest's ``built_repo``) runs no notebook and typesets nothing, and then has nothing to
     do. (A build from nothing runs every notebook: tests/test_second_study.py.)
 
-    README, section Two commands: "A second `make` executes nothing"."""
+    README, section Two commands: "A second `make` does nothing"."""
     log = (built_repo.parent / "built-repo.log").read_text()
     ran = [line for line in log.splitlines() if line.strip().startswith(("done ", "typeset"))]
     assert ran == [], f"the work tree's outputs are stale (run make): {log}"
@@ -81,8 +82,7 @@ def test_a_fresh_clone_runs_nothing_and_then_nothing(built_repo, repo_copy):
 
 
 def test_a_data_change_reruns_only_its_readers(repo_copy):
-    """README, section Two commands: "`make` re-executes only the notebooks whose inputs
-    changed"."""
+    """README, section Two commands: "`make` reruns only what is stale"."""
     # By hand, from the notebooks' cells: 03_interviews alone loads interviews.csv
     # (open_study(..., tables=["interviews"])); 06_claims reads every notebook's numbers,
     # which 03 writes again. Not read from the manifest: a runner that forgot to record a
@@ -104,8 +104,8 @@ def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
     article's 20 contacted, Methods > Participants and recruitment, changed to 21) reruns
     it, and it fails naming the claim, again on the next make.
 
-    README, section Two commands: "A failed build (a claim that no longer holds, bad data) fails
-    again on the next `make`"."""
+    README, section Two commands: "A failed build ... fails again on the next `make` until its
+    cause is fixed"."""
     edit(repo_copy / "claims" / "ledger.yaml", 'published: "20"', 'published: "21"')
     assert would_run(repo_copy) == ["06_claims"] and not make_is_current(repo_copy)
     for _ in range(2):
@@ -116,7 +116,8 @@ def test_editing_the_ledger_reruns_the_claims_notebook_and_fails_it(repo_copy):
 
 
 def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
-    """README, section Two commands: "editing the report's template reruns no notebook"."""
+    """docs/architecture.md, section How a build runs: "editing the report's template reruns no
+    notebook"."""
     templates = repo_copy / "src" / "psu_study" / "templates"
     for path in (templates / "site.css", templates / "index.html.j2"):
         path.write_text(path.read_text() + "\n/* edited */\n")
@@ -125,8 +126,8 @@ def test_editing_the_report_template_or_css_reruns_no_notebook(repo_copy):
 
 
 def test_editing_themes_reruns_exactly_the_notebooks_importing_it(repo_copy):
-    """README, section Two commands: "editing `themes.py` reruns exactly the three notebooks that
-    import it"."""
+    """docs/architecture.md, section How a build runs: "editing `themes.py` reruns exactly the
+    notebooks that import it"."""
     # 04_themes imports psu_study.themes; 05_agreement imports psu_study.agreement, which
     # imports themes; 07_explore imports psu_study.explore, which imports themes. The other
     # notebooks import neither, directly or through another module.
@@ -149,8 +150,8 @@ def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
     through an output writer (context.writer, through open_study or open_outputs), which
     looks for the list: all seven, by hand, not from the manifest the runner wrote.
 
-    README, section Two commands: "the files they read (data, the claims ledger, disclosure lists,
-    the merged numbers)"."""
+    docs/architecture.md, section How a build runs: "the files it read (data, the claims ledger,
+    disclosure lists, the merged numbers)"."""
     lookers = ["01_recruitment", "02_participants", "03_interviews", "04_themes",
                "05_agreement", "06_claims", "07_explore"]
     assert make_is_current(repo_copy) and would_run(repo_copy) == []
@@ -161,7 +162,11 @@ def test_adding_an_optional_disclosure_list_makes_its_readers_stale(repo_copy):
 
 
 def test_the_lock_reruns_every_notebook(repo_copy):
-    """README, section Two commands: "the project's modules they import ... and the lock"."""
+    """docs/architecture.md, section How a build runs: "the project's modules it imports ... and
+    the lock".
+
+    README, section Two commands: "a notebook whose cells, data, imported modules or lock
+    changed"."""
     path = repo_copy / "requirements.lock"
     path.write_text(path.read_text() + "\n")
     assert would_run(repo_copy) == NOTEBOOKS
@@ -200,7 +205,10 @@ def test_deleted_and_edited_outputs_are_made_again_by_their_writers_alone(built_
     """The cases issue 19 reports as "Nothing to be done": a figure, the merged numbers and
     the paper deleted, a table one byte longer. A plain ``make`` asks the runner, which runs
     the figure's writer (01_recruitment) and the table's (03_interviews), no other notebook,
-    merges the numbers again and typesets the paper, each file the committed bytes."""
+    merges the numbers again and typesets the paper, each file the committed bytes.
+
+    README, section Two commands: "or one of whose outputs is missing or was edited (it is
+    rebuilt byte-identical to the committed file)"."""
     for name in ("figures/recruitment_flow.png", "tables/numbers.json", "paper/paper.pdf"):
         (repo_copy / name).unlink()
     with open(repo_copy / "tables" / "interviews.csv", "ab") as handle:
@@ -258,7 +266,11 @@ def test_data_dir_and_out_dir_from_the_environment_switch_nothing(repo_copy, dat
                                                                   tmp_path, exported):
     """A cluster profile's exported OUT_DIR (or DATA_DIR) is not followed: a plain ``make``
     stays the repository's build, with nothing to do, and says in one line that it ignored
-    them and how to pass them; typed on make's command line they still count."""
+    them and how to pass them; typed on make's command line they still count.
+
+    README, section Running on your own data: "Only what you type switches modes: `DATA_DIR` and
+    `OUT_DIR` exported in the environment are ignored by a plain `make`, which says so in one
+    line"."""
     values = {"DATA_DIR": str(data_copy), "OUT_DIR": str(tmp_path / "out")}
     env = {**copy_env(repo_copy), **{k: values[k] for k in exported}}
     before = outputs(repo_copy)

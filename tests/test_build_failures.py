@@ -26,9 +26,9 @@ def test_a_failing_notebook_keeps_its_outputs_and_fails_again(repo_copy):
     """A failure stays a failure: the second make runs the failed notebook again (rc 2, from
     make) instead of saying "Nothing to be done"; its previous outputs are untouched.
 
-    README, section Running on other data: "A failed build exits non-zero, names the failing
-    notebook, cell and error, keeps the partially executed notebook in `build/failed/` ... and
-    leaves that notebook's previous outputs untouched"."""
+    README, section Two commands: "A failed build names the notebook, cell and error, leaves the
+    previous outputs untouched"; docs/architecture.md, section How a build runs: "the partially
+    executed notebook is kept in `build/failed/`"."""
     before = {p: p.read_bytes() for p in (repo_copy / "figures").glob("interview*")}
     path = repo_copy / "data" / "interviews.csv"
     edit(path, "telephone", "carrier pigeon")
@@ -105,9 +105,9 @@ def test_an_interrupted_build_is_reported_and_reruns(repo_copy, tmp_path):
     """Ctrl-C, then SIGTERM on the next make (which runs the interrupted notebook again and
     is interrupted in it again), then a make that is let finish.
 
-    README, section Two commands: "Ctrl-C (or SIGTERM) stops the running kernels and says
-    `interrupted by SIGINT while running ...`; the next `make` runs the interrupted notebooks
-    again"."""
+    README, section Two commands: "Ctrl-C (or SIGTERM) at any moment prints `interrupted by SIGINT
+    while running ...` (exit 130, or 143), leaves no process behind, and the next `make` reruns
+    what was interrupted"."""
     hold = tmp_path / "hold"
     hold.touch()
     held = _hold(repo_copy, hold)

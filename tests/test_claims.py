@@ -275,7 +275,7 @@ def test_reads_are_recorded_for_the_runner(tmp_path, monkeypatch):
 
 
 def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
-    """README, section Running on other data: "notebook 06 merges the others' numbers itself"
+    """README, section Running on your own data: "Notebook 06 merges the others' numbers itself"
     (its writer does that, tests/test_context.py); reading them writes nothing."""
     monkeypatch.delenv(STAGE_ENV, raising=False)  # as papermill runs it
     # Two notebooks' fragments, and one of a notebook the folder no longer has: the merge
@@ -296,8 +296,8 @@ def test_numbers_are_merged_from_the_notebooks_fragments(tmp_path, monkeypatch):
 
 
 def test_a_data_directory_carries_its_own_ledger(tmp_path):
-    """README, section Running on other data: "a data directory may carry its own claims ledger as
-    `claims.yaml` (without one, the article's `claims/ledger.yaml` applies)"."""
+    """README, section Running on your own data: "A data directory may carry its own claims ledger
+    as `claims.yaml`"."""
     assert claims.ledger_path(tmp_path) == claims.LEDGER_FILE  # none: the article's applies
     (tmp_path / "claims.yaml").write_text("claims: []\n", encoding="utf-8")
     assert claims.ledger_path(tmp_path) == tmp_path / "claims.yaml"

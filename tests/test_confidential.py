@@ -122,7 +122,7 @@ def test_real_data_mode_leaves_the_repository_untouched(second_study_build):
     --data-dir and --out-dir on another study, every notebook and the paper) wrote all it
     made under its out folder, and nothing in the repository's data, outputs or paper.
 
-    README, section Running on other data: "writes everything they produce ... under `OUT_DIR`"."""
+    README, section Running on your own data: "writes everything they produce under `OUT_DIR`"."""
     out, _ = second_study_build
     assert (out / "tables" / "numbers.json").exists()
     assert (out / "notebooks" / "01_recruitment.ipynb").exists()
@@ -143,13 +143,17 @@ def pdf_streams(data: bytes) -> list[bytes]:
 
 
 def test_no_output_holds_a_path_of_the_machine(second_study_build):
-    """docs/confidential-data.md, "Real-data mode", and README, section Security notes: "no output
-    names a server's folders". The session's real-data build wrote into a folder with a
+    """docs/confidential-data.md, "Real-data mode", and docs/security.md, section Security: "no
+    output names a server's folders". The session's real-data build wrote into a folder with a
     distinctive name, from data inside the repository (tests/fixtures/second_study): no executed
     notebook, table, sidecar, the manifest or the paper (its bytes and its inflated streams)
     holds that name, the output folder's absolute path, the data folder's or the repository's.
     The folders are named by role (``<data_dir>``, ``<out_dir>/tables``) or relative to the
-    repository (issue 19, requirement 6)."""
+    repository (issue 19, requirement 6).
+
+    README, section Running on your own data: "Executed notebooks, the manifest, sidecars and
+    the paper name folders by role (`<data_dir>`, `<out_dir>/tables`) or relative to the
+    repository, never by a path of your machine"."""
     out, _ = second_study_build
     assert SECOND_STUDY_OUT in str(out)
     machine = [SECOND_STUDY_OUT, str(out), str(out.resolve()), str(STUDY), str(REPO),
@@ -172,9 +176,7 @@ def test_no_output_holds_a_path_of_the_machine(second_study_build):
 
 def test_only_contract_files_are_tracked_under_data():
     """Confidential files dropped into data/ are never committed: data/private/ is ignored,
-    and anything else tracked under data/ must be a file of the data contract.
-
-    README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
+    and anything else tracked under data/ must be a file of the data contract."""
     tracked = run("git", "ls-files", "data").stdout.split()
     allowed = {f"data/{t.file}" for t in schema.TABLES.values()} | {"data/README.md"}
     strays = [f for f in tracked if f not in allowed
@@ -186,7 +188,8 @@ def test_only_contract_files_are_tracked_under_data():
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_out_folder_is_ignored():
-    """README, section Running on other data: "`data/private/` and `out/` are git-ignored"."""
+    """A run's outputs written to the repository's own out/ are never committed: out/ is
+    git-ignored."""
     assert run("git", "check-ignore", "-q", "out/figures/x.png").returncode == 0
 
 
@@ -250,7 +253,8 @@ def test_plain_papermill_on_other_data_is_refused_with_the_work_tree_clean(proje
     """The issue's case: `papermill notebooks/02_participants.ipynb out.ipynb -p data_dir
     /secure/study` once rewrote tables/table1_training_roles.*.
 
-    README, section Running on other data: "The same rule holds on every route"."""
+    README, section Running on your own data: "under make, papermill, nbval and JupyterLab
+    alike"."""
     result = papermill(project, tmp_path / "out.ipynb", "-p", "data_dir", str(secure_study))
     assert result.returncode != 0
     assert "OutputDirError" in result.stderr and REFUSED in result.stderr, result.stderr[-2000:]
@@ -261,8 +265,9 @@ def test_plain_papermill_on_other_data_is_refused_with_the_work_tree_clean(proje
 @pytest.mark.slow
 def test_other_data_named_by_the_environment_is_refused_with_the_work_tree_clean(
         project, secure_study, tmp_path):
-    """README, section Running on other data: "the environment variables keep a server's
-    paths out of" the notebook papermill writes (here the refused one it still writes)."""
+    """README, section Running on your own data: "papermill alone keeps the `-p` values it is given
+    in the notebook it writes, so prefer the environment variables there": with them, no path of
+    the machine is in the notebook papermill writes (here the refused one it still writes)."""
     result = papermill(project, tmp_path / "out.ipynb",
                        **{FOLDER_ENV["data_dir"]: str(secure_study)})
     assert result.returncode != 0

@@ -41,7 +41,7 @@ def test_a_numbers_only_notebook_refuses_a_missing_data_folder(tmp_path):
 
 def test_outside_the_runner_the_numbers_reader_merges_numbers_json_first(tmp_path,
                                                                          monkeypatch):
-    # README, section Running on other data: "notebook 06 merges the others' numbers itself".
+    # README, section Running on your own data: "Notebook 06 merges the others' numbers itself".
     # A fragment of a notebook the repository has, and one of a notebook it no longer has.
     monkeypatch.delenv("PSU_STUDY_STAGE_DIR", raising=False)  # as papermill runs it
     data = Path(shutil.copytree(REPO / "data", tmp_path / "data"))
@@ -87,9 +87,9 @@ def other_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_other_data_with_the_repositorys_output_folders_is_refused(other_data):
-    """README, section Running on other data: "data other than the repository's own `data/`
-    ... whose figures or tables folder lies inside the repository is refused before anything
-    is written, in one line naming the parameters and variables to set"."""
+    """docs/confidential-data.md, section Real-data mode: "refuses data other than the repository's
+    own `data/` whose figures or tables folder lies inside the repository, before it reads or
+    writes anything, with one line saying which parameters"."""
     with pytest.raises(OutputDirError) as refused:
         open_study("02_participants", other_data, None, None, tables=["participants"])
     message = str(refused.value)
@@ -115,8 +115,8 @@ def test_the_refusal_names_the_variable_that_chose_the_data(other_data, monkeypa
 def test_an_output_folder_that_resolves_into_the_repository_is_refused(other_data, tmp_path,
                                                                          monkeypatch):
     """A link from outside to the repository's figures/, or a relative path climbing back
-    into it, is inside the repository once resolved (README, section Running on other data:
-    "links and relative paths resolved")."""
+    into it, is inside the repository once resolved (docs/confidential-data.md, section Real-data
+    mode: "links and relative paths followed")."""
     (tmp_path / "figures").symlink_to(REPO / "figures", target_is_directory=True)
     with pytest.raises(OutputDirError, match="figures_dir would write"):
         open_outputs("06_claims", other_data, tmp_path / "figures", tmp_path / "tables")

@@ -46,6 +46,9 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_formula_like_text_is_quoted_in_the_csv(written):
+    """README, section What it computes: "A text cell that a spreadsheet would run as a formula
+    (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written to the CSV with a
+    leading `'`, as OWASP advises"."""
     rows = csv_rows(written / "t.csv")
     assert [r["Theme"] for r in rows] == IN_CSV
 
@@ -62,6 +65,8 @@ def test_numbers_stay_numbers(written):
 
 
 def test_markdown_and_latex_show_the_names_as_written(written):
+    """README, section What it computes: "the Markdown, LaTeX, HTML and the paper show it as
+    written"."""
     markdown = (written / "t.md").read_text(encoding="utf-8")
     latex = (written / "t.tex").read_text(encoding="utf-8")
     for name in ("=1+1 a theme", "@SUM(A1)", "+x", "| -x "):

@@ -9,8 +9,8 @@ from .conftest import DATA
 
 
 def test_data_is_reproducible_from_the_seeded_generator():
-    """README, section The data contract: "`python -m psu_study.synthetic --check` confirms `data/`
-    is exactly what the seeded generator makes" (synthetic.check is what --check runs)."""
+    """`python -m psu_study.synthetic --check` confirms data/ is exactly what the seeded
+    generator makes (synthetic.check is what --check runs)."""
     assert synthetic.check(DATA) == []
 
 
@@ -37,8 +37,8 @@ def test_transcripts_say_they_are_synthetic():
 
 
 def test_provenance_column_only_takes_the_documented_forms(study):
-    """README, section The data contract: "Every row has a `provenance`: `published`, `synthetic`,
-    `study` (real data), or `published (synthetic: col, ...)`"."""
+    """README, section Running on your own data: "Every row has a `provenance`: `published`,
+    `synthetic`, or `study` (real data)"."""
     for frame in study.frames.values():
         assert frame["provenance"].str.fullmatch(
             r"(published|synthetic)( \(synthetic: [a-z_, ]+\))?").all()

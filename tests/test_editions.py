@@ -31,6 +31,8 @@ from psu_study.run_folders import RunFolders
 
 
 def test_the_editions_date_is_read_from_the_citation_file(tmp_path):
+    """README, section The paper: "dated by `CITATION.cff`'s `date-released`, never the
+    clock"."""
     citation = tmp_path / "CITATION.cff"
     citation.write_text("cff-version: 1.2.0\ndate-released: 2015-03-12\n", encoding="utf-8")
     days = (dt.date(2015, 3, 12) - dt.date(1970, 1, 1)).days
@@ -46,7 +48,10 @@ def test_an_edition_without_a_date_is_refused(tmp_path, text):
 
 
 def test_typst_refuses_a_figure_without_alt_text_under_pdf_ua(tmp_path):
-    """PDF/UA-1 is validated at export: an image with no alt text stops the PDF."""
+    """PDF/UA-1 is validated at export: an image with no alt text stops the PDF.
+
+    README, section The paper: "which Typst validates as it exports (a figure without alt text
+    stops it)"."""
     image = next(FIGURES_DIR.glob("*.png"))
     shutil.copy(image, tmp_path / "f.png")
     source = tmp_path / "x.typ"
@@ -92,12 +97,15 @@ def check_command(pdf: Path, run: RunFolders) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_pdf_declares_pdf_ua_1_and_pdf_a_3b(built):
+    """README, section The paper: "The PDF declares PDF/UA-1 and PDF/A-3b"."""
     assert editions.declared_standards(built.paper_pdf) == {
         "pdfuaid:part": "1", "pdfaid:part": "3", "pdfaid:conformance": "B"}
 
 
 @pytest.mark.slow
 def test_the_pdf_is_dated_by_the_edition_not_the_clock(built):
+    """README, section The paper: "dated by `CITATION.cff`'s `date-released`, never the
+    clock"."""
     released = editions.edition_timestamp(manuscript_statements.CITATION)
     stamp = dt.datetime.fromtimestamp(released, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     xmp = pypdf.PdfReader(built.paper_pdf).trailer["/Root"]["/Metadata"].get_object().get_data()
@@ -107,6 +115,8 @@ def test_the_pdf_is_dated_by_the_edition_not_the_clock(built):
 
 @pytest.mark.slow
 def test_the_pdf_carries_its_evidence(built):
+    """README, section The paper: "`numbers.json`, `claims.csv` and `paper_reads.json` (every
+    file the paper read, with its sha256, as the manifest records it) are attached"."""
     files = editions.attached_files(built.paper_pdf)
     assert set(files) == {"numbers.json", "claims.csv", editions.READS_RECORD}
     assert files["numbers.json"] == (built.tables / "numbers.json").read_bytes()
@@ -136,6 +146,9 @@ def tampered(pdf: Path, target: Path, name: str, old: bytes, new: bytes) -> Path
 
 @pytest.mark.slow
 def test_the_check_holds_on_the_built_pdf_and_fails_on_a_tampered_attachment(built, tmp_path):
+    """README, section The paper: "`python -m psu_study.editions check paper/paper.pdf`
+    (`--out-dir` for another run) takes them out and holds them against the files and the
+    manifest"."""
     assert editions.check(built.paper_pdf, built) == []
     done = check_command(built.paper_pdf, built)
     assert done.returncode == 0, done.stderr

@@ -49,6 +49,8 @@ def test_short_names_are_their_own_labels():
 
 
 def test_names_of_a_sentence_are_numbered_with_a_key():
+    """README, section Running on your own data: "a theme named in a sentence is numbered, with
+    a key under the figure"."""
     # 125 characters wrap at 34 into four lines (more than KEY_LINES, 3): numbered by place.
     assert textwrap.fill(LONG, themes.WRAP_CHARS).count("\n") + 1 == 4
     labels, key = themes.figure_labels([LONG, "Short", "All themes (pooled)"])
@@ -88,6 +90,8 @@ def test_the_check_still_refuses_the_layout_that_broke():
 
 
 def test_a_figure_taller_than_a_page_is_refused():
+    """README, section Running on your own data: "the figure growing to at most a page's
+    height"."""
     fig = style.figure(style.SINGLE_COLUMN_IN, 1.0 + 0.16 * 60)  # 10.6 in, 269 mm
     fig.subplots().plot([0, 1], [0, 1])
     with pytest.raises(figure_check.FigureCheckError, match="269 mm tall, more than a page"):
@@ -135,6 +139,8 @@ def test_agreement_of_four_coders_and_long_names_passes_the_check():
 
 @pytest.mark.parametrize("plot", [interviews.plot_durations, interviews.plot_timeline])
 def test_sixty_interviews_are_split_into_two_panels_of_thirty(plot):
+    """README, section Running on your own data: "participants, coders' pairs, themes or
+    interviews too many for one panel are set in several"."""
     # 60 rows of 0.16 in plus 1.0 in would be 10.6 in; a page holds 8.86 in less 0.6 for a
     # footnote, (8.86 - 0.6 - 1.0) // 0.16 = 45 rows a panel: two panels, of 30 each.
     frame = pd.DataFrame({

@@ -228,8 +228,9 @@ def test_a_planted_font_is_caught_by_the_pdf_check(tmp_path, settings, message):
 
 
 def test_the_png_is_300_dpi_and_carries_alt_text_and_footnote(tmp_path):
-    """README, section What it computes: "Figures are written as 300 dpi PNG and PDF"; section
-    Layout: "`outputs` (... with alt text and a `<name>.meta.json` beside each output)"."""
+    """README, section What it computes: "Figures are written as 300 dpi PNG and PDF";
+    docs/architecture.md, section Modules: "deterministic figure and table writers, with alt
+    text and a `<name>.meta.json` beside each output"."""
     fig, _ = tiny()
     saved = save(fig, tmp_path, note="A footnote.")
     with Image.open(saved.files[0]) as image:
@@ -252,8 +253,8 @@ def test_every_built_figure_is_print_ready():
     """Every figure the build wrote: TrueType only, 7 pt or more, 300 dpi PNG at 85 or
     175 mm, and alt text in its sidecar.
 
-    README, section Layout: "`figure_check` (the print check every saved figure passes: nothing
-    clipped or overlapping, nothing under 7 pt)"."""
+    docs/architecture.md, section Modules: "the print check every saved figure passes: nothing
+    clipped or overlapping, nothing under 7 pt"."""
     for pdf in built_figures():
         check_pdf(pdf.read_bytes())
         with Image.open(pdf.with_suffix(".png")) as image:

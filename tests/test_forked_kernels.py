@@ -83,7 +83,8 @@ def forked() -> AsyncKernelManager:
 
 @pytest.mark.slow  # starts a kernel
 def test_a_forked_kernel_prints_what_a_fresh_one_prints():
-    """README, section Performance: "same output as a fresh kernel, own session, interruptible"."""
+    """docs/performance.md, section Performance: "same output as a fresh kernel, own session,
+    interruptible"."""
     forked_text, forked_reply, forked_pid = run(forked())
     fresh_text, fresh_reply, _ = run(fresh())
     assert forked_reply["status"] == fresh_reply["status"] == "ok"
@@ -141,8 +142,8 @@ def test_a_forked_kernel_that_dies_is_seen_dead_with_its_exit_code():
 
 
 def test_versions_outside_those_written_for_turn_forking_off(monkeypatch):
-    """README, section Layout: "`compat` (every use of another library's internals, guarded by
-    version)"."""
+    """docs/architecture.md, section Modules: "`compat` (every use of another library's internals,
+    guarded by version)"."""
     monkeypatch.delenv(PLAIN_KERNELS_ENV, raising=False)
     assert compat.forking_problem() is None, "the locked versions are the ones written for"
     real = compat._version

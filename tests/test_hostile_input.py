@@ -50,7 +50,7 @@ def one_line(error: Exception, file: str) -> str:
 # ------------------------------------------------------------------------------ the loader
 
 def test_a_symlinked_transcript_is_refused_naming_the_link(data_copy, tmp_path):
-    """README, section Security notes: "a symbolic link ... is refused, naming the link"."""
+    """docs/security.md, section Security: "a symbolic link ... is refused, naming the link"."""
     secret = tmp_path / "secret.txt"
     secret.write_text("not a transcript", encoding="utf-8")
     link = data_copy / "transcripts" / "P3.txt"
@@ -80,7 +80,7 @@ def test_a_symlinked_table_is_refused(data_copy):
 
 
 def test_a_pipe_in_place_of_a_transcript_is_refused_without_blocking(data_copy):
-    """README, section Security notes: "a pipe, socket or device is refused"."""
+    """docs/security.md, section Security: "a pipe, socket or device is refused"."""
     path = data_copy / "transcripts" / "P3.txt"
     path.unlink()
     os.mkfifo(path)  # opening it for reading would block forever without O_NONBLOCK
@@ -89,7 +89,7 @@ def test_a_pipe_in_place_of_a_transcript_is_refused_without_blocking(data_copy):
 
 
 def test_only_known_participants_transcripts_are_read(data_copy):
-    """README, section Security notes: "It reads only `transcripts/<participant_id>.txt` of the
+    """docs/security.md, section Security: "It reads only `transcripts/<participant_id>.txt` of the
     participants in `participants.csv`"."""
     stray = data_copy / "transcripts" / "notes.txt"
     stray.write_bytes(b"\xff not UTF-8, and named for no participant")  # would be refused
@@ -252,7 +252,7 @@ def test_an_unknown_compression_method_is_refused(tmp_path):
 
 
 def test_duplicate_zip_entry_names_are_refused(tmp_path):
-    """README, section Security notes: "or two zip entries with one name, are refused"."""
+    """docs/security.md, section Security: "or two zip entries with one name, are refused"."""
     path = write_zip(tmp_path / "p.qdpx", [("project.qde", qde(source(50, "P1"))),
                                             ("project.qde", qde(source(51, "P2")))])
     refused(tmp_path, path, "project.qde' appears twice")
@@ -270,7 +270,7 @@ def test_a_position_beyond_64_bits_is_one_line(tmp_path):
 
 
 def test_codes_nested_100000_deep_are_refused(tmp_path):
-    """README, section Security notes: "a 64 MiB `.qde` of at most 1,000,000 elements and 100
+    """docs/security.md, section Security: "a 64 MiB `.qde` of at most 1,000,000 elements and 100
     levels"."""
     deep = "".join(f'<Code guid="{g(1000 + i)}" name="c{i}" isCodable="true">'
                    for i in range(100_000)) + "</Code>" * 100_000
@@ -340,7 +340,7 @@ def test_two_users_with_one_guid_are_refused(tmp_path):
 
 
 def test_two_codes_with_one_guid_are_refused(tmp_path):
-    """README, section Security notes: "Two codes, users or sources with one GUID ... are
+    """docs/security.md, section Security: "Two codes, users or sources with one GUID ... are
     refused"."""
     codes = CODES + f'<Code guid="{g(21).lower()}" name="Again" isCodable="true"/>'
     refused(tmp_path, project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS), codes=codes)),
@@ -364,8 +364,8 @@ def test_a_bare_project_imports(tmp_path):
 
 @pytest.mark.parametrize("make", ["file link", "folder link", "pipe"])
 def test_links_and_special_files_in_a_bare_projects_sources_are_refused(tmp_path, make):
-    """README, section Security notes: "The importer's bare-`.qde` mode refuses links and special
-    files in its sources folder the same way"."""
+    """docs/security.md, section Security: "The importer's bare-`.qde` mode refuses links and
+    special files in its sources folder the same way"."""
     path = bare_project(tmp_path)
     secret = tmp_path / "secret"
     secret.mkdir()
@@ -491,15 +491,15 @@ def refused_bounded(bounded: dict[str, tuple[str, str, Path]], case: str) -> str
 
 
 def test_many_codings_of_a_long_source_are_refused_before_writing(bounded):
-    """README, section Security notes: "refuses codings that would cut more than 32 Mi characters
-    before cutting any"."""
+    """docs/security.md, section Security: "refuses codings that would cut more than 32 Mi
+    characters before cutting any"."""
     message = refused_bounded(bounded, "many codings")
     assert "300 codings select 300.0 Mi characters in all, over the 32 Mi limit" in message
 
 
 def test_many_one_mib_entries_are_refused_as_one_bomb(bounded):
-    """README, section Security notes: "The importer counts what it inflates as it reads (256 MiB in
-    all, 200-fold at most"."""
+    """docs/security.md, section Security: "The importer counts what it inflates as it reads (256
+    MiB in all, 200-fold at most"."""
     message = refused_bounded(bounded, "one MiB entries")
     assert "fold in total (limit 200); refused as a zip bomb" in message
 
@@ -523,7 +523,7 @@ def test_unused_large_sources_are_never_read(tmp_path):
 
 
 def test_too_many_zip_entries_are_refused_before_the_directory_is_read(tmp_path, monkeypatch):
-    """README, section Security notes: "10,000 entries"."""
+    """docs/security.md, section Security: "10,000 entries"."""
     monkeypatch.setattr("psu_study.qda.archive.MAX_ENTRIES", 50)
     entries = {f"sources/{i}.txt": b"x" for i in range(60)}
     path = project(tmp_path, qde(source(50, "P1", TWO_SELECTIONS)), **entries)
@@ -532,7 +532,7 @@ def test_too_many_zip_entries_are_refused_before_the_directory_is_read(tmp_path,
 
 
 def test_too_many_xml_elements_are_refused_while_parsing(tmp_path, monkeypatch):
-    """README, section Security notes: "a 64 MiB `.qde` of at most 1,000,000 elements"."""
+    """docs/security.md, section Security: "a 64 MiB `.qde` of at most 1,000,000 elements"."""
     monkeypatch.setattr("psu_study.qda.archive.MAX_XML_ELEMENTS", 1000)
     filler = "<Description>x</Description>" * 1000
     codes = CODES.replace('isCodable="true"/>', f'isCodable="true">{filler}</Code>')
@@ -616,7 +616,8 @@ PARTICIPANTS = "participant_id,gender,training_stage,provenance\nP1,female,FY1,s
 
 
 def test_overwrite_replaces_only_what_the_import_writes(tmp_path):
-    """README, section Security notes: "`--overwrite` replaces only the files an import writes"."""
+    """docs/security.md, section Security: "`--overwrite` replaces only the files an import
+    writes"."""
     # The import-then-build path: import, add the contract files, import again.
     path = good_project(tmp_path)
     out = tmp_path / "out"
@@ -637,7 +638,7 @@ def test_overwrite_replaces_only_what_the_import_writes(tmp_path):
 
 
 def test_an_interrupted_overwrite_puts_the_old_files_back(tmp_path, monkeypatch):
-    """README, section Security notes: "an interrupted swap puts the old files back"."""
+    """docs/security.md, section Security: "an interrupted swap puts the old files back"."""
     path = good_project(tmp_path)
     out = tmp_path / "out"
     importer.import_project(path, out)
@@ -714,8 +715,8 @@ def test_cli_out_dot_overwrite_imports_into_the_current_folder(tmp_path, monkeyp
 @pytest.mark.parametrize("make, process", [("encrypted", True), ("deep", False),
                                            ("file out", False)])
 def test_cli_prints_one_line_and_fails(tmp_path, monkeypatch, capsys, make, process):
-    """README, section Security notes: "Every refusal is one line ...; the importer's command line
-    never prints a traceback"."""
+    """docs/security.md, section Security: "Every refusal is one line ...; the importer's command
+    line never prints a traceback"."""
     # One case runs the CLI as a process (its exit status, and no traceback from Python
     # itself); the others call its main in this process.
     path = good_project(tmp_path)

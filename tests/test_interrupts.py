@@ -128,7 +128,10 @@ def _ended(process: subprocess.Popen, repo: Path, log: Path, signum: int,
 def test_early_interrupts_end_cleanly_every_time(repo_copy, tmp_path):
     """Ten interrupts in the first seconds (Python starting, the fork server importing, the
     kernels starting: the moments where one try in seven hung), Ctrl-C and SIGTERM in turn;
-    after each, the same notebooks are still to run."""
+    after each, the same notebooks are still to run.
+
+    README, section Two commands: "Ctrl-C (or SIGTERM) at any moment prints `interrupted by SIGINT
+    while running ...` (exit 130, or 143), leaves no process behind"."""
     _stale(repo_copy, "provenance")
     stale = would_run(repo_copy)
     assert len(stale) >= 4, stale  # several kernels start at once

@@ -27,8 +27,7 @@ child.join()
 
 @pytest.mark.slow
 def test_runner_kernels_use_ipc_and_open_no_tcp_port():
-    """README, section Layout (package modules): the project's kernel "under the runner ...
-    listens on no TCP port"."""
+    """docs/architecture.md, section The project's kernel: "a build opens no TCP port"."""
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
 
     seen: list[dict] = []
@@ -63,10 +62,10 @@ def test_runner_kernels_use_ipc_and_open_no_tcp_port():
 
 @pytest.mark.slow
 def test_over_tcp_the_kernel_listens_on_its_five_channels_on_loopback_only():
-    """README, section Layout (package modules): "under papermill, nbval and JupyterLab,
-    which connect over TCP, it listens on its five channels' loopback ports and no other"
-    (the forked processes' output pipe stays an IPC socket). Started as they start it:
-    jupyter_client's default transport, the psu-study kernelspec."""
+    """docs/architecture.md, section The project's kernel: "there the kernel listens on its five
+    channels' loopback ports and no other" (the forked processes' output pipe stays an IPC
+    socket). Started as they start it: jupyter_client's default transport, the psu-study
+    kernelspec."""
 
     async def listening() -> tuple[dict, set]:
         km = AsyncKernelManager(kernel_name="psu-study")

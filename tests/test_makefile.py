@@ -66,6 +66,8 @@ def older(path: Path) -> None:
 
 
 def test_only_what_an_install_reads_reinstalls_the_environment(scratch: Path):
+    """docs/development.md, section What the suite holds: "an edit to `pyproject.toml`'s tool
+    settings reinstalls nothing"."""
     stamp = str(scratch.parent / "venv" / ".installed")
     assert make(scratch, stamp).returncode == 0 and installs(scratch) == 1
     older(Path(stamp))
@@ -89,7 +91,11 @@ def test_only_what_an_install_reads_reinstalls_the_environment(scratch: Path):
                                               (None, "is not found")])
 def test_python_other_than_3_11_is_refused_by_version(scratch: Path, version: str | None,
                                                       says: str):
-    """No fall-back to whatever python3 is on PATH: the version is checked and named."""
+    """No fall-back to whatever python3 is on PATH: the version is checked and named.
+
+    README, section Two commands: "A Python other than 3.11 is refused by version (`make
+    PYTHON=/path/to/python3.11` names one)"; docs/development.md, section What the suite holds:
+    "a Python other than 3.11 is refused by version"."""
     python = (str(script(scratch.parent / "python-other", f"echo {version}"))
               if version else "no-such-python")
     result = make(scratch, str(scratch.parent / "venv" / ".installed"), python=python)
@@ -100,6 +106,8 @@ def test_python_other_than_3_11_is_refused_by_version(scratch: Path, version: st
 
 
 def test_clean_removes_build_and_report_and_keeps_the_outputs(scratch: Path):
+    """docs/development.md, section Make targets: "`make clean` | remove `build/` and `report/`
+    (the committed outputs stay)"."""
     for name in ("build/notebooks.stamp", "report/index.html", "figures/x.png"):
         (scratch / name).parent.mkdir(parents=True, exist_ok=True)
         (scratch / name).write_text("")
@@ -108,6 +116,8 @@ def test_clean_removes_build_and_report_and_keeps_the_outputs(scratch: Path):
 
 
 def test_lint_is_a_target_of_its_own_over_code_tests_benchmarks_and_notebooks(scratch: Path):
+    """docs/development.md, section Make targets: "ruff over the package, the tests, the
+    benchmarks, the root `conftest.py` and the notebooks"."""
     result = make(scratch, "-n", "-o", str(scratch.parent / "venv" / ".installed"), "lint")
     ruff = " -m ruff check src tests benchmarks conftest.py notebooks"
     assert result.stdout.strip().endswith(ruff), result.stdout
@@ -116,7 +126,10 @@ def test_lint_is_a_target_of_its_own_over_code_tests_benchmarks_and_notebooks(sc
 def test_paper_and_report_honour_data_dir_and_out_dir(scratch: Path):
     """Both build the run the command line names (the paper is the runner's last step) and
     the report reads and writes under OUT_DIR: nothing of other data lands in the work
-    tree."""
+    tree.
+
+    README, section Running on your own data: "(the paper too; `make report` writes
+    `OUT_DIR/report/`)"."""
     installed = str(scratch.parent / "venv" / ".installed")
     folders = ["DATA_DIR=/secure/study", "OUT_DIR=/secure/out"]
     runner = ' -m psu_study.runner --data-dir "/secure/study" --out-dir "/secure/out"'

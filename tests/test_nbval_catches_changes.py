@@ -34,9 +34,10 @@ def nbval(notebook: str, data_dir, out) -> subprocess.CompletedProcess[str]:
 
 
 def test_nbval_fails_on_a_changed_value(data_copy, tmp_path):
-    """README, section Tests: "a changed data value is shown to make nbval fail"; and "after
-    each notebook's last cell, every figure and table it wrote in nbval's fresh kernel is
-    compared byte for byte with the committed file (the root `conftest.py`)"."""
+    """docs/development.md, section What the suite holds: "a changed data value is shown to make
+    nbval fail"; docs/development.md, section What the suite holds: "After each notebook's last
+    cell under nbval, every figure and table it wrote in nbval's fresh kernel is compared byte
+    for byte with the committed file (the root `conftest.py`)"."""
     # That nbval passes on the unchanged data is what `make test`'s own nbval run over
     # notebooks/ shows: running it again here would prove the same thing twice.
     path = data_copy / "interviews.csv"

@@ -62,7 +62,7 @@ def test_the_pattern_finds_what_it_must():
 
 
 def test_no_module_names_the_studys_people_or_themes():
-    """README, section Running on other data: "Nothing about the article's study is fixed in code:
+    """README, section Running on your own data: "Nothing about this study is fixed in code:
     coders, participants and themes come from the data"."""
     hits = []
     for path in sorted((REPO / "src" / "psu_study").rglob("*.py")):

@@ -122,7 +122,10 @@ def test_a_commit_that_succeeds_replaces_every_output(tmp_path):
 def test_a_commit_that_fails_part_way_leaves_the_previous_outputs(tmp_path, monkeypatch,
                                                                    code, call):
     """At every step of the commit (each file moved, the executed notebook, the manifest,
-    the merged numbers), an error leaves exactly what was there, and says so in one line."""
+    the merged numbers), an error leaves exactly what was there, and says so in one line.
+
+    README, section Two commands: "each notebook's outputs and the manifest move into place
+    together or not at all"."""
     at = 0
     while True:
         run, result, out = _run(tmp_path / f"{call}-{at}")
@@ -145,7 +148,10 @@ def test_a_commit_that_fails_part_way_leaves_the_previous_outputs(tmp_path, monk
 
 
 def test_a_folder_made_read_only_is_one_line(tmp_path):
-    """As a user other than root: a tables folder without write permission."""
+    """As a user other than root: a tables folder without write permission.
+
+    README, section Two commands: "an output folder turned read-only is one line naming the
+    folder"."""
     if os.geteuid() == 0:
         pytest.skip("root writes into a read-only folder; the injected EACCES/EROFS above "
                     "stand for it")
@@ -210,7 +216,11 @@ def test_a_full_disk_during_a_build_is_one_line_and_the_next_build_reruns(repo_c
     """Two notebooks run; 03_interviews's commit meets a full disk: the build says which
     notebook and which folder in one line, exits 1 without a traceback, the folders hold
     01_recruitment's new outputs and 03_interviews's old ones, as the manifest records; the
-    next build runs 03_interviews only."""
+    next build runs 03_interviews only.
+
+    README, section Two commands: "A full disk, a refused permission or an output folder turned
+    read-only is one line naming the folder and the step (`build failed: ... cannot write
+    tables: No space left on device ...`)"."""
     for module in ("recruitment", "interviews"):
         path = repo_copy / "src" / "psu_study" / f"{module}.py"
         path.write_text(path.read_text(encoding="utf-8") + "# touched by a test\n",

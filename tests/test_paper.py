@@ -60,7 +60,9 @@ def typed_numbers(source: str) -> list[tuple[int, str]]:
 
 
 def test_the_source_types_no_number():
-    """README, section The paper: "No number is typed in the source"."""
+    """docs/architecture.md, section How a build runs: "No number is typed in the source".
+
+    README, section The paper: "no number is typed in it"."""
     assert typed_numbers(SOURCE.read_text(encoding="utf-8")) == []
 
 
@@ -166,8 +168,8 @@ taking of the words that hold the narrowest range: 3 and 4 are "several" (3-4) r
 
 @pytest.mark.slow  # typesets the paper
 def test_words_of_quantity_match_the_counts_beside_them(built):
-    """README, section The paper: "the word of quantity for each count ... shown with the count
-    ("most (6 of 8)")"."""
+    """docs/architecture.md, section How a build runs: "the word of quantity for each count",
+    shown with the count ("most (6 of 8)")."""
     _, text, numbers = built
     assert numbers["n_participants"] == 8
     # The body, not the claims appendix, whose reasons quote the ledger ("half the transcripts
@@ -211,7 +213,8 @@ def test_every_figure_is_in_the_paper_with_its_synthetic_footnote(built):
 
 @pytest.mark.slow  # typesets the paper
 def test_synthetic_values_are_marked_from_the_data_provenance(built):
-    """README, section The paper: "each such value carries a lettered footnote"."""
+    """README, section The paper: "A value that rests on a synthetic stand-in is set with a dotted
+    underline, explained once in a legend under the abstract"."""
     _, text, _ = built
     # interviews.csv: interview_date and duration_min are synthetic (data/README.md), so the
     # durations carry the file's note.
@@ -240,7 +243,8 @@ COREQ_ITEMS = [  # Tong, Sainsbury and Craig (2007), Table 1, in order
 
 @pytest.mark.slow  # typesets the paper
 def test_the_coreq_appendix_lists_all_32_items_with_the_data_values(built):
-    """README, section The paper: "the COREQ checklist, item by item (Appendix B)"."""
+    """README, section The paper: "the COREQ checklist by domain and sub-domain (`paper/coreq.yml`;
+    Appendix B)"."""
     _, text, numbers = built
     appendix = text[text.index("COREQ checklist"):]
     position = 0
@@ -268,8 +272,8 @@ def test_two_builds_give_the_same_bytes(built):
 
 
 def test_the_manifest_records_the_paper_with_its_inputs():
-    """README, section The paper: "the manifest records it under `"paper"` with every file it read
-    and the code it ran"."""
+    """docs/architecture.md, section How a build runs: "the manifest records it under ... with
+    every file it read and the code it ran" (under `"paper"`)."""
     # The build's own record: the runner typesets the paper last and the committed manifest
     # names the committed PDF, every file it read and the code it ran, each with its sha256.
     entry = json.loads((TABLES_DIR / "manifest.json").read_text())[runner_paper.KEY]
@@ -387,9 +391,9 @@ def test_a_name_from_the_analysts_list_in_the_data_stops_the_paper(tmp_path, dat
 def test_the_paper_of_other_data_is_refused_inside_the_repository(tmp_path):
     """Study data never reach the work tree by the paper's own command either
     (`python -m psu_study.manuscript --data-dir ...` without --out-dir): refused before
-    anything is typeset or written (issue 19, requirement 2). README, section Security notes:
-    "Every notebook's first cell, and the paper's command, refuse data other than `data/`
-    whose outputs would land inside the repository"."""
+    anything is typeset or written (issue 19, requirement 2). docs/security.md, section Security:
+    "Every notebook's first cell, and the paper's command, refuse data other than `data/` whose
+    outputs would land inside the repository"."""
     other = shutil.copytree(DATA_DIR, tmp_path / "study")
     before = {p: p.stat().st_mtime_ns for p in (TABLES_DIR / "manuscript.json",
                                                 DATA_DIR.parent / "paper" / "paper.pdf")}

@@ -47,8 +47,8 @@ def text(out) -> str:
 
 
 def test_the_paper_is_written_under_out_dir(out):
-    """README, section The paper: "Under `make DATA_DIR=... OUT_DIR=...` it is written to
-    `OUT_DIR/paper/paper.pdf`"."""
+    """README, section Running on your own data: "writes everything they produce under `OUT_DIR`
+    (the paper too"."""
     assert (out / "paper" / "paper.pdf").read_bytes().startswith(b"%PDF")
     assert not (out / "paper.pdf").exists()
 
@@ -119,8 +119,8 @@ def test_coders_and_themes_come_from_the_data(text):
 
 
 def test_agreement_narrows_with_a_note_and_no_character_figures(text):
-    """README, section The paper: "what those data lack (a second coder, transcripts, published
-    quotations) is said in the text"."""
+    """README, section Running on your own data: "a study with one coder or without `transcripts/`
+    is computed as far as it goes with a note saying what was left out"."""
     # No transcripts/ folder: no character-level agreement, a sentence says why.
     assert ("Agreement on each character was not computed: the data hold no transcripts/ "
             "folder") in text

@@ -56,6 +56,8 @@ def planted(tmp_path: Path, monkeypatch, source: str) -> RunFolders:
 # --- 1. one inferential convention -----------------------------------------------------------
 
 def test_the_convention_is_declared_once_and_the_analyses_take_it():
+    """README, section The paper: "one convention, exact and two-sided, declared in
+    `psu_study.inference`"."""
     assert (inference.SIDES, inference.LEVEL, inference.METHOD) == ("two-sided", 0.95, "exact")
     assert demographics.ALPHA == inference.ALPHA == 0.05
     assert inference.TAIL_PERCENTILES == (2.5, 97.5)  # a two-sided 95% percentile interval
@@ -78,6 +80,8 @@ def test_a_statistic_of_unknown_sidedness_is_refused():
 
 
 def test_a_planted_one_sided_p_without_its_label_stops_the_build(tmp_path, monkeypatch):
+    """README, section The paper: "a p-value of another sidedness stops the build unless its
+    sentence names it"."""
     source = SOURCE.read_text(encoding="utf-8") + \
         '\nA sample this female: #pval("p_sample_female_at_least_observed").\n'
     run = planted(tmp_path, monkeypatch, source)
@@ -129,6 +133,8 @@ def test_the_sampling_frame_and_the_census_are_said_where_the_numbers_are(built)
 
 
 def test_the_statistical_analysis_is_generated_from_what_was_computed(built):
+    """README, section The paper: "Methods with a Statistical analysis generated from what was
+    computed"."""
     _, text, derived = built
     stats = text[text.index("Statistical analysis"):text.index("3 Results")]
     for method in ("exact", "two-sided", "Clopper–Pearson", "binomial test",
@@ -164,6 +170,7 @@ def test_the_declarations_are_there_with_what_the_article_states(built):
 
 
 def test_the_title_page_comes_from_citation_cff(built):
+    """README, section The paper: "It has a title page from `CITATION.cff`"."""
     _, text, derived = built
     assert derived["title_page"]["authors"] == [
         {"name": "The psu-study project contributors", "affiliation": ""}]
@@ -174,6 +181,8 @@ def test_the_title_page_comes_from_citation_cff(built):
 
 
 def test_each_unstated_item_is_a_warning_of_the_build(tmp_path, capsys):
+    """README, section The paper: "what the article does not state is printed ... and warned by
+    the build"."""
     run = copy_outputs(tmp_path)
     manuscript.paper(run)
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning: paper:" in line]
@@ -230,6 +239,8 @@ CITED = {  # key: what its entry must print (Vancouver-family style: surname and
 
 
 def test_every_reference_is_in_the_bibliography_and_cited(built):
+    """README, section The paper: "references (`paper/references.bib`, typeset by Typst's
+    `bibliography()`)"."""
     _, text, _ = built
     source = SOURCE.read_text(encoding="utf-8")
     bib = manuscript.REFERENCES.read_text(encoding="utf-8")

@@ -104,7 +104,8 @@ def test_theme_names_and_order(study):
 
 
 def test_double_coding(study):
-    """README, section What it computes: "EW coded all transcripts, FF independently coded half"."""
+    """README, section What it computes: "one coder coded all transcripts, a second independently
+    coded half"."""
     coded = study.segments.groupby("coder")["participant_id"].nunique().to_dict()
     assert coded == {"EW": 8, "FF": 4}, (
         f"{COLLECTION}: 'EW coded all data, and FF independently coded half the data'")

@@ -245,8 +245,8 @@ def test_refuses_malformed_xml(tmp_path):
 
 
 def test_refuses_entity_expansion(tmp_path):
-    """README, section Security notes: "XML is parsed by defusedxml: no DTD entities, no external
-    references"."""
+    """docs/security.md, section Security: "XML is parsed by defusedxml: no DTD entities, no
+    external references"."""
     entries = nvivo_entries(doctype=BILLION_LAUGHS)
     entries["project.qde"] = entries["project.qde"].replace(b'name="NVivo study"',
                                                             b'name="&lol3;"')
@@ -272,7 +272,7 @@ def test_refuses_positions_outside_the_text(tmp_path):
 @pytest.mark.parametrize("entry", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt",
                                    "C:\\evil.txt"])
 def test_refuses_zip_entries_that_escape_the_folder(tmp_path, entry):
-    """README, section Security notes: "a `.qdpx` entry with `..`, an absolute path or a drive
+    """docs/security.md, section Security: "a `.qdpx` entry with `..`, an absolute path or a drive
     letter is refused"."""
     entries = {**nvivo_entries(), entry: b"x"}
     path = write_zip(tmp_path / "p.qdpx", entries)

@@ -289,8 +289,8 @@ def anonymous_sources() -> list[Src]:
 
 
 def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, capsys):
-    """README, section A team with NVivo: "Sources whose names carry no participant number are
-    numbered `P1..Pn` in document order"."""
+    """README, section A team with NVivo: "When no source or case name holds a participant number,
+    the coded sources are numbered `P1..Pn` in document order"."""
     path = qdpx(tmp_path / "p.qdpx", anonymous_sources())
     out = tmp_path / "out"
     assert cli.main([str(path), "--out-dir", str(out)]) == 0
@@ -314,7 +314,7 @@ def test_names_without_numbers_are_numbered_and_the_map_is_given_back(tmp_path, 
 
 
 def test_auto_map_ignores_the_numbers_in_names(tmp_path):
-    """README, section A team with NVivo: "(`--auto-map` does so whatever the names)"."""
+    """README, section A team with NVivo: "`--auto-map` does so whatever the names say"."""
     sources = [Src(1, b"A: Fine.\n", [(3, 7, None)], name="P7"),
                Src(2, b"A: Good.\n", [(3, 7, None)], name="P9")]
     report = importer.import_project(qdpx(tmp_path / "p.qdpx", sources), tmp_path / "out",

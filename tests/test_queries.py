@@ -309,6 +309,9 @@ def test_text_search_finds_a_planted_phrase_at_its_code_point_offsets(with_trans
 
 
 def test_text_search_ignores_case_and_accents_and_keeps_original_offsets(with_transcripts):
+    """README, section Exploring and reading the report: "search the transcripts for a word,
+    phrase or regular expression (case and accents ignored) and see each hit in context with the
+    codes covering it"."""
     study = load_study(with_transcripts, tables=["segments"])
 
     def spans(query: str, **kw) -> list[list]:

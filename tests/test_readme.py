@@ -38,7 +38,7 @@ def make_dry(*args: str) -> str:
 
 
 def test_make_help_lists_every_target():
-    """README, section Two commands: "`make help` lists all targets"."""
+    """README, section Two commands: "`make help` lists the other targets"."""
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     phony = {name for line in re.findall(r"^\.PHONY:(.*)$", makefile, re.MULTILINE)
              for name in line.split()}
@@ -50,10 +50,10 @@ def test_make_help_lists_every_target():
 
 
 def test_make_lab_starts_jupyterlab_on_loopback_opened_on_the_notebooks():
-    """README, section Two commands: "`make lab` starts JupyterLab on loopback with the
-    project's kernel (`psu-study`), opened on `notebooks/`" (section Exploring: "on
-    `127.0.0.1`"). The kernel itself is the one the environment installs (.venv's
-    kernelspec; tests/test_kernel_transport.py starts it by that name)."""
+    """README, section Exploring and reading the report: "`make lab` starts JupyterLab on
+    `127.0.0.1` with the project's kernel (`Python (psu-study)`), opened on `notebooks/`".
+    The kernel itself is the one the environment installs (.venv's kernelspec;
+    tests/test_kernel_transport.py starts it by that name)."""
     command = make_dry("lab")
     assert "jupyter lab" in command
     assert "--ip=127.0.0.1" in command
@@ -62,7 +62,9 @@ def test_make_lab_starts_jupyterlab_on_loopback_opened_on_the_notebooks():
 
 def test_make_test_runs_pytest_over_two_xdist_workers_file_by_file():
     """README, section Tests: pytest "with pytest-xdist (`-n auto --dist loadfile`: ... each
-    file stays on one worker)" and "prints the ten slowest tests"; ruff first."""
+    file stays on one worker)" and "prints the ten slowest tests"; ruff first.
+
+    README, section Two commands: "ruff, the whole test suite, nbval on every notebook"."""
     command = make_dry("test")
     assert command.index("ruff check") < command.index("-m pytest")
     assert re.search(r"-m pytest -n auto --dist loadfile\b", command)
@@ -70,14 +72,15 @@ def test_make_test_runs_pytest_over_two_xdist_workers_file_by_file():
 
 
 def test_the_makefile_unexports_pythondontwritebytecode():
-    """README, section Performance: "The Makefile unexports `PYTHONDONTWRITEBYTECODE`"."""
+    """docs/performance.md, section Performance: "The Makefile unexports
+    `PYTHONDONTWRITEBYTECODE`"."""
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^unexport PYTHONDONTWRITEBYTECODE$", makefile, re.MULTILINE)
 
 
 def test_the_lock_says_how_it_was_made_from_pyproject():
-    """README, section Two commands: "The lock is made from `pyproject.toml` with the command
-    written at its top (`uv pip compile ... --generate-hashes`)"."""
+    """The lock is made from pyproject.toml with the command written at its top
+    (``uv pip compile ... --generate-hashes``)."""
     head = (REPO_ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()[:3]
     command = next(line for line in head if "uv pip compile" in line)
     assert "pyproject.toml" in command and "--generate-hashes" in command
@@ -107,8 +110,8 @@ def outputs_of(notebook: str) -> set[str]:
 
 def test_each_notebook_writes_the_outputs_the_readme_names():
     """README, section What it computes: the table's "outputs" column, notebook by notebook
-    ("`07_explore` ... nothing: an interactive companion"); section Layout, "Figures are
-    written as 300 dpi PNG and PDF; tables as CSV, Markdown and LaTeX" (the dpi:
+    ("`07_explore` ... nothing: an interactive companion"); README, section What it computes:
+    "Figures are written as 300 dpi PNG and PDF; tables as CSV, Markdown and LaTeX" (the dpi:
     tests/test_figures.py)."""
     assert set(MANIFEST["notebooks"]) == set(OUTPUTS)
     for notebook, names in OUTPUTS.items():
@@ -126,9 +129,11 @@ def test_each_notebook_writes_the_outputs_the_readme_names():
 
 
 def test_the_manifest_records_what_the_readme_says():
-    """README, section What it computes: "`tables/manifest.json` records, for every output,
-    its sha256, the notebook that wrote it, the data files it read (with their sha256), its
-    parameters and the versions of Python and the key packages"."""
+    """docs/architecture.md, section How a build runs: "`tables/manifest.json` records, for every
+    output, its sha256, the notebook that wrote it, the data files it read (with their sha256), its
+    parameters and the versions of Python and the key packages"; README, section What it
+    computes: "`tables/manifest.json` records, for every output, its sha256, the notebook that
+    wrote it, the data files it read and the versions of the key packages"."""
     for notebook, entry in MANIFEST["notebooks"].items():
         assert entry["notebook"] == f"notebooks/{notebook}.ipynb"
         assert entry["parameters"] == {}  # the default run: the notebooks as committed
@@ -149,8 +154,8 @@ def test_the_manifest_records_what_the_readme_says():
 
 def test_numbers_go_to_json_and_to_latex_macros_under_stable_keys():
     """README, section What it computes: "Headline numbers go under stable keys to
-    `tables/numbers.json` and, as LaTeX macros (`\\newcommand{\\nContacted}{20}`), to
-    `tables/numbers.tex`" (the naming rule: tests/test_numbers_tex.py)."""
+    `tables/numbers.json` and, as LaTeX macros, to `tables/numbers.tex`" (the naming rule:
+    tests/test_numbers_tex.py)."""
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text(encoding="utf-8"))
     assert numbers["n_contacted"] == 20
     assert r"\newcommand{\nContacted}{20}" in (TABLES_DIR / "numbers.tex").read_text(
@@ -180,8 +185,9 @@ def test_the_published_quotations_are_23_and_22_name_their_participant(study):
 
 
 def test_uv_is_pinned_in_the_makefile_and_typst_comes_from_the_lock():
-    """README, section Two commands: "installs uv (pinned in the Makefile)"; section The
-    paper: "with Typst from the `typst` wheel in the lock (no TeX, no Node)"."""
+    """README, section Two commands: "The first step puts uv (pinned in the Makefile) into
+    `.venv`"; README, section The paper: "with Typst from the `typst` wheel in the lock (no TeX,
+    no Node)"."""
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^UV_VERSION := \d+\.\d+\.\d+$", makefile, re.MULTILINE)
     assert "uv==$(UV_VERSION)" in makefile
@@ -190,9 +196,9 @@ def test_uv_is_pinned_in_the_makefile_and_typst_comes_from_the_lock():
 
 
 def test_the_paper_has_the_parts_the_readme_lists():
-    """README, section The paper: "a structured abstract, Methods, Results with every figure
-    and Tables 1 and 2, the claims ledger's summary (Appendix A) and the COREQ checklist,
-    item by item (Appendix B)" (every figure, and the 32 COREQ items: tests/test_paper.py)."""
+    """README, section The paper: "a structured abstract, Methods ... Results with every figure and
+    Tables 1 and 2, a Discussion ... the claims ledger (Appendix A) and the COREQ checklist" (every
+    figure, and the 32 COREQ items: tests/test_paper.py)."""
     reader = pypdf.PdfReader(PAPER_DIR / "paper.pdf")
     text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
     abstract = text[:text.index("1 Introduction")]
@@ -206,8 +212,9 @@ def test_the_paper_has_the_parts_the_readme_lists():
 
 
 def test_explore_keeps_interactive_off_and_shows_the_binomial_tail():
-    """README, section Exploring and reading the report: "the exact binomial tail, 0.033 for
-    8 of 8 at 259/397"; "the committed notebook keeps it `False`" (``interactive``)."""
+    """README, section Exploring and reading the report: "vary the base rate and sample size to see
+    how surprising an all-female sample is"; README, section Exploring and reading the report:
+    "the committed notebook keeps it `False`" (``interactive``)."""
     nb = nbformat.read(NOTEBOOKS_DIR / "07_explore.ipynb", as_version=4)
     parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assert re.search(r"^interactive = False$", parameters.source, re.MULTILINE)
@@ -267,3 +274,13 @@ def test_editing_the_papers_source_retypesets_it_and_reruns_no_notebook(repo_cop
     assert executed(result) == []
     assert "typeset paper/paper.pdf" in result.stdout, result.stdout
     assert (repo_copy / "paper" / "paper.pdf").read_bytes() != before
+
+
+def test_make_test_fast_runs_the_tests_not_marked_slow_in_one_process():
+    """README, section More documentation: "the test tiers (`make test-fast`)";
+    docs/development.md, section Make targets: "`make test-fast` | the fast tier: unit and
+    property tests, no kernel, browser or build"."""
+    command = make_dry("test-fast")
+    assert re.search(r'-m pytest -p no:xdist -p no:nbval -m "not slow" .*tests$', command,
+                     re.MULTILINE), command
+    assert "ruff" not in command and "--nbval" not in command

@@ -96,8 +96,7 @@ def test_figures_are_flagged_from_their_own_provenance(site):
 
 @pytest.mark.slow  # builds the report site
 def test_sections_read_like_the_results(site):
-    """README, section Exploring and reading the report: "The index reads like the paper's Results,
-    one section per notebook"."""
+    """README, section Exploring and reading the report: "One section per notebook"."""
     text = soup(site / "index.html").get_text(" ", strip=True)
     numbers = json.loads((TABLES_DIR / "numbers.json").read_text())
     # Both keys are always computed (recruitment.csv and codebook.csv are required files):
@@ -155,7 +154,8 @@ def test_every_figure_shows_its_alt_text(site):
 
 @pytest.mark.slow  # builds the report site
 def test_the_site_banner_follows_the_datas_provenance(site, tmp_path):
-    """README, section Exploring and reading the report: "A banner marks synthetic values"."""
+    """README, section Exploring and reading the report: "with a banner wherever values are
+    synthetic"."""
     assert soup(site / "index.html").find(class_="psu-banner-site") is not None
     # The same outputs over data whose every row is the study's own: no site-wide banner.
     data = tmp_path / "data"
@@ -205,8 +205,7 @@ def test_every_link_resolves_to_a_file_of_the_site(site):
 
 @pytest.mark.slow  # builds the report site
 def test_no_page_names_another_host(site):
-    """README, section Exploring and reading the report: "it needs no server and no network (nothing
-    is loaded from another host)"."""
+    """README, section Exploring and reading the report: "it needs no server and no network"."""
     for page in pages(site):
         text = page.read_text(encoding="utf-8")
         hits = EXTERNAL.findall(text)
@@ -216,7 +215,7 @@ def test_no_page_names_another_host(site):
 
 @pytest.mark.slow  # builds the report site
 def test_code_is_folded_and_outputs_shown(site):
-    """README, section Exploring and reading the report: "code folded, one click to show it"."""
+    """A notebook page's code is folded, one click to show it."""
     page = soup(site / "notebooks" / "01_recruitment.html")
     folded = page.find_all("details", class_="psu-code")
     assert folded and all(not d.has_attr("open") for d in folded)

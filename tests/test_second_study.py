@@ -292,6 +292,8 @@ def test_what_the_data_lack_is_skipped_with_a_note(out):
 
 @pytest.mark.slow
 def test_a_listed_coder_who_coded_nothing_is_reported_so(out):
+    """README, section Running on your own data: "a coder who coded nothing is reported as
+    such"."""
     # GH: in coders.csv, no segment. The themes notebook counts GH's transcripts (0), the
     # agreement notebook says GH is left out of every comparison; no pair names GH.
     themes_nb = (out / "notebooks" / "04_themes.ipynb").read_text(encoding="utf-8")
@@ -320,9 +322,9 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
     runner writes is its own record and the paper's (the manifest, the paper's derived
     data).
 
-    README, section Running on other data: "Plain papermill works too, notebook by notebook in
-    numbered order"; "`tests/test_second_study.py` builds it both ways against figures worked out by
-    hand"."""
+    README, section Running on your own data: "notebook by notebook in numbered order";
+    README, section Running on your own data: "`tests/fixtures/second_study/` is a small study
+    written by hand and built both ways in the tests"."""
     def files(out: Path) -> dict[str, bytes]:
         return {p.relative_to(out).as_posix(): p.read_bytes()
                 for folder in ("figures", "tables") for p in (out / folder).rglob("*")
@@ -340,8 +342,8 @@ def test_plain_papermill_writes_the_bytes_the_runner_writes(runner_build, paperm
 
 @pytest.mark.slow  # the runner, twice, in subprocesses
 def test_a_missing_or_empty_data_dir_is_refused_once_up_front(tmp_path):
-    """README, section Running on other data: "A data folder that does not exist, or holds none of
-    the contract's files, is refused up front"."""
+    """A data folder that does not exist, or holds none of the contract's files, is refused up
+    front."""
     missing = tmp_path / "nowhere"
     result = subprocess.run(
         [sys.executable, "-m", "psu_study.runner", "--data-dir", str(missing), "--out-dir",

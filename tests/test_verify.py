@@ -81,7 +81,8 @@ def test_a_consistent_repository_verifies(repo: Path):
     """Built in plain kernels, rebuilt from scratch by --verify in forked ones: the same
     bytes, every output (the fallback ``compat`` promises, byte for byte).
 
-    README, section Tests: "The plain-kernel fallback ... is shown byte for byte"."""
+    docs/architecture.md, section Forked kernels: "Outside the library versions `runner/compat.py`
+    was written for, the runner falls back to plain kernels"."""
     result = runner(repo, "--verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verify: work tree vs manifest: no difference" in result.stdout
@@ -135,8 +136,9 @@ def test_each_committed_output_a_clean_rebuild_does_not_make_is_named(tmp_path: 
     exactly: the figure's two files, the notebook that shows the figure, the manifest that
     records both, and the table with its line.
 
-    README, section Performance: "`make verify` ... names every file that then differs ...; it exits
-    non-zero on any difference"; "catching an unseeded random draw in a figure"."""
+    docs/development.md, section What the suite holds: "`make verify` makes two checks ... every
+    file that then differs from the committed one named ... It exits non-zero on any difference";
+    "catching an unseeded random draw in a figure"."""
     repo = make_repo(tmp_path, extra_cell=UNSEEDED_FIGURE)
     table = repo / "tables" / "recruitment_stages.csv"
     table.write_text(table.read_text().replace("20", "21", 1))
