@@ -26,7 +26,7 @@ import typst
 import yaml
 
 from . import staging
-from .run_folders import RunFolders
+from .run_folders import RunFolders, add_folder_options
 
 STANDARDS = ("ua-1", "a-3b")
 """What the PDF declares and Typst checks at export."""
@@ -193,11 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     checking = sub.add_parser("check", help="hold a PDF's attachments against the files",
                               allow_abbrev=False)
     checking.add_argument("pdf", type=Path)
-    checking.add_argument("--data-dir", type=Path, default=None,
-                          help="the data the build read; default: data/")
-    checking.add_argument("--out-dir", type=Path, default=None,
-                          help="the build's OUT_DIR (its tables/ and figures/); default: the "
-                               "repository's outputs")
+    add_folder_options(checking, "the data the build read; default: data/",
+                       "the build's OUT_DIR (its tables/ and figures/); default: the "
+                       "repository's outputs")
     args = parser.parse_args(argv)
     folders = RunFolders.of(args.data_dir, args.out_dir)
     try:

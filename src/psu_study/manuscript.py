@@ -28,7 +28,7 @@ from . import disclosure, editions, staging
 from .manuscript_statements import CITATION, COREQ, STATEMENTS, ManuscriptError
 from .manuscript_values import derive
 from .paths import PAPER_DIR, PAPER_SOURCE, REPO_ROOT, display_path
-from .run_folders import RunFolders, outputs_inside
+from .run_folders import RunFolders, add_folder_options, outputs_inside
 
 SOURCE = PAPER_SOURCE
 DERIVED = "manuscript.json"
@@ -153,11 +153,9 @@ def build(run: RunFolders | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Typeset the study's manuscript with Typst.",
                                      allow_abbrev=False)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="the data the outputs were built from; default: data/")
-    parser.add_argument("--out-dir", type=Path, default=None,
-                        help="a build's OUT_DIR: read its tables/ and figures/, write "
-                             "paper/paper.pdf under it; default: the repository's")
+    add_folder_options(parser, "the data the outputs were built from; default: data/",
+                       "a build's OUT_DIR: read its tables/ and figures/, write "
+                       "paper/paper.pdf under it; default: the repository's")
     args = parser.parse_args(argv)
     run = RunFolders.of(args.data_dir, args.out_dir)
     try:

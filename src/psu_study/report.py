@@ -29,7 +29,7 @@ from . import sentences as results
 from .notebook_files import NOTEBOOK_GLOB, cell_text
 from .outputs import output_meta
 from .provenance import synthetic_columns
-from .run_folders import RunFolders, outputs_inside
+from .run_folders import RunFolders, add_folder_options, outputs_inside
 
 if TYPE_CHECKING:  # nbconvert is imported only when pages are rendered
     from nbconvert.exporters import HTMLExporter
@@ -377,11 +377,9 @@ def build_report(out_dir: Path | None = None, folders: RunFolders | None = None)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the study's static HTML report.",
                                      allow_abbrev=False)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="the data the outputs were built from; default: data/")
-    parser.add_argument("--out-dir", type=Path, default=None,
-                        help="a build's OUT_DIR: report its outputs into OUT_DIR/report; "
-                             "default: the repository's outputs, into report/")
+    add_folder_options(parser, "the data the outputs were built from; default: data/",
+                       "a build's OUT_DIR: report its outputs into OUT_DIR/report; default: "
+                       "the repository's outputs, into report/")
     args = parser.parse_args(argv)
     folders = RunFolders.of(args.data_dir, args.out_dir)
     try:

@@ -9,6 +9,7 @@ runner injects.
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,13 @@ from .paths import (
 
 class FoldersError(ValueError):
     """A path lies outside a run's folders, so the build's records cannot name it."""
+
+
+def add_folder_options(parser: argparse.ArgumentParser, data_help: str, out_help: str) -> None:
+    """The two folder options, spelt one way on every command line (the runner, the report,
+    the paper, the editions' check); ``RunFolders.of(args.data_dir, args.out_dir)`` reads them."""
+    parser.add_argument("--data-dir", type=Path, default=None, help=data_help)
+    parser.add_argument("--out-dir", type=Path, default=None, help=out_help)
 
 
 @dataclass(frozen=True)

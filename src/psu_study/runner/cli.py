@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..data_folder import DataDirError, check_data_dir
 from ..paths import DATA_DIR
-from ..run_folders import FoldersError
+from ..run_folders import FoldersError, add_folder_options
 from .build import build
 from .interrupts import BuildInterrupted
 from .layout import BuildError
@@ -19,8 +19,9 @@ from .verify import verify
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Execute the study's notebooks.",
                                      allow_abbrev=False)
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--out-dir", type=Path, default=None)
+    add_folder_options(parser, "the data to build from; default: data/",
+                       "where other data's outputs go (outside the repository); default: "
+                       "the repository's folders")
     parser.add_argument("--jobs", "-j", type=int, default=None,
                         help="kernels at once (default: one per core)")
     parser.add_argument("--force", action="store_true", help="execute every notebook")
