@@ -129,7 +129,7 @@ test: $(STAMP) lint ## Lint, unit tests, nbval on every notebook, figure regress
 # cores cost as much as they saved (measured: 18 CPU-s alone, 32 with -n auto).
 .PHONY: test-fast
 test-fast: $(STAMP) ## Unit and property tests only (no kernel, build or browser): seconds
-	$(PY) -m pytest -p no:xdist -p no:nbval -m "not slow" --hypothesis-profile=fast tests
+	$(PY) -m pytest -n auto -p no:nbval -m "not slow" --hypothesis-profile=fast tests
 
 lab: $(STAMP) ## Start JupyterLab on loopback with the project's kernel, opened on notebooks/
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.root_dir="$(CURDIR)" \

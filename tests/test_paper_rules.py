@@ -79,6 +79,7 @@ def test_a_statistic_of_unknown_sidedness_is_refused():
         inference.sides({"p_mystery": 0.5})
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_planted_one_sided_p_without_its_label_stops_the_build(tmp_path, monkeypatch):
     """README, section The paper: "a p-value of another sidedness stops the build unless its
     sentence names it"."""
@@ -90,6 +91,7 @@ def test_a_planted_one_sided_p_without_its_label_stops_the_build(tmp_path, monke
     assert not run.paper_pdf.exists()
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_one_sided_p_named_in_its_sentence_is_typeset(tmp_path, monkeypatch):
     source = SOURCE.read_text(encoding="utf-8") + \
         '\nPlanted: #pval("p_sample_female_at_least_observed", label: "one-sided").\n'
@@ -100,6 +102,7 @@ def test_a_one_sided_p_named_in_its_sentence_is_typeset(tmp_path, monkeypatch):
     assert "Planted: one-sided p = 0.033." in text_of(run.paper_pdf)
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_planted_raw_p_value_or_one_sided_interval_stops_the_build(tmp_path, monkeypatch):
     for planted_line in ('#num("p_female_binomial_two_sided")',
                          '#ci("pct_participants_female_lower_bound")'):
@@ -109,6 +112,7 @@ def test_a_planted_raw_p_value_or_one_sided_interval_stops_the_build(tmp_path, m
             manuscript.build(run)
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_two_sided_p_stands_beside_the_interval_and_the_one_sided_is_named(built):
     _, text, _ = built
     section = text[text.index("Participants against the PSU"):text.index("Neither test can say")]
@@ -121,6 +125,7 @@ def test_the_two_sided_p_stands_beside_the_interval_and_the_one_sided_is_named(b
             assert shown.group(1) == "one-sided", shown.group()
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_sampling_frame_and_the_census_are_said_where_the_numbers_are(built):
     _, text, _ = built
     recruitment = text[text.index("Sampling and recruitment"):text.index("Research team")]
@@ -132,6 +137,7 @@ def test_the_sampling_frame_and_the_census_are_said_where_the_numbers_are(built)
     assert "describe that window exactly" in response
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_statistical_analysis_is_generated_from_what_was_computed(built):
     """README, section The paper: "Methods with a Statistical analysis generated from what was
     computed"."""
@@ -156,6 +162,7 @@ DECLARATIONS = ("Ethics approval.", "Consent to participate.", "Consent for publ
                 "Authors’ contributions.")
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_declarations_are_there_with_what_the_article_states(built):
     _, text, _ = built
     declarations = text[text.index("Ethics approval."):text.rindex("References")]
@@ -169,6 +176,7 @@ def test_the_declarations_are_there_with_what_the_article_states(built):
     assert "EW conducted the interviews" in declarations  # coders.csv: EW, interviewer
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_title_page_comes_from_citation_cff(built):
     """README, section The paper: "It has a title page from `CITATION.cff`"."""
     _, text, derived = built
@@ -180,6 +188,7 @@ def test_the_title_page_comes_from_citation_cff(built):
     assert "Corresponding author: not stated in CITATION.cff" in front
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_each_unstated_item_is_a_warning_of_the_build(tmp_path, capsys):
     """README, section The paper: "what the article does not state is printed ... and warned by
     the build"."""
@@ -192,6 +201,7 @@ def test_each_unstated_item_is_a_warning_of_the_build(tmp_path, capsys):
     assert all("not stated" in w for w in warnings)
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_declaration_missing_from_the_statements_stops_the_build(tmp_path, data_copy):
     run = copy_outputs(tmp_path)
     own = manuscript_statements.STATEMENTS.read_text(encoding="utf-8")
@@ -201,6 +211,7 @@ def test_a_declaration_missing_from_the_statements_stops_the_build(tmp_path, dat
         manuscript.build(RunFolders(data_copy, run.figures, run.tables, run.root))
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_data_availability_follows_the_provenance(built):
     _, text, derived = built
     files = {f["file"]: f for f in derived["data"]}
@@ -214,6 +225,7 @@ def test_data_availability_follows_the_provenance(built):
 
 # --- 3. Discussion, Limitations, Conclusions -----------------------------------------------
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_limitations_and_conclusions_come_from_the_data(built):
     _, text, _ = built
     limits = text[text.index("4.1 Limitations"):text.index("4.2 Conclusions")]
@@ -238,6 +250,7 @@ CITED = {  # key: what its entry must print (Vancouver-family style: surname and
 }
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_every_reference_is_in_the_bibliography_and_cited(built):
     """README, section The paper: "references (`paper/references.bib`, typeset by Typst's
     `bibliography()`)"."""
@@ -271,6 +284,7 @@ def sections(source: str, text: str) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_every_coreq_item_is_in_the_section_it_names(built):
     _, text, derived = built
     held = sections(SOURCE.read_text(encoding="utf-8"), text)
@@ -283,6 +297,7 @@ def test_every_coreq_item_is_in_the_section_it_names(built):
             assert item["value"].startswith("not reported"), item
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_the_coreq_appendix_holds_the_articles_facts_and_its_sub_domains(built):
     _, text, derived = built
     appendix = text[text.index("COREQ checklist"):]
@@ -300,6 +315,7 @@ def test_the_coreq_appendix_holds_the_articles_facts_and_its_sub_domains(built):
         assert items[silent]["value"].startswith("not reported"), silent
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_coreq_element_missing_from_its_section_is_found(built):
     # The check must be able to fail: NVivo is not in the Results.
     _, text, _ = built
@@ -319,6 +335,7 @@ def glued_marks(text: str) -> list[str]:
             if re.sub(r"^[\d.,%]+", "", m.group()) not in units]
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_no_mark_is_set_against_a_numeral(built):
     _, text, _ = built
     assert glued_marks(text) == []
@@ -338,6 +355,7 @@ def font_sizes(pdf: Path) -> list[tuple[int, float, str]]:
     return found
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_nothing_is_set_under_7_pt(built):
     run, _, _ = built
     sizes = font_sizes(run.paper_pdf)
@@ -345,6 +363,7 @@ def test_nothing_is_set_under_7_pt(built):
     assert [(p, round(s, 2), t) for p, s, t in sizes if s < 7 - 1e-6] == []
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_synthetic_values_share_one_style_explained_once(built):
     _, text, derived = built
     assert text.count("Reading the values.") == 1
@@ -357,6 +376,7 @@ def test_synthetic_values_share_one_style_explained_once(built):
     assert "Interviews lasted 35–100 minutes" in text
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_no_note_is_printed_twice(built):
     run, text, derived = built
     notes = {m["footnote"] for m in derived["figures"].values() if m["footnote"]}
@@ -369,6 +389,7 @@ def test_no_note_is_printed_twice(built):
         "unpublished values in participants.csv (training_stage). See data/README.md")) == 1
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_table_1s_caption_does_not_contradict_its_note(built):
     _, text, _ = built
     caption = re.search(r"Table 1: ([^\n]*?) Training stage", text).group(1)
@@ -377,6 +398,7 @@ def test_table_1s_caption_does_not_contradict_its_note(built):
 
 # --- 8. fidelity ---------------------------------------------------------------------------
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_a_synthetic_attribution_says_so_in_its_sentence(built):
     _, text, derived = built
     # Results > Role of PSU > Making sense of their story: "pivotal moment" is said by one
@@ -387,6 +409,7 @@ def test_a_synthetic_attribution_says_so_in_its_sentence(built):
     assert "†" not in text
 
 
+@pytest.mark.slow  # typesets the paper (a build)
 def test_no_caption_claims_what_the_article_does_not_publish(built):
     _, text, _ = built
     assert "quoted from the article" not in text

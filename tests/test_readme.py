@@ -276,11 +276,11 @@ def test_editing_the_papers_source_retypesets_it_and_reruns_no_notebook(repo_cop
     assert (repo_copy / "paper" / "paper.pdf").read_bytes() != before
 
 
-def test_make_test_fast_runs_the_tests_not_marked_slow_in_one_process():
+def test_make_test_fast_runs_the_tests_not_marked_slow():
     """README, section More documentation: "the test tiers (`make test-fast`)";
     docs/development.md, section Make targets: "`make test-fast` | the fast tier: unit and
     property tests, no kernel, browser or build"."""
     command = make_dry("test-fast")
-    assert re.search(r'-m pytest -p no:xdist -p no:nbval -m "not slow" .*tests$', command,
+    assert re.search(r'-m pytest -n auto -p no:nbval -m "not slow" .*tests$', command,
                      re.MULTILINE), command
     assert "ruff" not in command and "--nbval" not in command

@@ -247,6 +247,7 @@ def test_a_report_of_other_data_is_refused_inside_the_repository(tmp_path):
     assert not (REPO_ROOT / "report-of-other-data").exists()
 
 
+@pytest.mark.slow  # builds the report site
 def test_the_queries_tables_are_in_the_report(site):
     """Issue 22: the query tables and heatmaps sit on the index, in 04's section with
     its sentence, each flagged as built from synthetic coding."""
