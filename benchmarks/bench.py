@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from psu_study.environment import FOLDER_ENV, KERNEL_ENV, PREFIX
+from psu_study.notebook_files import notebook_paths
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
@@ -90,7 +91,7 @@ def executed(stdout: str) -> list[str]:
 
 def notebook_waves(copy: Path) -> list[list[Path]]:
     """The notebooks in the order the runner executes them (numbers readers last)."""
-    paths = sorted((copy / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = notebook_paths(copy / "notebooks")
     late = {p for p in paths if json.loads(p.read_text()).get("metadata", {})
             .get("psu_study", {}).get("after_numbers", False)}
     return [w for w in ([p for p in paths if p not in late], sorted(late)) if w]

@@ -23,6 +23,7 @@ import pytest
 
 from psu_study import manuscript_statements, schema
 from psu_study.environment import STAGE_ENV
+from psu_study.notebook_files import notebook_paths
 from psu_study.qda import cli, exporter, importer
 from psu_study.qda.archive import QdaError
 from psu_study.qda.offsets import _detect_offsets, _Span
@@ -420,8 +421,8 @@ def test_an_imported_project_plus_the_four_contract_files_builds(tmp_path):
                          text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     # Every notebook executed, numbers.json and figures written under OUT_DIR.
-    assert sorted(p.name for p in (out / "notebooks").glob("[0-9][0-9]_*.ipynb")) == sorted(
-        p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(p.name for p in notebook_paths(out / "notebooks")) == sorted(
+        p.name for p in notebook_paths(REPO / "notebooks"))
     assert (out / "tables" / "numbers.json").is_file()
     assert any((out / "figures").iterdir())
     # One coder: a study with nothing to compare. The agreement notebook runs, says so, and

@@ -35,10 +35,11 @@ from pathlib import Path
 import pytest
 
 from psu_study.environment import DETERMINISTIC_ENV, STAGE_ENV
+from psu_study.notebook_files import notebook_paths
 
 from .conftest import REPO, STUDY
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebook_paths(REPO / "notebooks")
 
 # --- the hand figures -----------------------------------------------------------------------
 

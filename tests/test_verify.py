@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from psu_study.environment import PLAIN_KERNELS_ENV, PREFIX
+from psu_study.notebook_files import notebook_paths
 
 pytestmark = pytest.mark.slow  # rebuilds in fresh clones
 
@@ -48,7 +49,7 @@ def make_repo(root: Path, extra_cell: str | None = None) -> Path:
         if (REPO / name).is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, repo / name)
-    for path in (repo / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+    for path in notebook_paths(repo / "notebooks"):
         if path.stem != NOTEBOOK:
             path.unlink()
     shutil.rmtree(repo / "paper")  # the paper needs every notebook's outputs
