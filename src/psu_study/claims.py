@@ -69,10 +69,6 @@ FOOTNOTE = ("Recomputed from this build's numbers.json. Numbers hold to the prec
             "Article inconsistencies (graded contradiction, tension or convention-dependent) "
             "and claims that cannot be computed are reported, never enforced.")
 
-SOURCES_SUFFIX = ".meta.json"
-"""A notebook's numbers' provenance records, beside its fragment (``outputs.Outputs.numbers``)."""
-
-
 class ClaimsDiffer(AssertionError):
     """A published value does not hold on the data; the message lists every such claim."""
 
@@ -126,7 +122,7 @@ def read_sources(tables_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR) -> dict[
     recorded, so a change of provenance re-runs the claims."""
     sources: dict[str, dict] = {}
     for fragment in numbers_mod.fragments(Path(tables_dir), _notebook_names(notebooks_dir)):
-        sidecar = fragment.with_name(fragment.stem + SOURCES_SUFFIX)
+        sidecar = fragment.with_name(fragment.stem + provenance.SIDECAR_SUFFIX)
         staging.record_read(sidecar)
         if not sidecar.is_file():
             raise FileNotFoundError(f"{display_path(sidecar)} is missing: the numbers of "

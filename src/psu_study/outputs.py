@@ -27,9 +27,6 @@ PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 """No dates and no tool versions in the files: a rebuild must give the same bytes."""
 FOOTNOTE_COLUMN = "footnote"
-SIDECAR_SUFFIX = ".meta.json"
-"""``<name>.meta.json`` beside a figure or table: its alt text or caption, footnote and
-synthetic inputs, for readers that do not parse PNG metadata or Markdown."""
 FOOTNOTE_PT = 7.0
 FOOTNOTE_MARGIN_IN = 0.04
 FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
@@ -68,7 +65,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 def _sidecar(base: Path, meta: dict[str, object]) -> Path:
-    target = base.with_name(base.name + SIDECAR_SUFFIX)
+    target = base.with_name(base.name + provenance.SIDECAR_SUFFIX)
     text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     staging.write_bytes(target, text.encode("utf-8"))
     return target
@@ -77,7 +74,7 @@ def _sidecar(base: Path, meta: dict[str, object]) -> Path:
 def output_meta(path: Path) -> dict:
     """What ``Outputs`` recorded beside a figure or table (``<name>.meta.json``: alt text or
     caption, footnote, synthetic inputs); empty for an output written without one."""
-    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    sidecar = path.with_name(path.stem + provenance.SIDECAR_SUFFIX)
     if not sidecar.exists():
         return {}
     return json.loads(sidecar.read_text(encoding="utf-8"))
@@ -373,9 +370,10 @@ class Outputs:
         record = provenance.rests_on(sources)
         self.numbers_written.update(clean)
         self.numbers_sources.update({key: record for key in clean})
-        folder = Path(self.tables_dir) / numbers_mod.FRAGMENTS_DIR
-        for target, data in ((folder / f"{self.notebook}.json", self.numbers_written),
-                             (folder / f"{self.notebook}{SIDECAR_SUFFIX}", self.numbers_sources)):
+        fragment = numbers_mod.fragment(self.tables_dir, self.notebook)
+        record_path = fragment.with_name(fragment.stem + provenance.SIDECAR_SUFFIX)
+        for target, data in ((fragment, self.numbers_written),
+                             (record_path, self.numbers_sources)):
             text = json.dumps(data, indent=2, sort_keys=True) + "\n"
             staging.write_bytes(target, text.encode("utf-8"))
         return dict(self.numbers_written)

@@ -10,6 +10,11 @@ import pandas as pd
 
 from .schema import SYNTHETIC_COLUMNS
 
+SIDECAR_SUFFIX = ".meta.json"
+"""``<name>.meta.json`` beside a figure, a table or a notebook's numbers: what it was built
+from (alt text or caption, footnote, synthetic inputs; each number's sources), for readers
+that do not parse PNG metadata or Markdown, and for the claims ledger."""
+
 _NAMED = re.compile(SYNTHETIC_COLUMNS)
 
 
