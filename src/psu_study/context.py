@@ -42,8 +42,7 @@ def read_study(
     lists are recorded as read, since the runner scans what the notebook shows with them: a
     list added later reruns it."""
     dirs = study_dirs(data_dir, figures_dir, tables_dir)
-    for path in disclosure.list_paths(dirs.data):
-        staging.record_read(path)
+    disclosure.disclosure_lists(dirs.data)  # recorded as read, absent ones too
     return _load(dirs, tables, None)
 
 

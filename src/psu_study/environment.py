@@ -31,3 +31,9 @@ KERNEL_ENV = {**DETERMINISTIC_ENV, "MPLBACKEND": "agg"}
 """Every kernel's: ``DETERMINISTIC_ENV`` and a backend that opens no window. Both are read
 once, when an interpreter starts or matplotlib is imported, so the fork server starts with
 them too."""
+
+
+def without_folders(env: dict[str, str]) -> dict[str, str]:
+    """``env`` less the folder variables: a kernel or a rebuild is given its own folders, never
+    the ones a user's shell exported."""
+    return {k: v for k, v in env.items() if k not in FOLDER_ENV.values()}

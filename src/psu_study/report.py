@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import numbers as numbers_mod
 from . import sentences as results
-from .notebook_files import NOTEBOOK_GLOB, cell_text
+from .notebook_files import NOTEBOOK_GLOB, cell_text, notebook_paths
 from .outputs import output_meta
 from .provenance import synthetic_columns
 from .run_folders import RunFolders, add_folder_options, outputs_inside
@@ -195,7 +195,7 @@ def collect(src: RunFolders) -> tuple[list[Section], dict]:
         if numbers_path.exists() else {}
     sections = []
     known: dict[str, object] = {}  # the numbers of this notebook and those before it
-    for path in sorted(src.notebooks.glob(NOTEBOOK_GLOB)):
+    for path in notebook_paths(src.notebooks):
         name = path.stem
         nb = json.loads(path.read_text(encoding="utf-8"))
         title, intro = notebook_title(nb, name)

@@ -96,10 +96,6 @@ def _exit_now() -> None:
     os._exit(128 + _state.signum)
 
 
-def signalled() -> bool:
-    return _state.signum is not None
-
-
 def raise_if_signalled() -> None:
     """Once a deferred step is over: raise the signal that arrived during it."""
     if _state.signum is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..environment import FOLDER_ENV, KERNEL_ENV, STAGE_ENV
+from ..environment import KERNEL_ENV, STAGE_ENV, without_folders
 from ..run_folders import RunFolders
 from . import compat, kernel
 from .graph import cell_imports
@@ -70,7 +70,7 @@ async def start_kernel(path: Path, source: dict, lay: RunFolders, forked: bool) 
     stage = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=lay.stage))
     # IPC sockets are files whose path must fit in 107 bytes: a short private folder.
     sockets = tempfile.mkdtemp(prefix="psu-kernel-")
-    env = {k: v for k, v in os.environ.items() if k not in FOLDER_ENV.values()}
+    env = without_folders(dict(os.environ))
     env.update({STAGE_ENV: str(stage), **KERNEL_ENV, **lay.environment()})
     name = source.get("metadata", {}).get("kernelspec", {}).get("name", kernel.NAME)
     km = kernel_manager(name, sockets, forked)

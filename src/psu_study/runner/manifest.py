@@ -3,6 +3,7 @@ that wrote it, what that notebook read and imported, and the environment."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -62,7 +63,9 @@ def commit(result: Result, lay: RunFolders, entry: dict | None, source: dict) ->
     }
 
 
+@functools.cache
 def environment() -> dict[str, object]:
+    """Python's and the key packages' versions: looked up once a build, not per commit."""
     from importlib.metadata import PackageNotFoundError, version
 
     packages = {}

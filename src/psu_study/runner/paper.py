@@ -25,8 +25,9 @@ def build_paper(lay: RunFolders, entry: dict | None, changed: list[str]) -> dict
     # ``changed`` names the notebooks this build ran whose figures or tables differ from last
     # time's: among them may be one the paper has not read yet (a new figure), so they make
     # it stale even where no recorded read changed.
+    code = code_hashes({MODULE}, lay)
     reason = ("outputs of " + ", ".join(changed) + " changed" if changed
-              else stale_reason(entry, code_hashes({MODULE}, lay), lay))
+              else stale_reason(entry, code, lay))
     if reason is None:
         return entry
     from .. import manuscript
@@ -38,4 +39,4 @@ def build_paper(lay: RunFolders, entry: dict | None, changed: list[str]) -> dict
         raise BuildError(f"the paper failed: {exc}") from None
     manuscript.write_editions(lay, done)
     print(f"  typeset {lay.key(lay.paper_pdf)} ({reason})", flush=True)
-    return {**new, "code": code_hashes({MODULE}, lay)}
+    return {**new, "code": code}

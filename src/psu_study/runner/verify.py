@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..environment import FOLDER_ENV
+from ..environment import without_folders
 from ..paths import REPO_ROOT
 from ..staging import ABSENT, digest, file_digest
 from .layout import layout
@@ -79,7 +79,7 @@ def rebuild(jobs: int | None = None) -> list[str]:
                         str(clone)], check=True)
         _git(clone, "checkout", "--quiet", "--detach", head)
         print(f"verify: rebuilding {head[:12]} in {clone}", flush=True)
-        env = {k: v for k, v in os.environ.items() if k not in FOLDER_ENV.values()}
+        env = without_folders(dict(os.environ))
         env["PYTHONPATH"] = str(clone / "src")
         command = [sys.executable, "-m", "psu_study.runner", "--force"]
         if jobs:
