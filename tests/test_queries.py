@@ -373,7 +373,9 @@ def test_notebook_words_do_not_assume_a_participants_sex():
     markdown and comments) use no gendered pronoun."""
     pronoun = re.compile(r"\b(she|her|hers|herself|he|him|his|himself)\b", re.IGNORECASE)
     found = []
-    for path in sorted(NOTEBOOKS_DIR.glob(NOTEBOOK_GLOB)):
+    paths = sorted(NOTEBOOKS_DIR.glob(NOTEBOOK_GLOB))
+    assert paths, "no notebook to read"
+    for path in paths:
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"])
             words = source if cell["cell_type"] == "markdown" else "\n".join(
