@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psu_study import codebook_summary, matrix, style, text_search
+from psu_study import codebook_summary, matrix, provenance, style, text_search
 from psu_study.disclosure import SECONDARY_MARK
 from psu_study.figure_check import drawn_texts
 from psu_study.notebook_files import NOTEBOOK_GLOB
@@ -168,9 +168,9 @@ def test_second_study_counts_by_hand_before_the_rule(second):
 
 def test_second_study_is_study_data_so_small_cells_are_held_back(second):
     study, present = second
-    assert matrix.small_cell_rule(study.participants, None)
+    assert provenance.small_cell_rule(study.participants, None)
     tables = matrix.attribute_tables(present, study.participants, study.codebook,
-                                     enabled=matrix.small_cell_rule(study.participants, None))
+                                     enabled=provenance.small_cell_rule(study.participants, None))
     gender, note = tables["gender"]
     # Every count 1-4 is "<5", zeros are shown. Row A: 3 + 2 = 5 with both hidden: the
     # reader knows the sum is 5 and each is 1-4, so (1,4), (2,3), ... all fit: nothing more.
@@ -227,7 +227,7 @@ def test_a_planted_small_cell_is_never_shown():
     present = pd.DataFrame({"X": np.ones(7, dtype=int)}, index=pd.Index(ids))
     table, note = matrix.attribute_tables(
         present, participants, codebook,
-        enabled=matrix.small_cell_rule(participants, None))["gender"]
+        enabled=provenance.small_cell_rule(participants, None))["gender"]
     assert table.to_numpy().tolist() == [["X", "Planted", SECONDARY_MARK, "<5"]]
     assert "[c] marks a count withheld" in note
     # Neither count reaches numbers.json or the figure.

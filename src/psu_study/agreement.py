@@ -449,9 +449,7 @@ def plot_agreement(table: pd.DataFrame) -> Figure:
     n_cols = min(len(pairs), PAIR_COLUMNS) if side_by_side else len(units)
     n_rows = -(-len(pairs) // n_cols) if side_by_side else len(pairs)
     fig = style.figure(style.DOUBLE_COLUMN_IN, 0.6 + n_rows * (0.6 + rows_in))
-    key_in = themes.add_key(fig, theme_key)
-    if key_in:
-        fig.set_size_inches(style.DOUBLE_COLUMN_IN, fig.get_figheight() + key_in)
+    themes.add_key(fig, theme_key)
     grid = fig.subplots(n_rows, n_cols, sharey=True, squeeze=False)
     label_pt = max(len(line) for w in wrapped for line in w.split("\n")) * CHAR_PT
     title_chars = int((style.DOUBLE_COLUMN_IN * 72 - label_pt) / n_cols / CHAR_PT)

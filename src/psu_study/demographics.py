@@ -138,7 +138,8 @@ FEMALE_SHARE_TABLE_NOTE = (
 
 
 def training_table(
-    participants: pd.DataFrame, threshold: int = 5, small_cell_rule: bool | None = None
+    participants: pd.DataFrame, threshold: int = disclosure.SMALL_CELL_THRESHOLD,
+    small_cell_rule: bool | None = None
 ) -> tuple[pd.DataFrame, str]:
     """Table 1: participants per training stage, in training order, stages held only; and
     the line saying which small-cell rule applied.
@@ -147,8 +148,7 @@ def training_table(
     stage held by one or two of them could identify them. The published and synthetic data
     run with it off (nothing there is confidential), and the table says so either way.
     """
-    enabled = provenance.is_study_data(participants) if small_cell_rule is None else (
-        small_cell_rule)
+    enabled = provenance.small_cell_rule(participants, small_cell_rule)
     counts = participants["training_stage"].value_counts()
     table = pd.DataFrame([
         {"Training stage": TRAINING_STAGE_LABELS[s], "Code": s, "Participants": int(counts[s])}

@@ -308,7 +308,11 @@ class SuppressionReport:
         return rule_description(self.threshold, self.enabled)
 
 
-def rule_description(threshold: int = 5, enabled: bool = True) -> str:
+SMALL_CELL_THRESHOLD = 5
+"""Counts from 1 to 4 are held back: the project's small-cell rule (Table 1, matrix coding)."""
+
+
+def rule_description(threshold: int = SMALL_CELL_THRESHOLD, enabled: bool = True) -> str:
     """The line printed under every table the small-cell rule touched (or could have)."""
     if not enabled:
         return "Small-cell rule off: published counts"
@@ -336,7 +340,7 @@ def _determined(values: Sequence[int], kinds: Sequence[str], threshold: int) -> 
 def suppress_small_cells(
     table: pd.DataFrame,
     count_columns: Sequence[str],
-    threshold: int = 5,
+    threshold: int = SMALL_CELL_THRESHOLD,
     *,
     total_row: Hashable | None = None,
     total_column: str | None = None,

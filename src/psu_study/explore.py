@@ -19,7 +19,7 @@ from . import style
 from .demographics import ALPHA, base_rate, female_tail_one_sided
 from .outputs import InlineFigure, Note, Table
 from .schema import participant_number
-from .themes import ancestors, codes_under, prevalence_coder
+from .themes import STRUCTURE_LEVELS, ancestors, codes_under, prevalence_coder
 from .validation import Study
 
 REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -31,7 +31,7 @@ REFERENCE_RATES = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 def node_choices(codebook: pd.DataFrame) -> list[tuple[str, str]]:
     """(label, code_id) for every theme and sub-theme, in the article's order."""
-    nodes = codebook[codebook["level"].isin(["theme", "subtheme"])]
+    nodes = codebook[codebook["level"].isin(STRUCTURE_LEVELS)]
     themes = nodes[nodes["level"] == "theme"].sort_values("order")
     choices = []
     for theme_id, name in zip(themes["code_id"], themes["name"], strict=True):
@@ -236,7 +236,7 @@ def explorer(study: Study, theme: str | None = None, participant: str | None = N
     import ipywidgets as w
     from IPython.display import display
 
-    from .explore_queries import query_tab  # it builds on this module's Table
+    from .explore_queries import query_tab  # its widgets load only when asked for
 
     segments, codebook = study.segments, study.codebook
     if coder is None:

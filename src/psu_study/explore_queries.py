@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import matrix, text_search
+from . import matrix, provenance, text_search
 from .outputs import Table
 from .validation import Study
 
@@ -38,7 +38,7 @@ def attribute_table(study: Study, coder: str, attribute: str | None,
     present = matrix.presence(study.segments, study.codebook, study.participants, coder)
     table, note = matrix.withhold_by_attribute(
         matrix.by_attribute(present, study.participants, study.codebook, attribute),
-        enabled=matrix.small_cell_rule(study.participants, small_cell_rule))
+        enabled=provenance.small_cell_rule(study.participants, small_cell_rule))
     return Table(table, f"{matrix.caption(attribute)}. {note}")
 
 

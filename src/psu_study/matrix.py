@@ -19,20 +19,17 @@ from matplotlib.patches import Rectangle
 
 from . import disclosure, provenance, schema, style
 from .codebook_summary import tree_order
-from .themes import add_key, figure_labels, lineage, matrix, numbers_key
+from .themes import STRUCTURE_LEVELS, add_key, figure_labels, lineage, matrix, numbers_key
 
 NOT_ATTRIBUTES = ("participant_id", "provenance")
 """The columns of participants.csv that are not attributes of a participant."""
 NOT_RECORDED = "(not recorded)"
 """The column for participants whose attribute is blank."""
-NODE_LEVELS = ("theme", "subtheme")
 LABELS = ("code_id", "name")
 """The first two columns of every table here: which theme or sub-theme a row is."""
 FIGURE_ATTRIBUTES = ("training_stage",)
 """The attributes whose table is also drawn as a heatmap (the paper shows the themes by
 training stage); every other attribute's table stands alone."""
-DEFAULT_THRESHOLD = 5
-"""Counts 1 to 4 are held back, as in Table 1 (notebook 02)."""
 
 
 def attributes(participants: pd.DataFrame) -> list[str]:
@@ -54,14 +51,14 @@ def attribute_values(participants: pd.DataFrame, attribute: str) -> list[str]:
 def nodes(codebook: pd.DataFrame) -> pd.DataFrame:
     """The themes and sub-themes (code_id, name), in tree order: the rows of every table."""
     ordered = tree_order(codebook)
-    return ordered.loc[ordered["level"].isin(NODE_LEVELS), list(LABELS)] \
+    return ordered.loc[ordered["level"].isin(STRUCTURE_LEVELS), list(LABELS)] \
         .reset_index(drop=True)
 
 
 def presence(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.DataFrame,
              coder: str) -> pd.DataFrame:
     """Participant-by-node 0/1 for every theme and sub-theme, in tree order."""
-    parts = [matrix(segments, codebook, participants, coder, level) for level in NODE_LEVELS]
+    parts = [matrix(segments, codebook, participants, coder, level) for level in STRUCTURE_LEVELS]
     return provenance.with_sources(pd.concat(parts, axis=1)[nodes(codebook)["code_id"].tolist()],
                                    *parts)
 
@@ -89,13 +86,7 @@ def cooccurrence(present: pd.DataFrame, codebook: pd.DataFrame) -> pd.DataFrame:
         pd.concat([table, pd.DataFrame(both, columns=present.columns)], axis=1), present)
 
 
-def small_cell_rule(participants: pd.DataFrame, enabled: bool | None) -> bool:
-    """On for the study's own records unless switched off; off for published or synthetic
-    data, where nothing is confidential (as Table 1 decides)."""
-    return provenance.is_study_data(participants) if enabled is None else enabled
-
-
-def withhold_by_attribute(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
+def withhold_by_attribute(table: pd.DataFrame, threshold: int = disclosure.SMALL_CELL_THRESHOLD,
                           enabled: bool = True) -> tuple[pd.DataFrame, str]:
     """The matrix with counts 1 to threshold-1 hidden, and the footnote saying so.
 
@@ -118,7 +109,7 @@ def withhold_by_attribute(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOL
     return out, report.rule + "." + extra
 
 
-def withhold_cooccurrence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
+def withhold_cooccurrence(table: pd.DataFrame, threshold: int = disclosure.SMALL_CELL_THRESHOLD,
                           enabled: bool = True) -> tuple[pd.DataFrame, str]:
     """The co-occurrence table with counts 1 to threshold-1 hidden. No count here is a sum
     of others (one participant is counted in many cells), so none needs hiding beside them."""
@@ -170,9 +161,7 @@ def plot_by_attribute(table: pd.DataFrame, attribute: str) -> Figure:
     lines = sum(label.count("\n") + 1 for label in labels)
     height = 1.0 + 0.13 * lines
     fig = style.figure(style.DOUBLE_COLUMN_IN, height)
-    key_in = add_key(fig, key)
-    if key_in:
-        fig.set_size_inches(style.DOUBLE_COLUMN_IN, height + key_in)
+    add_key(fig, key)
     ax = fig.subplots()
     top = max(1.0, float(np.nanmax(shown.to_numpy())) if shown.notna().any().any() else 1.0)
     sns.heatmap(shown, vmin=0, vmax=top, cmap="Blues", cbar=False, linewidths=0.8,
@@ -208,12 +197,12 @@ def passage_cooccurrence(segments: pd.DataFrame, codebook: pd.DataFrame, coder: 
         return None
     if window < 0:
         raise ValueError(f"window must be 0 or more characters; got {window}")
+    line = lineage(codebook)
     spans = rows[["segment_id", "participant_id", "code_id", "start", "end"]].merge(
-        lineage(codebook), on="code_id")
+        line, on="code_id")
     table = nodes(codebook)
     spans = spans[spans["node"].isin(table["code_id"])]
     pairs = spans.merge(spans, on="participant_id", suffixes=("_a", "_b"))
-    line = lineage(codebook)
     related = pd.MultiIndex.from_arrays([pd.concat([line["code_id"], line["node"]]),
                                          pd.concat([line["node"], line["code_id"]])])
     near = ((pairs["start_a"] <= pairs["end_b"] + window)
@@ -239,7 +228,7 @@ def caption(attribute: str) -> str:
 
 
 def attribute_tables(present: pd.DataFrame, participants: pd.DataFrame,
-                     codebook: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD,
+                     codebook: pd.DataFrame, threshold: int = disclosure.SMALL_CELL_THRESHOLD,
                      enabled: bool = False) -> dict[str, tuple[pd.DataFrame, str]]:
     """Every attribute's matrix table as it may be shown, with its footnote."""
     tables = {}

@@ -147,6 +147,12 @@ def is_study_data(frame: pd.DataFrame) -> bool:
     return bool(frame["provenance"].str.startswith("study").any())
 
 
+def small_cell_rule(frame: pd.DataFrame, enabled: bool | None) -> bool:
+    """On for the study's own records unless switched off; off for published or synthetic
+    data, where nothing is confidential."""
+    return is_study_data(frame) if enabled is None else enabled
+
+
 PUBLISHED = "published"
 SYNTHETIC = "synthetic"
 STUDY = "study"

@@ -95,7 +95,8 @@ def _one_line(text: str) -> str:
 def _codes(spans: pd.DataFrame, start: int, end: int, labels: dict[str, str]) -> str:
     """The codes (tree order) of the coded passages in ``spans`` that overlap [start, end)."""
     over = spans[(spans["start"] < end) & (spans["end"] > start)]
-    return "; ".join(labels[c] for c in sorted(set(over["code_id"]), key=list(labels).index))
+    present = set(over["code_id"])
+    return "; ".join(label for code, label in labels.items() if code in present)
 
 
 def search(study_segments: pd.DataFrame, codebook: pd.DataFrame,

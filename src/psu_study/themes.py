@@ -152,7 +152,7 @@ def matrix(segments: pd.DataFrame, codebook: pd.DataFrame, participants: pd.Data
 
 def themes_table(table: pd.DataFrame) -> pd.DataFrame:
     """Prevalence of the themes and sub-themes, as printed in the paper."""
-    rows = table[table["level"].isin(["theme", "subtheme"])]
+    rows = table[table["level"].isin(STRUCTURE_LEVELS)]
     return with_sources(pd.DataFrame({
         "Theme": [("    " if lvl == "subtheme" else "") + name
                   for lvl, name in zip(rows["level"], rows["name"], strict=True)],
@@ -228,17 +228,18 @@ def figure_labels(names: Sequence[str]) -> tuple[list[str], list[str]]:
     return numbered, key
 
 
-def add_key(fig: Figure, key: Sequence[str]) -> float:
+def add_key(fig: Figure, key: Sequence[str]) -> None:
     """Set ``key`` (from ``figure_labels``) under the figure's axes, laid out with them, and
-    return the height in inches it needs, which the figure must add."""
+    make the figure taller by the height it needs."""
     if not key:
-        return 0.0
+        return
     from matplotlib.lines import Line2D
 
     blank = [Line2D([], [], linestyle="none")] * len(key)
     fig.legend(blank, key, loc="outside lower left", frameon=False, handlelength=0,
                handletextpad=0, alignment="left", title="Key", title_fontsize=style.MIN_FONT_PT)
-    return 0.15 + KEY_LINE_IN * (1 + sum(entry.count("\n") + 1 for entry in key))
+    need = 0.15 + KEY_LINE_IN * (1 + sum(entry.count("\n") + 1 for entry in key))
+    fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() + need)
 
 
 PANEL_GAP_PT = 3.0
@@ -260,9 +261,7 @@ def _heatmap(presence: pd.DataFrame, labels: list[str], key: list[str], panels: 
     height = (1.1 + 0.13 * lines if upright_in is None
               else 0.6 + panels * (0.4 + upright_in + 0.13 * lines))
     fig = style.figure(style.DOUBLE_COLUMN_IN, height)
-    key_in = add_key(fig, key)
-    if key_in:
-        fig.set_size_inches(style.DOUBLE_COLUMN_IN, height + key_in)
+    add_key(fig, key)
     colours = ("#EEEEEE", style.PALETTE[0])  # light grey, dark blue: apart in greyscale too
     chunks = np.array_split(np.arange(presence.shape[0]), panels)
     width = max(len(c) for c in chunks)  # every panel at one scale, the last one's too
