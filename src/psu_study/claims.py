@@ -28,7 +28,6 @@ from .ledger_entries import (
     at_precision,
     decimal_of,
     parse_ledger,
-    tolerance_for,
     within,
     written_number,
 )
@@ -170,11 +169,11 @@ def _run_check(claim: Claim, numbers: dict[str, object]) -> tuple[bool, str, str
     if kind == "value":
         basis = claim.reading or claim.published
         value = _get(numbers, check["key"])
-        target, tol = written_number(basis), tolerance_for(basis)
+        target, tol = written_number(basis), claim.tolerance
         why = f"{check['key']} must lie in {target - tol} to {target + tol}"
         if claim.reading:
             why += f" ('{claim.published}' read as {claim.reading})"
-        return within(basis, value), at_precision(value, basis), why
+        return within(basis, value, tol), at_precision(value, basis), why
     if kind == "equal":
         a, b = _get(numbers, check["key"]), _get(numbers, check["equals"])
         return a == b, f"{_show(a)} of {_show(b)}", f"{check['key']} must equal {check['equals']}"

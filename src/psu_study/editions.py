@@ -80,8 +80,7 @@ def write_reads_record(path: Path, reads: dict[str, str]) -> None:
     """Write the record the PDF attaches (only when its bytes change)."""
     data = (json.dumps({"reads": dict(sorted(reads.items()))}, indent=2, sort_keys=True)
             + "\n").encode("utf-8")
-    if not path.exists() or path.read_bytes() != data:
-        staging.write_atomic(path, data)
+    staging.write_if_changed(path, data)
 
 
 def typeset(source: Path, root: Path, sys_inputs: dict[str, str],

@@ -97,12 +97,14 @@ def tolerance_for(text: str) -> Decimal:
     return Decimal(5) * Decimal(10) ** -(decimals + 1)
 
 
-def within(published: str, recomputed: object) -> bool:
-    """Whether ``recomputed`` rounds to the number written in ``published`` (ends inclusive)."""
+def within(published: str, recomputed: object, tolerance: Decimal | None = None) -> bool:
+    """Whether ``recomputed`` rounds to the number written in ``published`` (ends inclusive),
+    to ``tolerance`` where the ledger already holds it (``Claim.tolerance``), else the rule's."""
     value = decimal_of(recomputed)
     if value is None:
         return False
-    return abs(value - written_number(published)) <= tolerance_for(published)
+    allowed = tolerance_for(published) if tolerance is None else tolerance
+    return abs(value - written_number(published)) <= allowed
 
 
 def at_precision(value: object, published: str) -> str:

@@ -80,8 +80,7 @@ def typeset(run: RunFolders) -> Typeset:
                                          hits[0].masked)
     derived_bytes = derived_text.encode("utf-8")
     derived_path = run.tables / DERIVED
-    if not derived_path.exists() or derived_path.read_bytes() != derived_bytes:
-        staging.write_atomic(derived_path, derived_bytes)
+    staging.write_if_changed(derived_path, derived_bytes)
     sys_inputs = {"tables": typst_path(run, run.tables), "figures": typst_path(run, run.figures),
                   "derived": typst_path(run, derived_path)}
     # With the names and allow lists it was scanned with, absent ones too: a list added
@@ -128,9 +127,7 @@ def write_editions(run: RunFolders, done: Typeset) -> None:
     current."""
     for out, data in ((run.paper_pdf.resolve(), done.pdf),
                       (run.paper_html.resolve(), done.html)):
-        if not out.exists() or out.read_bytes() != data:
-            staging.write_atomic(out, data)
-        else:
+        if not staging.write_if_changed(out, data):
             os.utime(out)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from . import claims
+from . import numbers as numbers_mod
 from .paths import PAPER_DIR, REPO_ROOT, display_path
 
 STATEMENTS = PAPER_DIR / "statements.yml"
@@ -42,7 +43,7 @@ def fill(text: str, values: dict[str, object], where: str) -> str:
         if values.get(key) is None:
             raise ManuscriptError(f"{where}: {{{key}}} has no value in numbers.json")
         shown = values[key]
-        return f"{shown:g}" if isinstance(shown, float) else str(shown)
+        return numbers_mod.format_value(shown)
 
     return re.sub(r"\{([a-z_A-Z0-9]+)\}", value, text)
 

@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import agreement, claims, inference, quantifiers, schema, sentences, synthetic
+from . import numbers as numbers_mod
 from .manuscript_statements import (
     CITATION,
     COREQ,
@@ -141,7 +142,8 @@ def counts_of_one_or_none(numbers: dict) -> dict[str, list[str]]:
     "researchers", "none" or a number, from these, so it compares no value with a typed
     figure."""
     counts = {k: v for k, v in numbers.items()
-              if k.startswith("n_") and isinstance(v, int) and not isinstance(v, bool)}
+              if k.startswith(numbers_mod.COUNT_PREFIX) and isinstance(v, int)
+              and not isinstance(v, bool)}
     return {"one": sorted(k for k, v in counts.items() if v == 1),
             "zero": sorted(k for k, v in counts.items() if v == 0)}
 

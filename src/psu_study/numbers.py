@@ -89,8 +89,7 @@ def write_numbers(tables_dir: Path, names: list[str]) -> dict[Path, bytes]:
     files = {Path(tables_dir) / "numbers.json": dumps(merged).encode("utf-8"),
              Path(tables_dir) / "numbers.tex": to_latex(merged).encode("utf-8")}
     for target, data in files.items():
-        if not target.exists() or target.read_bytes() != data:
-            staging.write_atomic(target, data)
+        staging.write_if_changed(target, data)
     return files
 
 

@@ -133,6 +133,15 @@ def all_or_nothing(folders: list[Path], spare: Path) -> Iterator[None]:
         shutil.rmtree(snapshot, ignore_errors=True)
 
 
+def write_if_changed(target: Path, data: bytes) -> bool:
+    """Write ``target`` (atomically) only when its bytes differ or it is absent, and say
+    whether it did: an unchanged file keeps its bytes and its time."""
+    if target.exists() and target.read_bytes() == data:
+        return False
+    write_atomic(target, data)
+    return True
+
+
 def _files(folders: list[Path]) -> list[Path]:
     return sorted({p for folder in folders if folder.is_dir()
                    for p in folder.rglob("*") if p.is_file() and not p.is_symlink()})

@@ -108,8 +108,6 @@ def write_manifest(lay: RunFolders, entries: dict[str, dict], names: list[str],
         **({PAPER_KEY: paper} if paper else {}),
     }
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    if not lay.manifest.exists() or lay.manifest.read_bytes() != data:
-        staging.write_atomic(lay.manifest, data)
-    else:
+    if not staging.write_if_changed(lay.manifest, data):
         os.utime(lay.manifest)
     return manifest
